@@ -1,0 +1,6 @@
+//! The domain of `do`: workflow documents, their validation, and the execution state machine.
+//!
+//! Nothing here does I/O, so every rule can be tested without processes or a database.
+
+pub mod workflow;
+pub mod model;

@@ -1,0 +1,151 @@
+//! Statuses, priorities and agents: the vocabulary shared by the store, the protocol and the CLI.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares a string enum with its wire names, `Display`, `FromStr` and the list of names,
+/// so that CLI flags, SQL columns and JSON all spell a value the same way.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// Returns the name used on the wire, in the database and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue {
+                        what: stringify!($name),
+                        value: s.to_owned(),
+                        expected: vec![$($text),+],
+                    }),
+                }
+            }
+        }
+    };
+}
+
+/// A string that names none of the values of an enum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{value}`; expected one of: {}", expected.join(", "))]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: Vec<&'static str>,
+}
+
+wire_enum!(
+    /// Lifecycle of a workflow definition.
+    WorkflowStatus { Draft = "draft", Active = "active", Archived = "archived" }
+);
+
+wire_enum!(
+    /// Lifecycle of an execution.
+    ExecutionStatus {
+        Queued = "queued",
+        Running = "running",
+        Paused = "paused",
+        Escalated = "escalated",
+        Completed = "completed",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        TimedOut = "timed_out",
+    }
+);
+
+impl ExecutionStatus {
+    /// Returns whether the execution has ended and will not change again by itself.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ExecutionStatus::Completed | ExecutionStatus::Failed | ExecutionStatus::Cancelled | ExecutionStatus::TimedOut
+        )
+    }
+}
+
+wire_enum!(
+    /// Lifecycle of one step of an execution.
+    StepStatus {
+        Pending = "pending",
+        Running = "running",
+        Completed = "completed",
+        Failed = "failed",
+        Skipped = "skipped",
+        Cancelled = "cancelled",
+    }
+);
+
+impl StepStatus {
+    /// Returns whether the step has ended.
+    pub fn is_finished(self) -> bool {
+        !matches!(self, StepStatus::Pending | StepStatus::Running)
+    }
+}
+
+wire_enum!(
+    /// How one attempt of a step ended.
+    AttemptStatus {
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Interrupted = "interrupted",
+        Cancelled = "cancelled",
+    }
+);
+
+wire_enum!(
+    /// Execution priority: ready steps of higher-priority executions start first.
+    Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
+);
+
+impl Default for Priority {
+    fn default() -> Self {
+        Priority::Normal
+    }
+}
+
+wire_enum!(
+    /// How an agent is started.
+    AgentKind { Command = "command", Shell = "shell" }
+);
+
+/// A named executor on this machine: a program started with an argv (no shell), or a script run
+/// by `sh -c`. Task text and inputs reach it through stdin and the environment, never through
+/// the command line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSpec {
+    pub name: String,
+    pub kind: AgentKind,
+    /// For `command`: program and arguments. For `shell`: `["sh", "-c", SCRIPT]`.
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Working directory; the execution's workspace when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}

@@ -1,0 +1,103 @@
+//! The rows the store reads and writes. Times are milliseconds since the Unix epoch.
+
+use do_core::model::{AgentSpec, AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus};
+use do_core::workflow::WorkflowDocument;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowRecord {
+    pub id: String,
+    pub version: u32,
+    pub status: WorkflowStatus,
+    pub document: WorkflowDocument,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowFilter {
+    pub status: Option<WorkflowStatus>,
+    pub category: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRecord {
+    pub spec: AgentSpec,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRecord {
+    pub id: String,
+    pub workflow_id: String,
+    pub workflow_version: u32,
+    pub workflow_name: String,
+    pub status: ExecutionStatus,
+    pub priority: Priority,
+    /// The execution input (`input.KEY`), a JSON object.
+    pub input: Value,
+    /// The `notifications` of the execute request, `Value::Null` when none.
+    pub notifications: Value,
+    pub current_step: Option<String>,
+    pub error: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    pub workflow_id: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The current state of one step (of any type) of an execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub execution_id: String,
+    pub step_id: String,
+    pub status: StepStatus,
+    pub agent: Option<String>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    /// Percent reported by the agent (`::progress N`).
+    pub progress: Option<u8>,
+    /// Number of attempts started so far.
+    pub attempts: u32,
+}
+
+/// One run of an agent for a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub execution_id: String,
+    pub step_id: String,
+    /// 1, 2, ...
+    pub attempt: u32,
+    pub status: AttemptStatus,
+    pub agent: String,
+    pub started_at: i64,
+    pub completed_at: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub error: Option<String>,
+    /// Process group id of the agent, to end a survivor of a crashed daemon.
+    pub pgid: Option<i32>,
+    /// Where the agent's stderr is kept.
+    pub log_path: Option<String>,
+}
+
+/// One entry of an execution's append-only event log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub execution_id: String,
+    pub seq: u64,
+    pub at: i64,
+    pub kind: String,
+    pub data: Value,
+}
