@@ -1,1 +1,21 @@
+//! End-to-end tests: the real `do` binary against a real daemon in a temp data dir, with real
+//! child processes as agents.
 
+mod common;
+mod test_agents;
+mod test_daemon;
+mod test_execution;
+mod test_validation;
+
+/// Every `test_*.rs` file here must be listed above, or its tests would silently never run.
+#[test]
+fn no_forgotten_test_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e");
+    let main = std::fs::read_to_string(dir.join("main.rs")).expect("main.rs");
+    for entry in std::fs::read_dir(&dir).expect("tests/e2e") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        if let Some(module) = name.strip_prefix("test_").and_then(|n| n.strip_suffix(".rs")) {
+            assert!(main.contains(&format!("mod test_{module};")), "tests/e2e/{name} is not declared in main.rs");
+        }
+    }
+}

@@ -3,4 +3,6 @@
 //! Nothing here does I/O, so every rule can be tested without processes or a database.
 
 pub mod workflow;
+pub mod engine;
 pub mod model;
+pub mod validate;

@@ -120,12 +120,6 @@ wire_enum!(
     Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
 );
 
-impl Default for Priority {
-    fn default() -> Self {
-        Priority::Normal
-    }
-}
-
 wire_enum!(
     /// How an agent is started.
     AgentKind { Command = "command", Shell = "shell" }

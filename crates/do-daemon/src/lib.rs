@@ -1,1 +1,126 @@
+//! The `do` daemon: owns the database, listens on the Unix socket, schedules steps and runs
+//! agents as child processes.
+//!
+//! [`run`] is public so that `do daemon run` and in-process tests start the very same daemon.
 
+mod error;
+mod handlers;
+mod ids;
+mod runner;
+mod scheduler;
+mod server;
+mod status;
+mod time;
+
+pub use error::DaemonError;
+
+use do_store::Store;
+use std::fs::{self, File};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// Everything the daemon needs to know to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Holds the database, the daemon log, step logs and execution workspaces.
+    pub data_dir: PathBuf,
+    pub socket: PathBuf,
+    /// Steps running at once across all executions.
+    pub max_parallel: usize,
+    /// Time a step's process group gets between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
+}
+
+impl Config {
+    /// The defaults for a data dir and socket: as many parallel steps as CPUs.
+    pub fn new(data_dir: PathBuf, socket: PathBuf) -> Config {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Config { data_dir, socket, max_parallel: cpus, kill_grace: Duration::from_secs(5) }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("do.db")
+    }
+}
+
+/// State shared by the connection handlers and the scheduler.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    store: Mutex<Store>,
+    pub(crate) scheduler: mpsc::UnboundedSender<scheduler::Message>,
+    pub(crate) events: broadcast::Sender<do_proto::Event>,
+    pub(crate) started_at: i64,
+    /// Attempts running now, for `daemon.status`.
+    pub(crate) running_steps: AtomicU64,
+    pub(crate) shutdown: tokio::sync::Notify,
+}
+
+impl Shared {
+    /// Locks the store. Store calls are short; a poisoned lock only means another task panicked
+    /// mid-call, and SQLite's transaction rolled that call back, so the store is still sound.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Runs the daemon until it is asked to stop (`daemon.stop`, SIGTERM or SIGINT). `on_ready` is
+/// called once the socket accepts connections.
+pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonError> {
+    create_private_dir(&config.data_dir)?;
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let store = Store::open(&config.database_path())?;
+    let listener = server::bind(&config.socket)?;
+
+    let (scheduler_tx, scheduler_rx) = mpsc::unbounded_channel();
+    let (events, _) = broadcast::channel(4096);
+    let shared = Arc::new(Shared {
+        config,
+        store: Mutex::new(store),
+        scheduler: scheduler_tx,
+        events,
+        started_at: time::now_ms(),
+        running_steps: AtomicU64::new(0),
+        shutdown: tokio::sync::Notify::new(),
+    });
+    let scheduler = tokio::spawn(scheduler::run(shared.clone(), scheduler_rx));
+    scheduler::recover(&shared)?;
+    tracing::info!(socket = %shared.config.socket.display(), pid = std::process::id(), "daemon ready");
+    on_ready();
+
+    server::serve(shared.clone(), listener).await;
+
+    tracing::info!("daemon stopping");
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let _ = shared.scheduler.send(scheduler::Message::Shutdown(done_tx));
+    let _ = done_rx.await;
+    let _ = scheduler.await;
+    let _ = fs::remove_file(&shared.config.socket);
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+/// Creates `dir` (and parents) readable by its owner only.
+pub fn create_private_dir(dir: &Path) -> Result<(), DaemonError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| DaemonError::Io { what: "create directory", path: dir.to_owned(), source })
+}
+
+/// Holds an exclusive lock on the data dir for the daemon's lifetime: two daemons on one
+/// database would run every step twice.
+fn lock_data_dir(data_dir: &Path) -> Result<File, DaemonError> {
+    let path = data_dir.join("daemon.lock");
+    let file = File::create(&path).map_err(|source| DaemonError::Io { what: "create", path: path.clone(), source })?;
+    let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(DaemonError::AlreadyRunning { data_dir: data_dir.to_owned() }),
+        Err(fs::TryLockError::Error(source)) => Err(DaemonError::Io { what: "lock", path, source }),
+    }
+}

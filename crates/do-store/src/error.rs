@@ -13,7 +13,11 @@ pub enum StoreError {
         "the database at `{path}` has schema version {found}, newer than this `do` understands ({supported}); \
          upgrade `do` or point `--data-dir` at another directory"
     )]
-    TooNew { path: String, found: u32, supported: u32 },
+    TooNew {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("{what} `{id}` already exists")]
     Conflict { what: &'static str, id: String },
     #[error("stored {what} is unreadable: {detail}")]

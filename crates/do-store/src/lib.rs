@@ -11,12 +11,25 @@ mod records;
 pub use error::StoreError;
 pub use records::*;
 
-use rusqlite::Connection;
 use do_core::model::{ExecutionStatus, WorkflowStatus};
+use do_core::workflow::WorkflowDocument;
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, Row, ToSql, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
 use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
 
 /// The schema version this build writes; see `migrations.rs`.
 pub use migrations::SCHEMA_VERSION;
+
+/// How long a statement waits for a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// Enough for every statement of this crate, including each combination of list filters.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// An open database. One writer: the daemon owns exactly one `Store`.
 pub struct Store {
@@ -28,130 +41,778 @@ pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
 }
 
+// ---- SQL shared by several queries ----
+
+macro_rules! workflow_select {
+    () => {
+        "SELECT w.id, w.version, w.status, w.created_at, w.updated_at, v.document \
+         FROM workflows w \
+         LEFT JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.version"
+    };
+}
+
+macro_rules! execution_select {
+    () => {
+        "SELECT id, workflow_id, workflow_version, workflow_name, status, priority, input, \
+         notifications, current_step, steps_completed, steps_total, error, cancel_reason, \
+         created_at, started_at, completed_at \
+         FROM executions"
+    };
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`: WAL mode, `synchronous=NORMAL`,
     /// foreign keys on, migrations applied. Refuses a database whose schema version is newer
     /// than [`SCHEMA_VERSION`] with [`StoreError::TooNew`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        todo!()
+        let display = path.display().to_string();
+        let open_error = |source: rusqlite::Error| StoreError::Open {
+            path: display.clone(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+
+        // Check the version before anything that writes (switching to WAL rewrites the
+        // header), so that a newer database is left exactly as it was.
+        let found = migrations::user_version(&conn).map_err(|e| with_path(e, &display))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: display,
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(open_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(open_error(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!(
+                    "cannot switch to WAL mode (journal mode is `{mode}`)"
+                )),
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(open_error)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+
+        migrations::migrate(&mut conn).map_err(|e| with_path(e, &display))?;
+        Ok(Store { conn })
     }
 
     /// Runs `f` in one transaction; commits when it returns `Ok`, rolls back otherwise.
-    pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        todo!()
+    pub fn write<T>(
+        &mut self,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut writer = Writer { tx };
+        match f(&mut writer) {
+            Ok(value) => {
+                writer.tx.commit()?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The closure's error is the one worth reporting; a failed rollback leaves
+                // nothing committed either.
+                let _ = writer.tx.rollback();
+                Err(error)
+            }
+        }
     }
 
     // ---- workflows ----
 
     pub fn workflow(&self, id: &str) -> Result<Option<WorkflowRecord>, StoreError> {
-        todo!()
+        let mut stmt = self
+            .conn
+            .prepare_cached(concat!(workflow_select!(), " WHERE w.id = ?1"))?;
+        let mut rows = stmt.query([id])?;
+        rows.next()?.map(workflow_from_row).transpose()
     }
 
     /// The document of one version of a workflow (executions pin the version they started with).
-    pub fn workflow_version(&self, id: &str, version: u32) -> Result<Option<do_core::workflow::WorkflowDocument>, StoreError> {
-        todo!()
+    pub fn workflow_version(
+        &self,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<do_core::workflow::WorkflowDocument>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT document FROM workflow_versions WHERE workflow_id = ?1 AND version = ?2",
+        )?;
+        let mut rows = stmt.query(params![id, version])?;
+        rows.next()?
+            .map(|row| json_col::<WorkflowDocument>(row, "document", "workflow version"))
+            .transpose()
     }
 
     /// Newest first (by `created_at`, then id), filtered, paginated.
-    pub fn list_workflows(&self, filter: &WorkflowFilter) -> Result<Vec<WorkflowRecord>, StoreError> {
-        todo!()
+    pub fn list_workflows(
+        &self,
+        filter: &WorkflowFilter,
+    ) -> Result<Vec<WorkflowRecord>, StoreError> {
+        let status = filter.status.map(WorkflowStatus::as_str);
+        let mut conditions = Vec::new();
+        let mut values: Vec<&dyn ToSql> = Vec::new();
+        if let Some(status) = &status {
+            conditions.push("w.status = ?");
+            values.push(status);
+        }
+        if let Some(category) = &filter.category {
+            conditions.push("w.category = ?");
+            values.push(category);
+        }
+        values.push(&filter.limit);
+        values.push(&filter.offset);
+        let sql = format!(
+            "{}{} ORDER BY w.created_at DESC, w.id DESC LIMIT ? OFFSET ?",
+            workflow_select!(),
+            where_clause(&conditions),
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(values.as_slice())?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(workflow_from_row(row)?);
+        }
+        Ok(out)
     }
 
     // ---- agents ----
 
     pub fn agent(&self, name: &str) -> Result<Option<AgentRecord>, StoreError> {
-        todo!()
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT spec, created_at FROM agents WHERE name = ?1")?;
+        let mut rows = stmt.query([name])?;
+        rows.next()?.map(agent_from_row).transpose()
     }
 
     /// All agents, by name.
     pub fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        todo!()
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT spec, created_at FROM agents ORDER BY name")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(agent_from_row(row)?);
+        }
+        Ok(out)
     }
 
     // ---- executions ----
 
     pub fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
-        todo!()
+        let mut stmt = self
+            .conn
+            .prepare_cached(concat!(execution_select!(), " WHERE id = ?1"))?;
+        let mut rows = stmt.query([id])?;
+        rows.next()?.map(execution_from_row).transpose()
     }
 
     /// Newest first (by `created_at`, then id), filtered, paginated.
-    pub fn list_executions(&self, filter: &ExecutionFilter) -> Result<Vec<ExecutionRecord>, StoreError> {
-        todo!()
+    pub fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let status = filter.status.map(ExecutionStatus::as_str);
+        let mut conditions = Vec::new();
+        let mut values: Vec<&dyn ToSql> = Vec::new();
+        if let Some(workflow_id) = &filter.workflow_id {
+            conditions.push("workflow_id = ?");
+            values.push(workflow_id);
+        }
+        if let Some(status) = &status {
+            conditions.push("status = ?");
+            values.push(status);
+        }
+        values.push(&filter.limit);
+        values.push(&filter.offset);
+        let sql = format!(
+            "{}{} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            execution_select!(),
+            where_clause(&conditions),
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(values.as_slice())?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(execution_from_row(row)?);
+        }
+        Ok(out)
     }
 
     /// Executions whose status is one of `statuses`, oldest first (for recovery at start).
-    pub fn executions_with_status(&self, statuses: &[ExecutionStatus]) -> Result<Vec<ExecutionRecord>, StoreError> {
-        todo!()
+    pub fn executions_with_status(
+        &self,
+        statuses: &[ExecutionStatus],
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for any number of statuses: they are passed as a JSON array.
+        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        let names = to_json(&names)?;
+        let mut stmt = self.conn.prepare_cached(concat!(
+            execution_select!(),
+            " WHERE status IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id"
+        ))?;
+        let mut rows = stmt.query([names])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(execution_from_row(row)?);
+        }
+        Ok(out)
     }
 
     /// Every step row of an execution, in the order they were first written.
     pub fn steps(&self, execution_id: &str) -> Result<Vec<StepRecord>, StoreError> {
-        todo!()
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT execution_id, step_id, status, agent, started_at, completed_at, output, \
+             error, progress, attempts FROM steps WHERE execution_id = ?1 ORDER BY ord",
+        )?;
+        let mut rows = stmt.query([execution_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(step_from_row(row)?);
+        }
+        Ok(out)
     }
 
     /// Every attempt of an execution's steps, ordered by step then attempt number.
+    ///
+    /// Steps come in the order their rows were first written (as [`Store::steps`]); attempts of
+    /// a step without a step row come last, by step id.
     pub fn attempts(&self, execution_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
-        todo!()
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.execution_id, a.step_id, a.attempt, a.status, a.agent, a.started_at, \
+             a.completed_at, a.exit_code, a.error, a.pgid, a.log_path \
+             FROM attempts a \
+             LEFT JOIN steps s ON s.execution_id = a.execution_id AND s.step_id = a.step_id \
+             WHERE a.execution_id = ?1 \
+             ORDER BY s.ord IS NULL, s.ord, a.step_id, a.attempt",
+        )?;
+        let mut rows = stmt.query([execution_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(attempt_from_row(row)?);
+        }
+        Ok(out)
     }
 
     /// The named outputs of an execution (output names and step ids) with their values.
-    pub fn outputs(&self, execution_id: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
-        todo!()
+    /// Ordered by name.
+    pub fn outputs(
+        &self,
+        execution_id: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, value FROM outputs WHERE execution_id = ?1 ORDER BY name",
+        )?;
+        let mut rows = stmt.query([execution_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let name: String = col(row, "name", "output")?;
+            let value = json_col(row, "value", "output")?;
+            out.push((name, value));
+        }
+        Ok(out)
     }
 
     /// Events of an execution with `seq > after`, in order.
     pub fn events(&self, execution_id: &str, after: u64) -> Result<Vec<EventRecord>, StoreError> {
-        todo!()
+        // Sequence numbers are stored as SQLite integers: none is above `i64::MAX`.
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT execution_id, seq, at, kind, data FROM events \
+             WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![execution_id, after])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(EventRecord {
+                execution_id: col(row, "execution_id", "event")?,
+                seq: int_col(row, "seq", "event")?,
+                at: col(row, "at", "event")?,
+                kind: col(row, "kind", "event")?,
+                data: json_col(row, "data", "event")?,
+            });
+        }
+        Ok(out)
     }
 }
 
 impl Writer<'_> {
     /// Inserts a new workflow at version 1; fails with [`StoreError::Conflict`] if the id exists.
+    ///
+    /// The version row stored is `record.version` (1 for a new workflow), with the document.
     pub fn insert_workflow(&mut self, record: &WorkflowRecord) -> Result<(), StoreError> {
-        todo!()
+        let doc = &record.document;
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO workflows \
+                 (id, name, description, category, status, version, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+            )?
+            .execute(params![
+                record.id,
+                doc.name,
+                doc.description,
+                doc.category,
+                record.status.as_str(),
+                record.version,
+                record.created_at,
+                record.updated_at,
+            ])?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict {
+                what: "workflow",
+                id: record.id.clone(),
+            });
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO workflow_versions (workflow_id, version, document, created_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                record.id,
+                record.version,
+                to_json(doc)?,
+                record.created_at
+            ])?;
+        Ok(())
     }
 
-    pub fn set_workflow_status(&mut self, id: &str, status: WorkflowStatus, now: i64) -> Result<(), StoreError> {
-        todo!()
+    /// Sets the status of a workflow. An unknown id is an error
+    /// ([`rusqlite::Error::QueryReturnedNoRows`]).
+    pub fn set_workflow_status(
+        &mut self,
+        id: &str,
+        status: WorkflowStatus,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .tx
+            .prepare_cached("UPDATE workflows SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![id, status.as_str(), now])?;
+        expect_one_row(changed)
     }
 
     /// Inserts or replaces the agent with this name.
     pub fn put_agent(&mut self, record: &AgentRecord) -> Result<(), StoreError> {
-        todo!()
+        self.tx
+            .prepare_cached(
+                "INSERT INTO agents (name, spec, created_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, created_at = excluded.created_at",
+            )?
+            .execute(params![
+                record.spec.name,
+                to_json(&record.spec)?,
+                record.created_at
+            ])?;
+        Ok(())
+    }
+
+    /// Returns whether an agent of this name exists.
+    pub fn agent_exists(&mut self, name: &str) -> Result<bool, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT 1 FROM agents WHERE name = ?1")?;
+        Ok(stmt.exists([name])?)
     }
 
     /// Returns whether an agent was removed.
     pub fn remove_agent(&mut self, name: &str) -> Result<bool, StoreError> {
-        todo!()
+        let removed = self
+            .tx
+            .prepare_cached("DELETE FROM agents WHERE name = ?1")?
+            .execute([name])?;
+        Ok(removed > 0)
     }
 
+    /// Inserts a new execution; fails with [`StoreError::Conflict`] if the id exists.
     pub fn insert_execution(&mut self, record: &ExecutionRecord) -> Result<(), StoreError> {
-        todo!()
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO executions (id, workflow_id, workflow_version, workflow_name, status, \
+                 priority, input, notifications, current_step, steps_completed, steps_total, error, \
+                 cancel_reason, created_at, started_at, completed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                 ON CONFLICT (id) DO NOTHING",
+            )?
+            .execute(params![
+                record.id,
+                record.workflow_id,
+                record.workflow_version,
+                record.workflow_name,
+                record.status.as_str(),
+                record.priority.as_str(),
+                to_json(&record.input)?,
+                nullable_json(&record.notifications)?,
+                record.current_step,
+                record.steps_completed,
+                record.steps_total,
+                record.error,
+                record.cancel_reason,
+                record.created_at,
+                record.started_at,
+                record.completed_at,
+            ])?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict {
+                what: "execution",
+                id: record.id.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// Writes the mutable fields of an execution (status, current step, times, error, ...).
+    /// An unknown id is an error ([`rusqlite::Error::QueryReturnedNoRows`]).
     pub fn update_execution(&mut self, record: &ExecutionRecord) -> Result<(), StoreError> {
-        todo!()
+        let changed = self
+            .tx
+            .prepare_cached(
+                "UPDATE executions SET status = ?2, current_step = ?3, error = ?4, \
+                 cancel_reason = ?5, started_at = ?6, completed_at = ?7, steps_completed = ?8 \
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                record.id,
+                record.status.as_str(),
+                record.current_step,
+                record.error,
+                record.cancel_reason,
+                record.started_at,
+                record.completed_at,
+                record.steps_completed,
+            ])?;
+        expect_one_row(changed)
     }
 
-    /// Inserts or replaces the row of one step of an execution.
+    /// Inserts or replaces the row of one step of an execution. A replaced row keeps its place
+    /// in the order of [`Store::steps`].
     pub fn put_step(&mut self, record: &StepRecord) -> Result<(), StoreError> {
-        todo!()
+        let output = record.output.as_ref().map(to_json).transpose()?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO steps (execution_id, step_id, ord, status, agent, started_at, \
+                 completed_at, output, error, progress, attempts) \
+                 VALUES (?1, ?2, (SELECT COALESCE(MAX(ord), 0) + 1 FROM steps WHERE execution_id = ?1), \
+                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ON CONFLICT (execution_id, step_id) DO UPDATE SET \
+                 status = excluded.status, agent = excluded.agent, \
+                 started_at = excluded.started_at, completed_at = excluded.completed_at, \
+                 output = excluded.output, error = excluded.error, \
+                 progress = excluded.progress, attempts = excluded.attempts",
+            )?
+            .execute(params![
+                record.execution_id,
+                record.step_id,
+                record.status.as_str(),
+                record.agent,
+                record.started_at,
+                record.completed_at,
+                output,
+                record.error,
+                record.progress,
+                record.attempts,
+            ])?;
+        Ok(())
     }
 
     /// Inserts or replaces one attempt of a step.
     pub fn put_attempt(&mut self, record: &AttemptRecord) -> Result<(), StoreError> {
-        todo!()
+        self.tx
+            .prepare_cached(
+                "INSERT INTO attempts (execution_id, step_id, attempt, status, agent, started_at, \
+                 completed_at, exit_code, error, pgid, log_path) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET \
+                 status = excluded.status, agent = excluded.agent, \
+                 started_at = excluded.started_at, completed_at = excluded.completed_at, \
+                 exit_code = excluded.exit_code, error = excluded.error, \
+                 pgid = excluded.pgid, log_path = excluded.log_path",
+            )?
+            .execute(params![
+                record.execution_id,
+                record.step_id,
+                record.attempt,
+                record.status.as_str(),
+                record.agent,
+                record.started_at,
+                record.completed_at,
+                record.exit_code,
+                record.error,
+                record.pgid,
+                record.log_path,
+            ])?;
+        Ok(())
     }
 
     /// Stores a named output. Storing the same name twice for one execution replaces the value
     /// (a re-run after recovery), so each output is stored exactly once.
-    pub fn put_output(&mut self, execution_id: &str, name: &str, value: &serde_json::Value) -> Result<(), StoreError> {
-        todo!()
+    pub fn put_output(
+        &mut self,
+        execution_id: &str,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO outputs (execution_id, name, value) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (execution_id, name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![execution_id, name, to_json(value)?])?;
+        Ok(())
     }
 
     /// Appends an event to the execution's log and returns its sequence number (1, 2, ...).
-    pub fn append_event(&mut self, execution_id: &str, at: i64, kind: &str, data: &serde_json::Value) -> Result<u64, StoreError> {
-        todo!()
+    pub fn append_event(
+        &mut self,
+        execution_id: &str,
+        at: i64,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<u64, StoreError> {
+        let seq: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO events (execution_id, seq, at, kind, data) \
+                 SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM events WHERE execution_id = ?1 \
+                 RETURNING seq",
+            )?
+            .query_row(params![execution_id, at, kind, to_json(data)?], |row| {
+                row.get(0)
+            })?;
+        u64::try_from(seq).map_err(|_| StoreError::Corrupt {
+            what: "event",
+            detail: format!("sequence number {seq} of execution `{execution_id}`"),
+        })
+    }
+}
+
+// ---- rows to records ----
+
+fn workflow_from_row(row: &Row<'_>) -> Result<WorkflowRecord, StoreError> {
+    const WHAT: &str = "workflow";
+    let id: String = col(row, "id", WHAT)?;
+    let document: Option<String> = col(row, "document", WHAT)?;
+    let Some(document) = document else {
+        return Err(StoreError::Corrupt {
+            what: WHAT,
+            detail: format!("workflow `{id}` has no document for its current version"),
+        });
+    };
+    let document = serde_json::from_str(&document).map_err(|e| StoreError::Corrupt {
+        what: WHAT,
+        detail: format!("document of workflow `{id}`: {e}"),
+    })?;
+    Ok(WorkflowRecord {
+        version: int_col(row, "version", WHAT)?,
+        status: enum_col(row, "status", WHAT)?,
+        document,
+        created_at: col(row, "created_at", WHAT)?,
+        updated_at: col(row, "updated_at", WHAT)?,
+        id,
+    })
+}
+
+fn agent_from_row(row: &Row<'_>) -> Result<AgentRecord, StoreError> {
+    Ok(AgentRecord {
+        spec: json_col(row, "spec", "agent")?,
+        created_at: col(row, "created_at", "agent")?,
+    })
+}
+
+fn execution_from_row(row: &Row<'_>) -> Result<ExecutionRecord, StoreError> {
+    const WHAT: &str = "execution";
+    let notifications: Option<serde_json::Value> = opt_json_col(row, "notifications", WHAT)?;
+    Ok(ExecutionRecord {
+        id: col(row, "id", WHAT)?,
+        workflow_id: col(row, "workflow_id", WHAT)?,
+        workflow_version: int_col(row, "workflow_version", WHAT)?,
+        workflow_name: col(row, "workflow_name", WHAT)?,
+        status: enum_col(row, "status", WHAT)?,
+        priority: enum_col(row, "priority", WHAT)?,
+        input: json_col(row, "input", WHAT)?,
+        notifications: notifications.unwrap_or(serde_json::Value::Null),
+        current_step: col(row, "current_step", WHAT)?,
+        steps_completed: int_col(row, "steps_completed", WHAT)?,
+        steps_total: int_col(row, "steps_total", WHAT)?,
+        error: col(row, "error", WHAT)?,
+        cancel_reason: col(row, "cancel_reason", WHAT)?,
+        created_at: col(row, "created_at", WHAT)?,
+        started_at: col(row, "started_at", WHAT)?,
+        completed_at: col(row, "completed_at", WHAT)?,
+    })
+}
+
+fn step_from_row(row: &Row<'_>) -> Result<StepRecord, StoreError> {
+    const WHAT: &str = "step";
+    Ok(StepRecord {
+        execution_id: col(row, "execution_id", WHAT)?,
+        step_id: col(row, "step_id", WHAT)?,
+        status: enum_col(row, "status", WHAT)?,
+        agent: col(row, "agent", WHAT)?,
+        started_at: col(row, "started_at", WHAT)?,
+        completed_at: col(row, "completed_at", WHAT)?,
+        output: opt_json_col(row, "output", WHAT)?,
+        error: col(row, "error", WHAT)?,
+        progress: opt_int_col(row, "progress", WHAT)?,
+        attempts: int_col(row, "attempts", WHAT)?,
+    })
+}
+
+fn attempt_from_row(row: &Row<'_>) -> Result<AttemptRecord, StoreError> {
+    const WHAT: &str = "attempt";
+    Ok(AttemptRecord {
+        execution_id: col(row, "execution_id", WHAT)?,
+        step_id: col(row, "step_id", WHAT)?,
+        attempt: int_col(row, "attempt", WHAT)?,
+        status: enum_col(row, "status", WHAT)?,
+        agent: col(row, "agent", WHAT)?,
+        started_at: col(row, "started_at", WHAT)?,
+        completed_at: col(row, "completed_at", WHAT)?,
+        exit_code: opt_int_col(row, "exit_code", WHAT)?,
+        error: col(row, "error", WHAT)?,
+        pgid: opt_int_col(row, "pgid", WHAT)?,
+        log_path: col(row, "log_path", WHAT)?,
+    })
+}
+
+// ---- column helpers: a value of the wrong type or out of range is `Corrupt` ----
+
+fn col<T: FromSql>(row: &Row<'_>, name: &str, what: &'static str) -> Result<T, StoreError> {
+    row.get(name).map_err(|e| match e {
+        rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt {
+            what,
+            detail: format!("column `{name}`: {e}"),
+        },
+        other => StoreError::Sqlite(other),
+    })
+}
+
+fn int_col<T: TryFrom<i64>>(
+    row: &Row<'_>,
+    name: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    let value: i64 = col(row, name, what)?;
+    T::try_from(value).map_err(|_| out_of_range(name, what, value))
+}
+
+fn opt_int_col<T: TryFrom<i64>>(
+    row: &Row<'_>,
+    name: &str,
+    what: &'static str,
+) -> Result<Option<T>, StoreError> {
+    let value: Option<i64> = col(row, name, what)?;
+    value
+        .map(|v| T::try_from(v).map_err(|_| out_of_range(name, what, v)))
+        .transpose()
+}
+
+fn out_of_range(name: &str, what: &'static str, value: i64) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        detail: format!("column `{name}`: value {value} is out of range"),
+    }
+}
+
+fn enum_col<T>(row: &Row<'_>, name: &str, what: &'static str) -> Result<T, StoreError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let text: String = col(row, name, what)?;
+    text.parse().map_err(|e: T::Err| StoreError::Corrupt {
+        what,
+        detail: format!("column `{name}`: {e}"),
+    })
+}
+
+fn json_col<T: DeserializeOwned>(
+    row: &Row<'_>,
+    name: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    let text: String = col(row, name, what)?;
+    parse_json(&text, name, what)
+}
+
+fn opt_json_col<T: DeserializeOwned>(
+    row: &Row<'_>,
+    name: &str,
+    what: &'static str,
+) -> Result<Option<T>, StoreError> {
+    let text: Option<String> = col(row, name, what)?;
+    text.map(|t| parse_json(&t, name, what)).transpose()
+}
+
+fn parse_json<T: DeserializeOwned>(
+    text: &str,
+    name: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        what,
+        detail: format!("column `{name}`: {e}"),
+    })
+}
+
+// ---- writing helpers ----
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+}
+
+/// `Value::Null` is stored as SQL `NULL`.
+fn nullable_json(value: &serde_json::Value) -> Result<Option<String>, StoreError> {
+    if value.is_null() {
+        Ok(None)
+    } else {
+        to_json(value).map(Some)
+    }
+}
+
+fn expect_one_row(changed: usize) -> Result<(), StoreError> {
+    if changed == 0 {
+        Err(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    } else {
+        Ok(())
+    }
+}
+
+fn where_clause(conditions: &[&str]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// Puts the database path into errors raised while opening it.
+fn with_path(error: StoreError, path: &str) -> StoreError {
+    match error {
+        StoreError::Sqlite(source) => StoreError::Open {
+            path: path.to_owned(),
+            source,
+        },
+        other => other,
     }
 }

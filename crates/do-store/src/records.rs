@@ -1,6 +1,8 @@
 //! The rows the store reads and writes. Times are milliseconds since the Unix epoch.
 
-use do_core::model::{AgentSpec, AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus};
+use do_core::model::{
+    AgentSpec, AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus,
+};
 use do_core::workflow::WorkflowDocument;
 use serde_json::Value;
 
@@ -41,6 +43,10 @@ pub struct ExecutionRecord {
     /// The `notifications` of the execute request, `Value::Null` when none.
     pub notifications: Value,
     pub current_step: Option<String>,
+    /// Top-level steps completed, for `progress`.
+    pub steps_completed: u32,
+    /// Top-level steps of the workflow.
+    pub steps_total: u32,
     pub error: Option<String>,
     pub cancel_reason: Option<String>,
     pub created_at: i64,

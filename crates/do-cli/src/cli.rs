@@ -1,0 +1,52 @@
+//! The top level of the command line; each command's arguments live with the command.
+
+use crate::commands::{agent::AgentCommand, daemon::DaemonCommand, workflow::WorkflowCommand};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Run multi-step workflows of agents (CLI AI agents, scripts, build tools), durably.
+///
+/// A background daemon owns the database and runs executions; every command talks to it and
+/// starts it when none is running. In bash and zsh `do` is a reserved word at the start of a
+/// command: type `dowf` (the same program), `\do` or `command do`.
+#[derive(Debug, Parser)]
+#[command(name = "do", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Quick start:
+  dowf agent add mira --shell 'echo \"research on: $DO_TASK\"'
+  dowf workflow create examples/saas-launch.json
+  dowf workflow execute wf_… --input '{\"productName\":\"CloudSync Pro\"}' --wait")]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct GlobalArgs {
+    /// Print machine-readable JSON (the API's `data`) instead of tables.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// The daemon's socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when
+    /// `--data-dir` is given].
+    #[arg(long, global = true, env = "DO_SOCKET", value_name = "PATH")]
+    pub(crate) socket: Option<PathBuf>,
+    /// Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`].
+    #[arg(long, global = true, env = "DO_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create, inspect and execute workflows, and follow their executions.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Register the programs that run steps.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Start, stop and inspect the background daemon.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::commands::completions::CompletionsArgs),
+}

@@ -1,0 +1,20 @@
+//! One module per noun; each command is an `Args` struct and a `cmd_` function.
+
+pub(crate) mod agent;
+pub(crate) mod completions;
+pub(crate) mod daemon;
+pub(crate) mod workflow;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+
+/// Runs a parsed command line; returns the exit code.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Workflow(command) => workflow::run(&ctx, command),
+        Command::Agent(command) => agent::run(&ctx, command),
+        Command::Daemon(command) => daemon::run(&ctx, command),
+        Command::Completions(args) => completions::cmd_completions(&args),
+    }
+}

@@ -1,0 +1,543 @@
+//! `do workflow …`: documents and their executions.
+
+use crate::context::Context;
+use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
+use crate::render::{print_json, print_table, short_time, short_value, table};
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
+use do_core::validate::Diagnostic;
+use do_core::workflow::{Step, StepKind};
+use do_proto::{
+    ApiError, ById, ClientError, CreateWorkflow, ErrorCode, Event, EventKind, ExecuteWorkflow, ExecutionData,
+    ListExecutions, ListWorkflows, Request, StepData, ValidationData, WorkflowData,
+};
+use serde_json::Value;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkflowCommand {
+    /// Store a workflow document (JSON) and print its id.
+    Create(CreateArgs),
+    /// Check a workflow document and report every problem, without storing it.
+    Validate(ValidateArgs),
+    /// List stored workflows, newest first.
+    List(ListArgs),
+    /// Show a workflow and its steps.
+    Show(ShowArgs),
+    /// Start an execution of a workflow.
+    Execute(ExecuteArgs),
+    /// Show the status of one execution: every step with its status, agent, duration, output.
+    Execution(ExecutionArgs),
+    /// List executions, newest first.
+    Executions(ExecutionsArgs),
+}
+
+pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8> {
+    match command {
+        WorkflowCommand::Create(args) => cmd_create(ctx, &args),
+        WorkflowCommand::Validate(args) => cmd_validate(ctx, &args),
+        WorkflowCommand::List(args) => cmd_list(ctx, &args),
+        WorkflowCommand::Show(args) => cmd_show(ctx, &args),
+        WorkflowCommand::Execute(args) => cmd_execute(ctx, &args),
+        WorkflowCommand::Execution(args) => cmd_execution(ctx, &args),
+        WorkflowCommand::Executions(args) => cmd_executions(ctx, &args),
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The workflow document, a JSON file; `-` reads standard input.
+    file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// The workflow document, a JSON file; `-` reads standard input.
+    file: PathBuf,
+}
+
+/// Reads and parses a document file, reporting a syntax error with its line and column.
+fn read_document(file: &Path) -> anyhow::Result<Value> {
+    let (name, text) = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read the document from standard input")?;
+        ("<stdin>".to_owned(), text)
+    } else {
+        let text = std::fs::read(file).map_err(|e| UsageError(format!("cannot read `{}`: {e}", file.display())))?;
+        let text = String::from_utf8(text)
+            .map_err(|e| UsageError(format!("`{}` is not UTF-8 text: {e}", file.display())))?;
+        (file.display().to_string(), text)
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::Error::new(UsageError(format!(
+            "`{name}` is not valid JSON: {} at line {}, column {}",
+            syntax_message(&e),
+            e.line(),
+            e.column()
+        )))
+    })
+}
+
+/// serde_json appends " at line L column C" to its messages; the caller says where itself.
+fn syntax_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// Prints the daemon's verdict on an invalid document: one line per problem, with its path.
+fn report_invalid(file: &Path, error: &ApiError) -> u8 {
+    let diagnostics: Vec<Diagnostic> = error
+        .details
+        .as_ref()
+        .and_then(|d| d.get("errors"))
+        .and_then(|e| serde_json::from_value(e.clone()).ok())
+        .unwrap_or_default();
+    let mut err = std::io::stderr().lock();
+    let count = diagnostics.len();
+    let _ = writeln!(
+        err,
+        "error: `{}` is not a valid workflow ({count} error{}):",
+        file.display(),
+        if count == 1 { "" } else { "s" }
+    );
+    for diagnostic in &diagnostics {
+        let _ = writeln!(err, "  {diagnostic}");
+    }
+    USAGE
+}
+
+fn print_warnings(file: &Path, warnings: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for warning in warnings {
+        let _ = writeln!(err, "warning: {}: {warning}", file.display());
+    }
+}
+
+/// Sends a document to the daemon; an invalid one is reported here and yields exit 2.
+fn submit<T: serde::de::DeserializeOwned>(
+    ctx: &Context,
+    file: &Path,
+    request: impl FnOnce(CreateWorkflow) -> Request,
+) -> anyhow::Result<Result<T, u8>> {
+    let document = read_document(file)?;
+    let mut client = ctx.client()?;
+    match client.call::<T>(request(CreateWorkflow { document })) {
+        Ok(data) => Ok(Ok(data)),
+        Err(ClientError::Api(error)) if error.code == ErrorCode::InvalidDocument => Ok(Err(report_invalid(file, &error))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn cmd_create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<u8> {
+    let workflow: WorkflowData = match submit(ctx, &args.file, Request::CreateWorkflow)? {
+        Ok(data) => data,
+        Err(code) => return Ok(code),
+    };
+    print_warnings(&args.file, &workflow.warnings);
+    if ctx.json {
+        print_json(&workflow)?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "Created workflow {} ({}, {} top-level step{}, version {}).",
+            workflow.workflow_id,
+            workflow.document.name,
+            workflow.document.steps.len(),
+            if workflow.document.steps.len() == 1 { "" } else { "s" },
+            workflow.version
+        )?;
+        if std::io::stdout().is_terminal() {
+            writeln!(out, "Run it with: dowf workflow execute {} --wait", workflow.workflow_id)?;
+        }
+    }
+    Ok(SUCCESS)
+}
+
+fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
+    let validation: ValidationData = match submit(ctx, &args.file, Request::ValidateWorkflow)? {
+        Ok(data) => data,
+        Err(code) => return Ok(code),
+    };
+    print_warnings(&args.file, &validation.warnings);
+    if ctx.json {
+        print_json(&validation)?;
+    } else {
+        writeln!(
+            std::io::stdout(),
+            "`{}` is a valid workflow: {} ({} top-level step{}).",
+            args.file.display(),
+            validation.name,
+            validation.steps,
+            if validation.steps == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only workflows with this status.
+    #[arg(long, value_parser = parse_enum::<WorkflowStatus>)]
+    status: Option<WorkflowStatus>,
+    /// Only workflows of this category.
+    #[arg(long)]
+    category: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Skip this many (for paging).
+    #[arg(long, default_value_t = 0)]
+    offset: u32,
+}
+
+fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e: T::Err| e.to_string())
+}
+
+fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
+    let request = Request::ListWorkflows(ListWorkflows {
+        status: args.status,
+        category: args.category.clone(),
+        limit: args.limit,
+        offset: args.offset,
+    });
+    let workflows: Vec<WorkflowData> = ctx.client()?.call(request)?;
+    if ctx.json {
+        print_json(&workflows)?;
+        return Ok(SUCCESS);
+    }
+    if workflows.is_empty() {
+        writeln!(std::io::stdout(), "No workflows. Create one with `dowf workflow create FILE`.")?;
+        return Ok(SUCCESS);
+    }
+    let mut t = table(ctx.is_terminal(), &["ID", "NAME", "CATEGORY", "STATUS", "VERSION", "STEPS", "CREATED"]);
+    for w in &workflows {
+        t.add_row(vec![
+            w.workflow_id.clone(),
+            w.document.name.clone(),
+            w.document.category.clone().unwrap_or_default(),
+            w.status.to_string(),
+            w.version.to_string(),
+            w.document.steps.len().to_string(),
+            short_time(&w.created_at),
+        ]);
+    }
+    print_table(&t)?;
+    Ok(SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The workflow's id (`wf_…`).
+    workflow: String,
+}
+
+fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
+    let workflow: WorkflowData = ctx.client()?.call(Request::GetWorkflow(ById { id: args.workflow.clone() }))?;
+    if ctx.json {
+        print_json(&workflow)?;
+        return Ok(SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}  {}", workflow.workflow_id, workflow.document.name)?;
+    if let Some(description) = &workflow.document.description {
+        writeln!(out, "{description}")?;
+    }
+    let mut facts = vec![format!("status {}", workflow.status), format!("version {}", workflow.version)];
+    if let Some(category) = &workflow.document.category {
+        facts.push(format!("category {category}"));
+    }
+    if let Some(timeout) = workflow.document.timeout {
+        facts.push(format!("timeout {timeout}s"));
+    }
+    facts.push(format!("created {}", short_time(&workflow.created_at)));
+    writeln!(out, "{}", facts.join(" · "))?;
+    drop(out);
+    let mut t = table(ctx.is_terminal(), &["STEP", "TYPE", "AGENT", "INPUT", "OUTPUT"]);
+    for step in &workflow.document.steps {
+        add_step_rows(&mut t, step, 0);
+    }
+    print_table(&t)?;
+    Ok(SUCCESS)
+}
+
+fn add_step_rows(t: &mut comfy_table::Table, step: &Step, depth: usize) {
+    let indent = "  ".repeat(depth);
+    let (agent, input, output, children): (String, String, String, Vec<&Step>) = match &step.kind {
+        StepKind::Task(task) => (
+            task.agent.clone(),
+            task.input.as_ref().map(|i| i.names().join(", ")).unwrap_or_default(),
+            task.output.clone().unwrap_or_default(),
+            Vec::new(),
+        ),
+        StepKind::Team(team) => (
+            format!("team {}", team.team_id),
+            team.input.as_ref().map(|i| i.names().join(", ")).unwrap_or_default(),
+            team.output.clone().unwrap_or_default(),
+            Vec::new(),
+        ),
+        StepKind::Parallel(p) => (String::new(), String::new(), String::new(), p.steps.iter().collect()),
+        StepKind::Conditional(c) => {
+            let mut children: Vec<&Step> = c.then.steps().iter().collect();
+            if let Some(otherwise) = &c.otherwise {
+                children.extend(otherwise.steps());
+            }
+            (String::new(), format!("if {}", c.condition), String::new(), children)
+        }
+        StepKind::Loop(l) => (
+            String::new(),
+            format!("for each in {}", l.items),
+            l.output.clone().unwrap_or_default(),
+            vec![&*l.step],
+        ),
+    };
+    t.add_row(vec![format!("{indent}{}", step.id), step.kind.type_name().to_owned(), agent, input, output]);
+    for child in children {
+        add_step_rows(t, child, depth + 1);
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecuteArgs {
+    /// The workflow's id (`wf_…`).
+    workflow: String,
+    /// The execution input, a JSON object; steps read it as `input.KEY`.
+    #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
+    input: Option<String>,
+    /// Read the execution input from a JSON file (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    input_file: Option<PathBuf>,
+    /// Ready steps of higher-priority executions start first.
+    #[arg(long, default_value = "normal", value_parser = parse_enum::<Priority>)]
+    priority: Priority,
+    /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
+    #[arg(long)]
+    wait: bool,
+}
+
+fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
+    let input = match (&args.input, &args.input_file) {
+        (Some(text), _) => Some(parse_input(text, "--input")?),
+        (None, Some(file)) => {
+            let text = if file == Path::new("-") {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).context("cannot read the input from standard input")?;
+                text
+            } else {
+                std::fs::read_to_string(file)
+                    .map_err(|e| UsageError(format!("cannot read `{}`: {e}", file.display())))?
+            };
+            Some(parse_input(&text, &format!("`{}`", file.display()))?)
+        }
+        (None, None) => None,
+    };
+    let mut client = ctx.client()?;
+    let execution: ExecutionData = client.call(Request::ExecuteWorkflow(ExecuteWorkflow {
+        workflow_id: args.workflow.clone(),
+        input,
+        priority: Some(args.priority),
+        notifications: None,
+    }))?;
+    if !args.wait {
+        if ctx.json {
+            print_json(&execution)?;
+        } else {
+            writeln!(std::io::stdout(), "Started execution {}.", execution.execution_id)?;
+            if std::io::stdout().is_terminal() {
+                writeln!(std::io::stdout(), "Follow it with: dowf workflow execution {}", execution.execution_id)?;
+            }
+        }
+        return Ok(SUCCESS);
+    }
+    if !ctx.json {
+        writeln!(std::io::stderr(), "Started execution {}.", execution.execution_id)?;
+    }
+    let quiet = ctx.json;
+    client.watch(&execution.execution_id, |event| {
+        if !quiet {
+            print_event(event);
+        }
+    })?;
+    let finished: ExecutionData = client.call(Request::GetExecution(ById { id: execution.execution_id.clone() }))?;
+    if ctx.json {
+        print_json(&finished)?;
+    } else {
+        print_execution(ctx, &finished)?;
+    }
+    Ok(if finished.status == ExecutionStatus::Completed { SUCCESS } else { FAILURE })
+}
+
+fn parse_input(text: &str, source: &str) -> anyhow::Result<Value> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        UsageError(format!(
+            "{source} is not valid JSON: {} at line {}, column {}",
+            syntax_message(&e),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(UsageError(format!("{source} must be a JSON object like '{{\"productName\":\"CloudSync\"}}'")).into());
+    }
+    Ok(value)
+}
+
+/// One line per step event on stderr, so stdout keeps only the result.
+fn print_event(event: &Event) {
+    let step = event.step_id.as_deref().unwrap_or("");
+    let line = match event.kind {
+        EventKind::StepStarted => format!("  started   {step}"),
+        EventKind::StepCompleted => format!("  completed {step}"),
+        EventKind::StepFailed => format!(
+            "  failed    {step}: {}",
+            event.data.get("error").and_then(Value::as_str).unwrap_or("").lines().next().unwrap_or("")
+        ),
+        EventKind::StepCancelled => format!("  cancelled {step}"),
+        EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => return,
+    };
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecutionArgs {
+    /// The execution's id (`exec_…`).
+    execution: String,
+}
+
+fn cmd_execution(ctx: &Context, args: &ExecutionArgs) -> anyhow::Result<u8> {
+    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById { id: args.execution.clone() }))?;
+    if ctx.json {
+        print_json(&execution)?;
+    } else {
+        print_execution(ctx, &execution)?;
+    }
+    Ok(SUCCESS)
+}
+
+fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let progress = execution.progress;
+    writeln!(
+        out,
+        "{}  {} ({})",
+        execution.execution_id, execution.workflow_name, execution.workflow_id
+    )?;
+    let mut facts = vec![
+        execution.status.to_string(),
+        format!("{}/{} steps ({}%)", progress.completed, progress.total, progress.percentage),
+        format!("priority {}", execution.priority),
+    ];
+    if let Some(started) = &execution.started_at {
+        facts.push(format!("started {}", short_time(started)));
+    }
+    if let Some(duration) = &execution.duration {
+        facts.push(format!("took {duration}"));
+    }
+    if let Some(current) = &execution.current_step
+        && !execution.status.is_terminal()
+    {
+        facts.push(format!("current step {current}"));
+    }
+    writeln!(out, "{}", facts.join(" · "))?;
+    drop(out);
+    let mut t = table(ctx.is_terminal(), &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
+    let mut errors = Vec::new();
+    for step in execution.steps.iter().flatten() {
+        add_status_rows(&mut t, step, 0, &mut errors);
+    }
+    print_table(&t)?;
+    let mut out = std::io::stdout().lock();
+    for (step, error) in errors {
+        writeln!(out, "{step}: {error}")?;
+    }
+    if let Some(error) = &execution.error
+        && execution.status != ExecutionStatus::Completed
+    {
+        writeln!(out, "error: {error}")?;
+    }
+    Ok(())
+}
+
+fn add_status_rows(t: &mut comfy_table::Table, step: &StepData, depth: usize, errors: &mut Vec<(String, String)>) {
+    let output = step
+        .output
+        .as_ref()
+        .and_then(|map| map.values().next())
+        .map(|value| short_value(value, 60))
+        .unwrap_or_default();
+    let status = match step.progress {
+        Some(p) if step.status == do_core::model::StepStatus::Running => format!("{} {p}%", step.status),
+        _ => step.status.to_string(),
+    };
+    t.add_row(vec![
+        format!("{}{}", "  ".repeat(depth), step.id),
+        status,
+        step.agent.clone().unwrap_or_default(),
+        step.duration.clone().unwrap_or_default(),
+        output,
+    ]);
+    if let Some(error) = &step.error
+        && step.steps.is_empty()
+    {
+        errors.push((step.id.clone(), error.clone()));
+    }
+    for child in &step.steps {
+        add_status_rows(t, child, depth + 1, errors);
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecutionsArgs {
+    /// Only executions of this workflow.
+    #[arg(long)]
+    workflow: Option<String>,
+    /// Only executions with this status.
+    #[arg(long, value_parser = parse_enum::<ExecutionStatus>)]
+    status: Option<ExecutionStatus>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Skip this many (for paging).
+    #[arg(long, default_value_t = 0)]
+    offset: u32,
+}
+
+fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
+    let executions: Vec<ExecutionData> = ctx.client()?.call(Request::ListExecutions(ListExecutions {
+        workflow_id: args.workflow.clone(),
+        status: args.status,
+        limit: args.limit,
+        offset: args.offset,
+    }))?;
+    if ctx.json {
+        print_json(&executions)?;
+        return Ok(SUCCESS);
+    }
+    if executions.is_empty() {
+        writeln!(std::io::stdout(), "No executions. Start one with `dowf workflow execute WF`.")?;
+        return Ok(SUCCESS);
+    }
+    let mut t = table(ctx.is_terminal(), &["ID", "WORKFLOW", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "DURATION"]);
+    for e in &executions {
+        t.add_row(vec![
+            e.execution_id.clone(),
+            e.workflow_name.clone(),
+            e.status.to_string(),
+            e.priority.to_string(),
+            format!("{}/{}", e.progress.completed, e.progress.total),
+            short_time(&e.created_at),
+            e.duration.clone().unwrap_or_default(),
+        ]);
+    }
+    print_table(&t)?;
+    Ok(SUCCESS)
+}

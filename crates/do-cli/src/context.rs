@@ -1,0 +1,120 @@
+//! What every command needs: resolved paths, output mode, and a connection to the daemon
+//! (started on demand).
+
+use crate::cli::GlobalArgs;
+use anyhow::{Context as _, bail};
+use do_proto::{Client, ClientError};
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+pub(crate) struct Context {
+    pub(crate) json: bool,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) socket: PathBuf,
+}
+
+impl Context {
+    pub(crate) fn new(global: &GlobalArgs) -> anyhow::Result<Context> {
+        let dirs = directories::ProjectDirs::from("", "", "do");
+        let data_dir = match (&global.data_dir, &dirs) {
+            (Some(dir), _) => absolute(dir)?,
+            (None, Some(dirs)) => dirs.data_dir().to_owned(),
+            (None, None) => bail!("cannot find a home directory for the data dir; pass `--data-dir` or set DO_DATA_DIR"),
+        };
+        // A data dir chosen by hand gets its own socket, so that two data dirs never share a
+        // daemon by accident.
+        let socket = match (&global.socket, &global.data_dir, dirs.as_ref().and_then(|d| d.runtime_dir())) {
+            (Some(socket), _, _) => absolute(socket)?,
+            (None, None, Some(runtime)) => runtime.join("do.sock"),
+            (None, _, _) => data_dir.join("do.sock"),
+        };
+        Ok(Context { json: global.json, data_dir, socket })
+    }
+
+    /// Whether stdout is a person's terminal (tables with borders, colours) or a pipe.
+    pub(crate) fn is_terminal(&self) -> bool {
+        std::io::stdout().is_terminal()
+    }
+
+    /// Connects to the daemon, starting it first when none answers.
+    pub(crate) fn client(&self) -> anyhow::Result<Client> {
+        match Client::connect(&self.socket) {
+            Err(ClientError::Connect { source, .. }) if no_daemon(&source) => {}
+            other => return other.map_err(Into::into),
+        }
+        // One client starts the daemon; the others wait for the lock and then find it running.
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
+        let lock_path = self.data_dir.join("autostart.lock");
+        let lock = File::create(&lock_path).with_context(|| format!("cannot create `{}`", lock_path.display()))?;
+        lock.lock().with_context(|| format!("cannot lock `{}`", lock_path.display()))?;
+        match Client::connect(&self.socket) {
+            Err(ClientError::Connect { source, .. }) if no_daemon(&source) => {}
+            other => return other.map_err(Into::into),
+        }
+        self.spawn_daemon()?;
+        Ok(Client::connect(&self.socket)?)
+    }
+
+    /// Starts `do daemon run` in the background and waits until it listens.
+    pub(crate) fn spawn_daemon(&self) -> anyhow::Result<u32> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
+        let log_path = self.log_path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("cannot open the daemon log `{}`", log_path.display()))?;
+        let exe = std::env::current_exe().context("cannot find the path of this program to start the daemon")?;
+        let mut child = Command::new(exe)
+            .args(["daemon", "run", "--notify-ready"])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--socket")
+            .arg(&self.socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            // Its own process group: a Ctrl-C in this terminal must not reach the daemon.
+            .process_group(0)
+            .spawn()
+            .context("cannot start the daemon")?;
+        let pid = child.id();
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            // The daemon prints one line once it listens, or exits: either ends this read.
+            BufReader::new(stdout).read_line(&mut line).context("cannot read from the starting daemon")?;
+        }
+        if line.trim() != "ready" {
+            let status = child.wait().ok().map(|s| s.to_string()).unwrap_or_default();
+            bail!(
+                "the daemon did not start ({status}); its log `{}` says:\n{}",
+                log_path.display(),
+                log_tail(&log_path)
+            );
+        }
+        Ok(pid)
+    }
+
+    pub(crate) fn log_path(&self) -> PathBuf {
+        self.data_dir.join("daemon.log")
+    }
+}
+
+fn no_daemon(error: &std::io::Error) -> bool {
+    matches!(error.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused)
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot resolve `{}`", path.display()))
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(10)..].join("\n")
+}

@@ -1,0 +1,358 @@
+//! One function per protocol method. Each validates its parameters, talks to the store and the
+//! scheduler, and answers with the API's envelope.
+
+use crate::scheduler::Message;
+use crate::server::Connection;
+use crate::{Shared, ids, status, time};
+use do_core::engine::Plan;
+use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
+use do_core::validate::{Diagnostic, did_you_mean, parse_document};
+use do_core::workflow::{StepKind, WorkflowDocument};
+use do_proto::{
+    AddAgent, AgentData, ApiError, ById, ByName, CreateWorkflow, DaemonStatusData, ErrorCode, EventKind,
+    ExecuteWorkflow, HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION, Request, ValidationData,
+    WorkflowData,
+};
+use do_store::{AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, WorkflowFilter, WorkflowRecord};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type Answer = Result<Value, ApiError>;
+
+/// Answers one request; returns whether the connection stays open.
+pub(crate) async fn handle(shared: &Arc<Shared>, conn: &mut Connection, id: &str, request: Request) -> bool {
+    let answer = match request {
+        Request::Hello(hello) => {
+            let answer = hello_answer(hello.protocol_version);
+            conn.greeted = answer.is_ok();
+            answer
+        }
+        _ if !conn.greeted => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "the first request on a connection must be `hello` with the protocol version",
+        )),
+        Request::WatchExecution(ById { id: execution_id }) => {
+            return crate::status::watch(shared, conn, id, &execution_id).await;
+        }
+        Request::StopDaemon(_) => {
+            let sent = conn.send_data(id, json!({"stopping": true})).await.is_ok();
+            shared.shutdown.notify_one();
+            return sent;
+        }
+        request => handle_plain(shared, request),
+    };
+    let sent = match answer {
+        Ok(data) => conn.send_data(id, data).await,
+        Err(error) => conn.send_error(id, error).await,
+    };
+    sent.is_ok()
+}
+
+fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
+    match request {
+        Request::CreateWorkflow(params) => create_workflow(shared, params),
+        Request::ValidateWorkflow(params) => validate_workflow(shared, params),
+        Request::ListWorkflows(params) => list_workflows(shared, params),
+        Request::GetWorkflow(ById { id }) => to_value(&workflow_data(&load_workflow(shared, &id)?, Vec::new())),
+        Request::ExecuteWorkflow(params) => execute_workflow(shared, params),
+        Request::GetExecution(ById { id }) => to_value(&status::execution_data(shared, &id, true)?),
+        Request::ListExecutions(params) => list_executions(shared, params),
+        Request::AddAgent(params) => add_agent(shared, params),
+        Request::ListAgents(_) => {
+            let agents = shared.store().list_agents().map_err(internal)?;
+            to_value(&agents.into_iter().map(agent_data).collect::<Vec<_>>())
+        }
+        Request::GetAgent(ByName { name }) => to_value(&agent_data(load_agent(shared, &name)?)),
+        Request::RemoveAgent(ByName { name }) => {
+            let removed = shared.store().write(|w| w.remove_agent(&name)).map_err(internal)?;
+            if !removed {
+                return Err(agent_not_found(shared, &name));
+            }
+            Ok(json!({"name": name, "removed": true}))
+        }
+        Request::DaemonStatus(_) => daemon_status(shared),
+        Request::Hello(_) | Request::WatchExecution(_) | Request::StopDaemon(_) => {
+            Err(ApiError::new(ErrorCode::Internal, "request routed to the wrong handler"))
+        }
+    }
+}
+
+fn hello_answer(client_protocol: u32) -> Answer {
+    if client_protocol != PROTOCOL_VERSION {
+        return Err(ApiError::new(
+            ErrorCode::ProtocolMismatch,
+            format!(
+                "this daemon speaks protocol version {PROTOCOL_VERSION}, the client {client_protocol}; \
+                 restart the daemon with `do daemon stop` so that the next command starts a matching one"
+            ),
+        )
+        .with_details(json!({"protocolVersion": PROTOCOL_VERSION})));
+    }
+    to_value(&HelloData { protocol_version: PROTOCOL_VERSION, daemon_version: env!("CARGO_PKG_VERSION").to_owned() })
+}
+
+pub(crate) fn to_value(data: &impl Serialize) -> Answer {
+    serde_json::to_value(data).map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode answer: {e}")))
+}
+
+pub(crate) fn internal(error: StoreError) -> ApiError {
+    tracing::error!(error = %error, "store error");
+    ApiError::new(ErrorCode::Internal, error.to_string())
+}
+
+/// Validates a raw document; unregistered agents are warnings here (an error at execute time).
+fn checked_document(shared: &Shared, document: &Value) -> Result<(WorkflowDocument, Vec<Diagnostic>), ApiError> {
+    let validated = parse_document(document).map_err(|errors| {
+        let count = errors.len();
+        let lines: Vec<String> = errors.iter().map(|d| format!("  {d}")).collect();
+        ApiError::new(
+            ErrorCode::InvalidDocument,
+            format!(
+                "the workflow document is invalid ({count} error{}):\n{}",
+                if count == 1 { "" } else { "s" },
+                lines.join("\n")
+            ),
+        )
+        .with_details(json!({ "errors": errors }))
+    })?;
+    let mut warnings = validated.warnings;
+    let agents = shared.store().list_agents().map_err(internal)?;
+    let names: Vec<&str> = agents.iter().map(|a| a.spec.name.as_str()).collect();
+    validated.document.walk(&mut |path, step| {
+        if let StepKind::Task(task) = &step.kind
+            && !names.contains(&task.agent.as_str())
+        {
+            warnings.push(unknown_agent(&format!("{path}.agent"), &task.agent, &names));
+        }
+    });
+    Ok((validated.document, warnings))
+}
+
+fn unknown_agent(path: &str, agent: &str, names: &[&str]) -> Diagnostic {
+    let hint = match did_you_mean(agent, names.iter().copied()) {
+        Some(name) => format!("did you mean `{name}`? "),
+        None => String::new(),
+    };
+    Diagnostic {
+        path: path.to_owned(),
+        message: format!("agent `{agent}` is not registered; {hint}add it with `do agent add {agent} -- COMMAND…`"),
+    }
+}
+
+fn create_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
+    let (document, warnings) = checked_document(shared, &params.document)?;
+    let now = time::now_ms();
+    let record = WorkflowRecord {
+        id: ids::new_id("wf"),
+        version: 1,
+        status: WorkflowStatus::Draft,
+        document,
+        created_at: now,
+        updated_at: now,
+    };
+    shared.store().write(|w| w.insert_workflow(&record)).map_err(internal)?;
+    tracing::info!(workflow = %record.id, "workflow created");
+    to_value(&workflow_data(&record, warnings))
+}
+
+fn validate_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
+    let (document, warnings) = checked_document(shared, &params.document)?;
+    to_value(&ValidationData { name: document.name, steps: document.steps.len(), warnings })
+}
+
+fn workflow_data(record: &WorkflowRecord, warnings: Vec<Diagnostic>) -> WorkflowData {
+    WorkflowData {
+        workflow_id: record.id.clone(),
+        document: record.document.clone(),
+        status: record.status,
+        version: record.version,
+        created_at: time::rfc3339(record.created_at),
+        updated_at: time::rfc3339(record.updated_at),
+        warnings,
+    }
+}
+
+fn list_workflows(shared: &Shared, params: ListWorkflows) -> Answer {
+    let filter = WorkflowFilter {
+        status: params.status,
+        category: params.category,
+        limit: params.limit,
+        offset: params.offset,
+    };
+    let records = shared.store().list_workflows(&filter).map_err(internal)?;
+    to_value(&records.iter().map(|r| workflow_data(r, Vec::new())).collect::<Vec<_>>())
+}
+
+fn load_workflow(shared: &Shared, id: &str) -> Result<WorkflowRecord, ApiError> {
+    shared.store().workflow(id).map_err(internal)?.ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, format!("no workflow `{id}`; `do workflow list` shows the stored ones"))
+    })
+}
+
+fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
+    let workflow = load_workflow(shared, &params.workflow_id)?;
+    let plan = Plan::new(&workflow.document).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    let input = match params.input {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("`input` must be a JSON object, found {}", json_type(&other)),
+            ));
+        }
+    };
+    let agents = shared.store().list_agents().map_err(internal)?;
+    let names: Vec<&str> = agents.iter().map(|a| a.spec.name.as_str()).collect();
+    let mut missing = Vec::new();
+    for (_, node) in plan.nodes() {
+        if let Some(agent) = node.agent()
+            && !names.contains(&agent)
+            && !missing.iter().any(|d: &Diagnostic| d.message.contains(&format!("`{agent}`")))
+        {
+            missing.push(unknown_agent(&format!("step `{}`", node.step_id), agent, &names));
+        }
+    }
+    if !missing.is_empty() {
+        let lines: Vec<String> = missing.iter().map(|d| format!("  {d}")).collect();
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("workflow `{}` uses agents that are not registered:\n{}", workflow.id, lines.join("\n")),
+        )
+        .with_details(json!({ "errors": missing })));
+    }
+    let now = time::now_ms();
+    let record = ExecutionRecord {
+        id: ids::new_id("exec"),
+        workflow_id: workflow.id.clone(),
+        workflow_version: workflow.version,
+        workflow_name: workflow.document.name.clone(),
+        status: ExecutionStatus::Queued,
+        priority: params.priority.unwrap_or(Priority::Normal),
+        input,
+        notifications: params.notifications.unwrap_or(Value::Null),
+        current_step: None,
+        steps_completed: 0,
+        steps_total: u32::try_from(plan.roots().len()).unwrap_or(u32::MAX),
+        error: None,
+        cancel_reason: None,
+        created_at: now,
+        started_at: None,
+        completed_at: None,
+    };
+    let event = shared
+        .store()
+        .write(|w| {
+            w.insert_execution(&record)?;
+            if workflow.status == WorkflowStatus::Draft {
+                w.set_workflow_status(&workflow.id, WorkflowStatus::Active, now)?;
+            }
+            status::append_event(w, &record.id, now, EventKind::ExecutionQueued, None, json!({"priority": record.priority}))
+        })
+        .map_err(internal)?;
+    let _ = shared.events.send(event);
+    tracing::info!(execution = %record.id, workflow = %workflow.id, "execution queued");
+    let _ = shared.scheduler.send(Message::Start(record.id.clone()));
+    to_value(&status::execution_data(shared, &record.id, false)?)
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn list_executions(shared: &Shared, params: ListExecutions) -> Answer {
+    let filter = ExecutionFilter {
+        workflow_id: params.workflow_id,
+        status: params.status,
+        limit: params.limit,
+        offset: params.offset,
+    };
+    let records = shared.store().list_executions(&filter).map_err(internal)?;
+    let list: Vec<_> = records.iter().map(|r| status::summary(r)).collect();
+    to_value(&list)
+}
+
+fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
+    let spec = params.agent;
+    if !valid_agent_name(&spec.name) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "invalid agent name `{}`: use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+                spec.name
+            ),
+        ));
+    }
+    if spec.command.is_empty() || spec.command[0].is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidRequest, format!("agent `{}` needs a command to run", spec.name)));
+    }
+    let record = AgentRecord { spec, created_at: time::now_ms() };
+    let name = record.spec.name.clone();
+    shared
+        .store()
+        .write(|w| {
+            if !params.replace && w.agent_exists(&name)? {
+                return Err(StoreError::Conflict { what: "agent", id: name.clone() });
+            }
+            w.put_agent(&record)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("agent `{name}` already exists; pass `--replace` to change it, or `do agent remove {name}` first"),
+            ),
+            other => internal(other),
+        })?;
+    to_value(&agent_data(record))
+}
+
+fn valid_agent_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn agent_data(record: AgentRecord) -> AgentData {
+    AgentData { spec: record.spec, created_at: time::rfc3339(record.created_at) }
+}
+
+fn load_agent(shared: &Shared, name: &str) -> Result<AgentRecord, ApiError> {
+    shared.store().agent(name).map_err(internal)?.ok_or_else(|| agent_not_found(shared, name))
+}
+
+fn agent_not_found(shared: &Shared, name: &str) -> ApiError {
+    let agents = shared.store().list_agents().unwrap_or_default();
+    let hint = match did_you_mean(name, agents.iter().map(|a| a.spec.name.as_str())) {
+        Some(other) => format!("; did you mean `{other}`?"),
+        None => "; `do agent list` shows the registered ones".to_owned(),
+    };
+    ApiError::new(ErrorCode::NotFound, format!("no agent `{name}`{hint}"))
+}
+
+fn daemon_status(shared: &Shared) -> Answer {
+    let running = shared
+        .store()
+        .executions_with_status(&[ExecutionStatus::Running])
+        .map_err(internal)?
+        .len();
+    to_value(&DaemonStatusData {
+        pid: std::process::id(),
+        daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+        protocol_version: PROTOCOL_VERSION,
+        data_dir: shared.config.data_dir.display().to_string(),
+        socket: shared.config.socket.display().to_string(),
+        started_at: time::rfc3339(shared.started_at),
+        running_executions: running as u64,
+        running_steps: shared.running_steps.load(std::sync::atomic::Ordering::Relaxed),
+        max_parallel: u32::try_from(shared.config.max_parallel).unwrap_or(u32::MAX),
+    })
+}

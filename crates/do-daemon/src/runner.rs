@@ -1,0 +1,248 @@
+//! Runs one attempt of a task: the agent as a child process in its own process group, the task
+//! text on stdin, the `DO_*` environment, stdout captured as the output, stderr kept in the
+//! step's log. Nothing from the task or its inputs is ever put on a command line or in a shell
+//! string.
+
+use do_core::model::AgentSpec;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::oneshot;
+
+/// Largest output a step may print on stdout.
+const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
+/// Above this, `DO_INPUT` is left out of the environment (the kernel refuses long variables);
+/// `DO_INPUT_FILE` always holds the inputs.
+const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
+/// Lines of stderr quoted in a failed step's error.
+const ERROR_TAIL_LINES: usize = 10;
+
+/// Everything one attempt needs.
+pub(crate) struct RunSpec {
+    pub(crate) execution_id: String,
+    pub(crate) step_id: String,
+    pub(crate) attempt: u32,
+    pub(crate) agent: AgentSpec,
+    pub(crate) task: String,
+    pub(crate) inputs: Map<String, Value>,
+    pub(crate) execution_input: Value,
+    pub(crate) workspace: PathBuf,
+    /// Where the attempt's log and input file go.
+    pub(crate) run_dir: PathBuf,
+    pub(crate) kill_grace: Duration,
+}
+
+/// How an attempt ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Succeeded(Value),
+    Failed { error: String, exit_code: Option<i32> },
+    /// Ended on request (the execution is failing or the daemon is stopping).
+    Killed { error: String },
+}
+
+impl RunSpec {
+    pub(crate) fn log_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.{}.log", self.step_id, self.attempt))
+    }
+}
+
+/// Runs the attempt to its end. Sending on (or dropping the sender of) `kill` has different
+/// meanings: a sent `()` ends the process group; a dropped sender changes nothing.
+pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
+    let agent = &spec.agent.name;
+    if let Err(e) = std::fs::create_dir_all(&spec.run_dir).and_then(|()| std::fs::create_dir_all(&spec.workspace)) {
+        return failed(format!("cannot prepare the directories of step `{}`: {e}", spec.step_id));
+    }
+    let input_json = Value::Object(spec.inputs.clone()).to_string();
+    let input_file = spec.run_dir.join(format!("{}.{}.input.json", spec.step_id, spec.attempt));
+    if let Err(e) = std::fs::write(&input_file, &input_json) {
+        return failed(format!("cannot write `{}`: {e}", input_file.display()));
+    }
+    let log = match tokio::fs::File::create(spec.log_path()).await {
+        Ok(file) => file,
+        Err(e) => return failed(format!("cannot create the log `{}`: {e}", spec.log_path().display())),
+    };
+
+    let (program, args) = match spec.agent.command.split_first() {
+        Some(split) => split,
+        None => return failed(format!("agent `{agent}` has no command")),
+    };
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(spec.agent.cwd.as_ref().map_or(spec.workspace.clone(), PathBuf::from))
+        .env("DO_EXECUTION_ID", &spec.execution_id)
+        .env("DO_STEP_ID", &spec.step_id)
+        .env("DO_ATTEMPT", spec.attempt.to_string())
+        .env("DO_AGENT", agent)
+        .env("DO_TASK", &spec.task)
+        .env("DO_INPUT_FILE", &input_file)
+        .env("DO_EXECUTION_INPUT", spec.execution_input.to_string())
+        .env("DO_WORKSPACE", &spec.workspace)
+        .envs(&spec.agent.env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if input_json.len() <= MAX_ENV_INPUT_BYTES {
+        command.env("DO_INPUT", &input_json);
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return failed(format!("cannot start agent `{agent}` (`{program}`): {e}")),
+    };
+    let Some(pgid) = child.id().and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw) else {
+        return failed(format!("agent `{agent}` exited before it could be watched"));
+    };
+
+    if let Some(mut stdin) = child.stdin.take() {
+        let task = spec.task.clone().into_bytes();
+        // An agent that ignores stdin may exit before reading it; that is not an error.
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&task).await;
+        });
+    }
+    let stdout = child.stdout.take().map(|out| tokio::spawn(read_capped(out, MAX_OUTPUT_BYTES)));
+    let stderr = child.stderr.take().map(|err| tokio::spawn(keep_log(err, log)));
+
+    let kill_requested = async {
+        if kill.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let mut killed = false;
+    let status = tokio::select! {
+        status = child.wait() => status,
+        () = kill_requested => {
+            killed = true;
+            let _ = killpg(pgid, Signal::SIGTERM);
+            match tokio::time::timeout(spec.kill_grace, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    let _ = killpg(pgid, Signal::SIGKILL);
+                    child.wait().await
+                }
+            }
+        }
+    };
+    // Whatever the agent left behind in its group would keep the pipes open and outlive it.
+    let _ = killpg(pgid, Signal::SIGKILL);
+
+    let output = match stdout {
+        Some(task) => task.await.unwrap_or_else(|e| Err(e.to_string())),
+        None => Ok(Vec::new()),
+    };
+    let tail = match stderr {
+        Some(task) => task.await.unwrap_or_default(),
+        None => VecDeque::new(),
+    };
+    let status = match status {
+        Ok(status) => status,
+        Err(e) => return failed(format!("lost track of agent `{agent}`: {e}")),
+    };
+    if killed {
+        return Outcome::Killed { error: format!("agent `{agent}` {}", describe(status)) };
+    }
+    if !status.success() {
+        let mut error = format!("agent `{agent}` {}", describe(status));
+        if !tail.is_empty() {
+            error.push_str("; last lines of its stderr:\n");
+            error.push_str(&Vec::from(tail).join("\n"));
+        }
+        return Outcome::Failed { error, exit_code: status.code() };
+    }
+    match output {
+        Ok(bytes) => Outcome::Succeeded(parse_output(&bytes)),
+        Err(e) => failed(format!("agent `{agent}`: {e}")),
+    }
+}
+
+fn failed(error: String) -> Outcome {
+    Outcome::Failed { error, exit_code: None }
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => match Signal::try_from(signal) {
+            Ok(name) => format!("was killed by signal {signal} ({name})"),
+            Err(_) => format!("was killed by signal {signal}"),
+        },
+        (None, None) => format!("ended with {status}"),
+    }
+}
+
+/// stdout is the step's output: JSON when it parses, else the text without its final newline.
+pub(crate) fn parse_output(bytes: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if text.trim().is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// Reads all of `reader`, refusing more than `cap` bytes (and draining the rest, so the agent
+/// is not blocked on a full pipe).
+async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: usize) -> Result<Vec<u8>, String> {
+    let mut buffer = Vec::new();
+    let read = (&mut reader).take(cap as u64 + 1).read_to_end(&mut buffer).await;
+    if let Err(e) = read {
+        return Err(format!("cannot read its output: {e}"));
+    }
+    if buffer.len() > cap {
+        let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
+        return Err(format!("its output is larger than {} MiB", cap / (1024 * 1024)));
+    }
+    Ok(buffer)
+}
+
+/// Copies stderr into the log file and returns its last lines.
+async fn keep_log(reader: impl AsyncRead + Unpin, mut log: tokio::fs::File) -> VecDeque<String> {
+    let mut lines = BufReader::new(reader);
+    let mut tail = VecDeque::with_capacity(ERROR_TAIL_LINES);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match lines.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let _ = log.write_all(&line).await;
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end();
+        if text.is_empty() {
+            continue;
+        }
+        if tail.len() == ERROR_TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(text.chars().take(500).collect());
+    }
+    let _ = log.flush().await;
+    tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn output_is_json_when_it_parses_else_text() {
+        assert_eq!(parse_output(b"{\"a\": 1}\n"), json!({"a": 1}));
+        assert_eq!(parse_output(b"hello world\n"), json!("hello world"));
+        assert_eq!(parse_output(b"two\nlines\n"), json!("two\nlines"));
+        assert_eq!(parse_output(b"42"), json!(42));
+        assert_eq!(parse_output(b""), Value::Null);
+        assert_eq!(parse_output(b"windows\r\n"), json!("windows"));
+    }
+}

@@ -1,0 +1,391 @@
+//! The scheduler: one task that owns the state of every active execution, starts ready steps
+//! within the concurrency limit (by priority, then age), and commits every transition to the
+//! store before acting on it.
+
+use crate::runner::{self, Outcome, RunSpec};
+use crate::status::append_event;
+use crate::{Shared, time};
+use do_core::engine::{Change, ExecutionState, NodeId, Plan};
+use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
+use do_proto::{Event, EventKind};
+use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError, Writer};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) enum Message {
+    /// An execution was queued (or recovered): load it and start what is ready.
+    Start(String),
+    /// An attempt ended.
+    Finished { execution_id: String, node: NodeId, outcome: Outcome },
+    /// End every running step as interrupted, then answer.
+    Shutdown(oneshot::Sender<()>),
+}
+
+struct Active {
+    record: ExecutionRecord,
+    state: ExecutionState,
+    rows: HashMap<NodeId, StepRecord>,
+    running: HashMap<NodeId, Running>,
+}
+
+struct Running {
+    attempt: AttemptRecord,
+    kill: Option<oneshot::Sender<()>>,
+}
+
+struct Scheduler {
+    shared: Arc<Shared>,
+    active: HashMap<String, Active>,
+    running: usize,
+    stopping: bool,
+}
+
+pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiver<Message>) {
+    let mut scheduler = Scheduler { shared, active: HashMap::new(), running: 0, stopping: false };
+    let mut shutdown_reply = None;
+    while let Some(message) = messages.recv().await {
+        match message {
+            Message::Start(id) => {
+                if let Err(e) = scheduler.load(&id) {
+                    tracing::error!(execution = %id, error = %e, "cannot load execution");
+                }
+            }
+            Message::Finished { execution_id, node, outcome } => {
+                if let Err(e) = scheduler.finished(&execution_id, node, outcome) {
+                    tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
+                }
+            }
+            Message::Shutdown(reply) => {
+                scheduler.stopping = true;
+                scheduler.kill_all();
+                shutdown_reply = Some(reply);
+            }
+        }
+        if scheduler.stopping {
+            if scheduler.running == 0 {
+                break;
+            }
+        } else {
+            scheduler.pump();
+        }
+    }
+    if let Some(reply) = shutdown_reply {
+        let _ = reply.send(());
+    }
+}
+
+/// At start: every execution the last daemon left unfinished is resumed. Steps it left running
+/// were interrupted; they run again (at-least-once).
+pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
+    let unfinished = shared.store().executions_with_status(&[ExecutionStatus::Queued, ExecutionStatus::Running])?;
+    let now = time::now_ms();
+    for execution in unfinished {
+        let steps = shared.store().steps(&execution.id)?;
+        let attempts = shared.store().attempts(&execution.id)?;
+        shared.store().write(|w| {
+            for mut step in steps.into_iter().filter(|s| s.status == StepStatus::Running) {
+                step.status = StepStatus::Pending;
+                w.put_step(&step)?;
+            }
+            for mut attempt in attempts.into_iter().filter(|a| a.status == AttemptStatus::Running) {
+                attempt.status = AttemptStatus::Interrupted;
+                attempt.completed_at = Some(now);
+                attempt.error = Some("the daemon stopped while this attempt ran".into());
+                w.put_attempt(&attempt)?;
+            }
+            Ok(())
+        })?;
+        tracing::info!(execution = %execution.id, "resuming execution");
+        let _ = shared.scheduler.send(Message::Start(execution.id));
+    }
+    Ok(())
+}
+
+impl Scheduler {
+    fn load(&mut self, id: &str) -> Result<(), StoreError> {
+        if self.active.contains_key(id) {
+            return Ok(());
+        }
+        let store = self.shared.store();
+        let Some(record) = store.execution(id)? else { return Ok(()) };
+        let document = store
+            .workflow_version(&record.workflow_id, record.workflow_version)?
+            .ok_or_else(|| StoreError::Corrupt { what: "workflow version", detail: record.workflow_id.clone() })?;
+        let plan = Plan::new(&document)
+            .map_err(|e| StoreError::Corrupt { what: "workflow document", detail: e.to_string() })?;
+        let rows_by_id: HashMap<String, StepRecord> =
+            store.steps(id)?.into_iter().map(|s| (s.step_id.clone(), s)).collect();
+        let statuses: BTreeMap<String, StepStatus> = rows_by_id.iter().map(|(k, v)| (k.clone(), v.status)).collect();
+        let outputs: BTreeMap<String, Value> = store.outputs(id)?.into_iter().collect();
+        drop(store);
+        let rows = plan
+            .nodes()
+            .filter_map(|(node, n)| rows_by_id.get(&n.step_id).map(|row| (node, row.clone())))
+            .collect();
+        let state = ExecutionState::restore(plan, record.input.clone(), &statuses, outputs);
+        self.active.insert(id.to_owned(), Active { record, state, rows, running: HashMap::new() });
+        Ok(())
+    }
+
+    /// Starts ready steps, highest priority and oldest execution first, up to the limit.
+    fn pump(&mut self) {
+        let mut order: Vec<(std::cmp::Reverse<_>, i64, String)> = self
+            .active
+            .values()
+            .map(|a| (std::cmp::Reverse(a.record.priority), a.record.created_at, a.record.id.clone()))
+            .collect();
+        order.sort();
+        for (_, _, id) in order {
+            let ready = match self.active.get(&id) {
+                Some(active) => active.state.ready(),
+                None => continue,
+            };
+            for node in ready {
+                if self.running >= self.shared.config.max_parallel {
+                    return;
+                }
+                if let Err(e) = self.start(&id, node) {
+                    tracing::error!(execution = %id, error = %e, "cannot start a step");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, id: &str, node: NodeId) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let Some(active) = self.active.get_mut(id) else { return Ok(()) };
+        let step = active.state.plan().node(node).clone();
+        let Some(agent_name) = step.agent().map(str::to_owned) else { return Ok(()) };
+        let now = time::now_ms();
+        let Some(agent) = shared.store().agent(&agent_name)?.map(|a| a.spec) else {
+            // Removed since the execution was queued: the step cannot run.
+            let mut changes = active.state.start(node);
+            changes.extend(active.state.fail(
+                node,
+                format!("agent `{agent_name}` is not registered (was it removed?); add it with `do agent add {agent_name} -- COMMAND…` and retry"),
+            ));
+            let events = shared.store().write(|w| commit(w, active, changes, now))?;
+            self.after_commit(id, events.0, events.1);
+            return Ok(());
+        };
+        let changes = active.state.start(node);
+        let attempt_no = active.rows.get(&node).map_or(0, |r| r.attempts) + 1;
+        let run_dir = shared.config.data_dir.join("runs").join(id);
+        let spec = RunSpec {
+            execution_id: id.to_owned(),
+            step_id: step.step_id.clone(),
+            attempt: attempt_no,
+            agent,
+            task: match &step.kind {
+                do_core::engine::NodeKind::Task { task, .. } => task.clone(),
+                do_core::engine::NodeKind::Parallel { .. } => String::new(),
+            },
+            inputs: active.state.inputs_for(node),
+            execution_input: active.record.input.clone(),
+            workspace: shared.config.data_dir.join("workspaces").join(id),
+            run_dir,
+            kill_grace: shared.config.kill_grace,
+        };
+        let attempt = AttemptRecord {
+            execution_id: id.to_owned(),
+            step_id: step.step_id.clone(),
+            attempt: attempt_no,
+            status: AttemptStatus::Running,
+            agent: agent_name.clone(),
+            started_at: now,
+            completed_at: None,
+            exit_code: None,
+            error: None,
+            pgid: None,
+            log_path: Some(spec.log_path().display().to_string()),
+        };
+        let (events, kills) = shared.store().write(|w| {
+            w.put_attempt(&attempt)?;
+            let row = row_mut(active, node, id);
+            row.attempts = attempt_no;
+            row.agent = Some(agent_name.clone());
+            commit(w, active, changes, now)
+        })?;
+        let (kill_tx, kill_rx) = oneshot::channel();
+        active.running.insert(node, Running { attempt, kill: Some(kill_tx) });
+        self.running += 1;
+        shared.running_steps.fetch_add(1, Ordering::Relaxed);
+        let sender = shared.scheduler.clone();
+        let execution_id = id.to_owned();
+        tokio::spawn(async move {
+            let outcome = runner::run(spec, kill_rx).await;
+            let _ = sender.send(Message::Finished { execution_id, node, outcome });
+        });
+        self.after_commit(id, events, kills);
+        Ok(())
+    }
+
+    fn finished(&mut self, id: &str, node: NodeId, outcome: Outcome) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let Some(active) = self.active.get_mut(id) else { return Ok(()) };
+        let Some(running) = active.running.remove(&node) else { return Ok(()) };
+        self.running -= 1;
+        shared.running_steps.fetch_sub(1, Ordering::Relaxed);
+        let now = time::now_ms();
+        let mut attempt = running.attempt;
+        attempt.completed_at = Some(now);
+        let changes = match outcome {
+            Outcome::Succeeded(value) => {
+                attempt.status = AttemptStatus::Succeeded;
+                active.state.succeed(node, value)
+            }
+            Outcome::Failed { error, exit_code } => {
+                attempt.status = AttemptStatus::Failed;
+                attempt.exit_code = exit_code;
+                attempt.error = Some(error.clone());
+                active.state.fail(node, error)
+            }
+            Outcome::Killed { error } if self.stopping => {
+                // Not a failure of the step: it runs again when the daemon starts.
+                attempt.status = AttemptStatus::Interrupted;
+                attempt.error = Some(format!("interrupted by the daemon stopping ({error})"));
+                shared.store().write(|w| {
+                    w.put_attempt(&attempt)?;
+                    let row = row_mut(active, node, id);
+                    row.status = StepStatus::Pending;
+                    row.started_at = None;
+                    w.put_step(row)
+                })?;
+                return Ok(());
+            }
+            Outcome::Killed { error } => {
+                attempt.status = AttemptStatus::Cancelled;
+                attempt.error = Some(error.clone());
+                active.state.fail(node, error)
+            }
+        };
+        let (events, kills) = shared.store().write(|w| {
+            w.put_attempt(&attempt)?;
+            commit(w, active, changes, now)
+        })?;
+        self.after_commit(id, events, kills);
+        Ok(())
+    }
+
+    /// Broadcasts committed events, ends the tasks the engine asked to end, and forgets a
+    /// finished execution.
+    fn after_commit(&mut self, id: &str, events: Vec<Event>, kills: Vec<NodeId>) {
+        for event in events {
+            let _ = self.shared.events.send(event);
+        }
+        let Some(active) = self.active.get_mut(id) else { return };
+        for node in kills {
+            if let Some(kill) = active.running.get_mut(&node).and_then(|r| r.kill.take()) {
+                let _ = kill.send(());
+            }
+        }
+        if active.state.finished().is_some() && active.running.is_empty() {
+            tracing::info!(execution = %id, status = %active.record.status, "execution finished");
+            self.active.remove(id);
+        }
+    }
+
+    fn kill_all(&mut self) {
+        for active in self.active.values_mut() {
+            for running in active.running.values_mut() {
+                if let Some(kill) = running.kill.take() {
+                    let _ = kill.send(());
+                }
+            }
+        }
+    }
+}
+
+fn row_mut<'a>(active: &'a mut Active, node: NodeId, execution_id: &str) -> &'a mut StepRecord {
+    let step_id = active.state.plan().node(node).step_id.clone();
+    active.rows.entry(node).or_insert_with(|| StepRecord {
+        execution_id: execution_id.to_owned(),
+        step_id,
+        status: StepStatus::Pending,
+        agent: None,
+        started_at: None,
+        completed_at: None,
+        output: None,
+        error: None,
+        progress: None,
+        attempts: 0,
+    })
+}
+
+/// Writes the engine's changes and the execution's new summary in the open transaction;
+/// returns the events to broadcast and the tasks to end once it has committed.
+fn commit(
+    w: &mut Writer<'_>,
+    active: &mut Active,
+    changes: Vec<Change>,
+    now: i64,
+) -> Result<(Vec<Event>, Vec<NodeId>), StoreError> {
+    let id = active.record.id.clone();
+    let mut events = Vec::new();
+    let mut kills = Vec::new();
+    if active.record.status == ExecutionStatus::Queued {
+        active.record.status = ExecutionStatus::Running;
+        active.record.started_at = Some(now);
+        events.push(append_event(w, &id, now, EventKind::ExecutionStarted, None, json!({}))?);
+    }
+    for change in changes {
+        match change {
+            Change::Step { node, status, error } => {
+                let row = row_mut(active, node, &id);
+                row.status = status;
+                if status == StepStatus::Running {
+                    row.started_at.get_or_insert(now);
+                    row.completed_at = None;
+                    row.error = None;
+                } else if status.is_finished() {
+                    row.completed_at = Some(now);
+                    row.error = error.clone();
+                }
+                w.put_step(row)?;
+                let kind = match status {
+                    StepStatus::Running => EventKind::StepStarted,
+                    StepStatus::Completed => EventKind::StepCompleted,
+                    StepStatus::Failed => EventKind::StepFailed,
+                    StepStatus::Cancelled | StepStatus::Skipped => EventKind::StepCancelled,
+                    StepStatus::Pending => continue,
+                };
+                let step_id = row.step_id.clone();
+                let mut data = json!({"status": status});
+                if let Some(error) = error {
+                    data["error"] = Value::String(error);
+                }
+                events.push(append_event(w, &id, now, kind, Some(&step_id), data)?);
+            }
+            Change::Output { node, value } => {
+                let step = active.state.plan().node(node);
+                w.put_output(&id, &step.step_id, &value)?;
+                if let Some(name) = &step.output {
+                    w.put_output(&id, name, &value)?;
+                }
+                row_mut(active, node, &id).output = Some(value);
+            }
+            Change::Kill { node } => kills.push(node),
+            Change::Finished { status, error } => {
+                active.record.status = status;
+                active.record.completed_at = Some(now);
+                active.record.error = error.clone();
+                events.push(append_event(
+                    w,
+                    &id,
+                    now,
+                    EventKind::ExecutionFinished,
+                    None,
+                    json!({"status": status, "error": error}),
+                )?);
+            }
+        }
+    }
+    active.record.current_step = active.state.current_step().map(str::to_owned);
+    active.record.steps_completed = u32::try_from(active.state.completed_roots()).unwrap_or(u32::MAX);
+    w.update_execution(&active.record)?;
+    Ok((events, kills))
+}

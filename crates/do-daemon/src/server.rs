@@ -1,0 +1,169 @@
+//! The Unix socket: binding safely, refusing other users, and one task per connection reading
+//! newline-delimited requests.
+
+use crate::error::DaemonError;
+use crate::{Shared, handlers, time};
+use do_proto::{ApiError, Envelope, ErrorCode, MAX_LINE_BYTES, Metadata, decode_request};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::net::unix::OwnedWriteHalf;
+
+/// Binds the socket, replacing a stale socket file but never a live daemon's.
+pub(crate) fn bind(socket: &Path) -> Result<UnixListener, DaemonError> {
+    if let Some(dir) = socket.parent() {
+        crate::create_private_dir(dir)?;
+    }
+    if socket.exists() {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return Err(DaemonError::SocketInUse { socket: socket.to_owned() });
+        }
+        fs::remove_file(socket)
+            .map_err(|source| DaemonError::Io { what: "remove stale socket", path: socket.to_owned(), source })?;
+    }
+    let listener = UnixListener::bind(socket)
+        .map_err(|source| DaemonError::Io { what: "listen on", path: socket.to_owned(), source })?;
+    // The directory is already private; this keeps the socket so if it is moved or the
+    // directory was pre-existing with wider permissions.
+    fs::set_permissions(socket, fs::Permissions::from_mode(0o600))
+        .map_err(|source| DaemonError::Io { what: "restrict", path: socket.to_owned(), source })?;
+    Ok(listener)
+}
+
+/// Accepts connections until shutdown is requested.
+pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
+    let own_uid = nix::unistd::getuid().as_raw();
+    let stop = shared.shutdown.notified();
+    tokio::pin!(stop);
+    let mut signals = Signals::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = signals.recv() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    match stream.peer_cred() {
+                        Ok(cred) if cred.uid() == own_uid => {}
+                        Ok(cred) => {
+                            tracing::warn!(uid = cred.uid(), "refused a connection from another user");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "refused a connection whose peer is unknown");
+                            continue;
+                        }
+                    }
+                    tokio::spawn(connection(shared.clone(), stream));
+                }
+                Err(e) => tracing::warn!(error = %e, "accept failed"),
+            },
+        }
+    }
+}
+
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals { term: signal(SignalKind::terminate()).ok(), int: signal(SignalKind::interrupt()).ok() }
+    }
+
+    async fn recv(&mut self) {
+        async fn wait(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = wait(&mut self.term) => {}
+            _ = wait(&mut self.int) => {}
+        }
+    }
+}
+
+/// Serves one client: a line in, one envelope out (or a stream of them for `watch`).
+async fn connection(shared: Arc<Shared>, stream: UnixStream) {
+    let (read, write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut conn = Connection { writer: write, greeted: false };
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let limit = MAX_LINE_BYTES as u64 + 1;
+        match (&mut reader).take(limit).read_until(b'\n', &mut line).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "client connection ended");
+                return;
+            }
+        }
+        if line.last() != Some(&b'\n') {
+            let error = if line.len() as u64 >= limit {
+                ApiError::new(ErrorCode::InvalidRequest, format!("request line longer than {MAX_LINE_BYTES} bytes"))
+            } else {
+                ApiError::new(ErrorCode::InvalidRequest, "request line not terminated by a newline")
+            };
+            let _ = conn.send_error("", error).await;
+            return;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text,
+            Err(_) => {
+                let error = ApiError::new(ErrorCode::InvalidRequest, "request is not valid UTF-8");
+                if conn.send_error("", error).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let (id, request) = decode_request(text);
+        let keep_going = match request {
+            Ok(request) => handlers::handle(&shared, &mut conn, &id, request).await,
+            Err(error) => conn.send_error(&id, error).await.is_ok(),
+        };
+        if !keep_going {
+            return;
+        }
+    }
+}
+
+/// The writing side of a client connection.
+pub(crate) struct Connection {
+    writer: OwnedWriteHalf,
+    /// Whether `hello` succeeded; nothing else is served before it.
+    pub(crate) greeted: bool,
+}
+
+impl Connection {
+    pub(crate) async fn send(&mut self, envelope: &Envelope) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(envelope).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.writer.write_all(&line).await
+    }
+
+    pub(crate) async fn send_data(&mut self, request_id: &str, data: serde_json::Value) -> std::io::Result<()> {
+        self.send(&Envelope::ok(data, metadata(request_id))).await
+    }
+
+    pub(crate) async fn send_error(&mut self, request_id: &str, error: ApiError) -> std::io::Result<()> {
+        self.send(&Envelope::err(error, metadata(request_id))).await
+    }
+}
+
+fn metadata(request_id: &str) -> Metadata {
+    // Echoing the client's id lets it pair answers with requests; a client that sent none still
+    // gets an id to quote in a bug report.
+    let request_id = if request_id.is_empty() { crate::ids::new_id("req") } else { request_id.to_owned() };
+    Metadata { request_id, timestamp: time::rfc3339(time::now_ms()) }
+}

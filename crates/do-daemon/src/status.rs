@@ -1,0 +1,178 @@
+//! The execution status document and the event stream, built from what the store holds.
+
+use crate::handlers::internal;
+use crate::server::Connection;
+use crate::{Shared, time};
+use do_core::engine::{NodeId, Plan};
+use do_core::model::StepStatus;
+use do_proto::{ApiError, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData};
+use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError, Writer};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The status document of an execution; with `with_steps`, its step tree and input too.
+pub(crate) fn execution_data(shared: &Shared, id: &str, with_steps: bool) -> Result<ExecutionData, ApiError> {
+    let store = shared.store();
+    let record = store.execution(id).map_err(internal)?.ok_or_else(|| execution_not_found(id))?;
+    let mut data = summary(&record);
+    if with_steps {
+        let document = store
+            .workflow_version(&record.workflow_id, record.workflow_version)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("version {} of workflow `{}` is missing", record.workflow_version, record.workflow_id),
+                )
+            })?;
+        let plan = Plan::new(&document).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        let rows: HashMap<String, StepRecord> =
+            store.steps(id).map_err(internal)?.into_iter().map(|s| (s.step_id.clone(), s)).collect();
+        data.steps = Some(plan.roots().iter().map(|&root| step_data(&plan, root, &rows)).collect());
+        data.input = Some(record.input.clone());
+    }
+    Ok(data)
+}
+
+pub(crate) fn execution_not_found(id: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("no execution `{id}`; `do workflow executions` lists them"))
+}
+
+/// An execution without its steps: a row of `do workflow executions`.
+pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
+    let duration_ms = match (record.started_at, record.completed_at) {
+        (Some(start), Some(end)) => u64::try_from(end - start).ok(),
+        _ => None,
+    };
+    ExecutionData {
+        execution_id: record.id.clone(),
+        workflow_id: record.workflow_id.clone(),
+        workflow_name: record.workflow_name.clone(),
+        workflow_version: record.workflow_version,
+        status: record.status,
+        priority: record.priority,
+        current_step: record.current_step.clone(),
+        progress: Progress::new(record.steps_completed as usize, record.steps_total as usize),
+        input: None,
+        steps: None,
+        created_at: time::rfc3339(record.created_at),
+        started_at: record.started_at.map(time::rfc3339),
+        completed_at: record.completed_at.map(time::rfc3339),
+        duration: duration_ms.map(time::human_duration),
+        duration_ms,
+        error: record.error.clone(),
+        cancel_reason: record.cancel_reason.clone(),
+    }
+}
+
+fn step_data(plan: &Plan, node_id: NodeId, rows: &HashMap<String, StepRecord>) -> StepData {
+    let node = plan.node(node_id);
+    let row = rows.get(&node.step_id);
+    let duration_ms = row.and_then(|r| match (r.started_at, r.completed_at) {
+        (Some(start), Some(end)) => u64::try_from(end - start).ok(),
+        _ => None,
+    });
+    let output = row.and_then(|r| r.output.clone()).map(|value| {
+        let mut map = Map::new();
+        map.insert(node.output.clone().unwrap_or_else(|| node.step_id.clone()), value);
+        map
+    });
+    StepData {
+        id: node.step_id.clone(),
+        step_type: node.type_name().to_owned(),
+        status: row.map_or(StepStatus::Pending, |r| r.status),
+        agent: row.and_then(|r| r.agent.clone()).or_else(|| node.agent().map(str::to_owned)),
+        started_at: row.and_then(|r| r.started_at).map(time::rfc3339),
+        completed_at: row.and_then(|r| r.completed_at).map(time::rfc3339),
+        duration: duration_ms.map(time::human_duration),
+        duration_ms,
+        output,
+        error: row.and_then(|r| r.error.clone()),
+        progress: row.and_then(|r| r.progress),
+        attempts: row.map(|r| r.attempts).filter(|&n| n > 0),
+        steps: node.children.iter().map(|&child| step_data(plan, child, rows)).collect(),
+    }
+}
+
+/// Appends an event to the execution's log inside a write; returns it for broadcasting once
+/// the transaction has committed.
+pub(crate) fn append_event(
+    w: &mut Writer<'_>,
+    execution_id: &str,
+    at: i64,
+    kind: EventKind,
+    step_id: Option<&str>,
+    mut data: Value,
+) -> Result<Event, StoreError> {
+    if let (Some(step_id), Value::Object(map)) = (step_id, &mut data) {
+        map.insert("stepId".into(), Value::String(step_id.to_owned()));
+    }
+    let seq = w.append_event(execution_id, at, kind.as_str(), &data)?;
+    Ok(event(EventRecord { execution_id: execution_id.to_owned(), seq, at, kind: kind.as_str().to_owned(), data }))
+}
+
+fn event(mut record: EventRecord) -> Event {
+    let step_id = match &mut record.data {
+        Value::Object(map) => map.remove("stepId").and_then(|v| v.as_str().map(str::to_owned)),
+        _ => None,
+    };
+    let kind = serde_json::from_value(Value::String(record.kind.clone())).unwrap_or(EventKind::ExecutionQueued);
+    Event { execution_id: record.execution_id, seq: record.seq, at: time::rfc3339(record.at), kind, step_id, data: record.data }
+}
+
+/// Streams an execution's events, past and live, until `execution.finished`. Returns whether
+/// the connection is still usable.
+pub(crate) async fn watch(shared: &Shared, conn: &mut Connection, request_id: &str, execution_id: &str) -> bool {
+    // Subscribe before reading the backlog, so no event falls between the two.
+    let mut live = shared.events.subscribe();
+    let found = shared.store().execution(execution_id);
+    match found {
+        Ok(Some(_)) => {}
+        Ok(None) => return conn.send_error(request_id, execution_not_found(execution_id)).await.is_ok(),
+        Err(e) => return conn.send_error(request_id, internal(e)).await.is_ok(),
+    }
+    let mut last = 0;
+    loop {
+        let backlog = shared.store().events(execution_id, last);
+        let backlog = match backlog {
+            Ok(events) => events,
+            Err(e) => return conn.send_error(request_id, internal(e)).await.is_ok(),
+        };
+        for record in backlog {
+            let event = event(record);
+            last = event.seq;
+            match send_event(conn, request_id, &event).await {
+                Some(keep_going) => return keep_going,
+                None => continue,
+            }
+        }
+        loop {
+            match live.recv().await {
+                Ok(event) if event.execution_id != execution_id || event.seq <= last => continue,
+                // A gap means the broadcast and the store disagree for a moment: re-read.
+                Ok(event) if event.seq > last + 1 => break,
+                Ok(event) => {
+                    last = event.seq;
+                    if let Some(keep_going) = send_event(conn, request_id, &event).await {
+                        return keep_going;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break,
+                Err(RecvError::Closed) => return false,
+            }
+        }
+    }
+}
+
+/// Sends one event; `Some(open)` when the stream is over (finished, or the client is gone).
+async fn send_event(conn: &mut Connection, request_id: &str, event: &Event) -> Option<bool> {
+    let data = match serde_json::to_value(event) {
+        Ok(data) => data,
+        Err(_) => return Some(false),
+    };
+    if conn.send_data(request_id, data).await.is_err() {
+        return Some(false);
+    }
+    (event.kind == EventKind::ExecutionFinished).then_some(true)
+}

@@ -1,0 +1,76 @@
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// The API's response envelope; also the frame of every streamed event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub request_id: String,
+    pub timestamp: String,
+}
+
+impl Envelope {
+    pub fn ok(data: Value, metadata: Metadata) -> Envelope {
+        Envelope { success: true, data: Some(data), error: None, metadata }
+    }
+
+    pub fn err(error: ApiError, metadata: Metadata) -> Envelope {
+        Envelope { success: false, data: None, error: Some(error), metadata }
+    }
+}
+
+/// What went wrong, in a form both a person and a program can act on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), details: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> ApiError {
+        self.details = Some(details);
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed or names an unknown method.
+    InvalidRequest,
+    /// A workflow document failed validation; `details` lists `{path,message}`.
+    InvalidDocument,
+    NotFound,
+    /// The request conflicts with the current state (an existing name, a finished execution).
+    Conflict,
+    /// Client and daemon speak different protocol versions.
+    ProtocolMismatch,
+    /// The daemon is shutting down.
+    Unavailable,
+    Internal,
+}

@@ -1,0 +1,202 @@
+use crate::envelope::{ApiError, ErrorCode};
+use do_core::model::{AgentSpec, ExecutionStatus, Priority, WorkflowStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Every method of the socket protocol with its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "params")]
+pub enum Request {
+    #[serde(rename = "hello")]
+    Hello(Hello),
+    /// `POST /agents/workflows`
+    #[serde(rename = "workflows.create")]
+    CreateWorkflow(CreateWorkflow),
+    /// Validation without storing (`do workflow validate`).
+    #[serde(rename = "workflows.validate")]
+    ValidateWorkflow(CreateWorkflow),
+    /// `GET /agents/workflows`
+    #[serde(rename = "workflows.list")]
+    ListWorkflows(ListWorkflows),
+    /// `GET /agents/workflows/:id`
+    #[serde(rename = "workflows.get")]
+    GetWorkflow(ById),
+    /// `POST /agents/workflows/:id/execute`
+    #[serde(rename = "workflows.execute")]
+    ExecuteWorkflow(ExecuteWorkflow),
+    /// `GET /agents/workflows/executions/:id`
+    #[serde(rename = "executions.get")]
+    GetExecution(ById),
+    #[serde(rename = "executions.list")]
+    ListExecutions(ListExecutions),
+    /// Streams the execution's events until it ends.
+    #[serde(rename = "executions.watch")]
+    WatchExecution(ById),
+    #[serde(rename = "agents.add")]
+    AddAgent(AddAgent),
+    #[serde(rename = "agents.list")]
+    ListAgents(Empty),
+    #[serde(rename = "agents.get")]
+    GetAgent(ByName),
+    #[serde(rename = "agents.remove")]
+    RemoveAgent(ByName),
+    #[serde(rename = "daemon.status")]
+    DaemonStatus(Empty),
+    #[serde(rename = "daemon.stop")]
+    StopDaemon(Empty),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hello {
+    pub protocol_version: u32,
+    #[serde(default)]
+    pub client_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ById {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ByName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateWorkflow {
+    /// The raw workflow document; the daemon validates it.
+    pub document: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListWorkflows {
+    #[serde(default)]
+    pub status: Option<WorkflowStatus>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+    #[serde(default)]
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListExecutions {
+    #[serde(default)]
+    pub workflow_id: Option<String>,
+    #[serde(default)]
+    pub status: Option<ExecutionStatus>,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+    #[serde(default)]
+    pub offset: u32,
+}
+
+/// The API's default page size.
+pub fn default_limit() -> u32 {
+    50
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecuteWorkflow {
+    pub workflow_id: String,
+    #[serde(default)]
+    pub input: Option<Value>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub notifications: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddAgent {
+    pub agent: AgentSpec,
+    /// Replace an agent of the same name instead of refusing.
+    #[serde(default)]
+    pub replace: bool,
+}
+
+/// Serializes a request as one protocol line (without the newline).
+pub fn encode_request(id: &str, request: &Request) -> String {
+    let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("id".into(), Value::String(id.to_owned()));
+    }
+    value.to_string()
+}
+
+/// Parses one protocol line into its request id and request. The id is returned even when the
+/// request itself is invalid, so the error can be addressed to it.
+pub fn decode_request(line: &str) -> (String, Result<Request, ApiError>) {
+    let mut value: Value = match serde_json::from_str(line) {
+        Ok(value) => value,
+        Err(e) => return (String::new(), Err(invalid(format!("request is not valid JSON: {e}")))),
+    };
+    let Some(map) = value.as_object_mut() else {
+        return (String::new(), Err(invalid("request must be a JSON object".into())));
+    };
+    let id = match map.remove("id") {
+        Some(Value::String(id)) => id,
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    if !map.contains_key("params") || map.get("params") == Some(&Value::Null) {
+        map.insert("params".into(), Value::Object(Default::default()));
+    }
+    let request = serde_json::from_value(value).map_err(|e| invalid(format!("invalid request: {e}")));
+    (id, request)
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_through_a_line() {
+        let request = Request::ListWorkflows(ListWorkflows {
+            status: Some(WorkflowStatus::Draft),
+            category: None,
+            limit: 10,
+            offset: 0,
+        });
+        let line = encode_request("7", &request);
+        assert_eq!(decode_request(&line), ("7".to_owned(), Ok(request)));
+    }
+
+    #[test]
+    fn params_may_be_left_out_and_defaults_apply() {
+        let (id, request) = decode_request(r#"{"id":"1","method":"workflows.list"}"#);
+        assert_eq!(id, "1");
+        assert_eq!(
+            request,
+            Ok(Request::ListWorkflows(ListWorkflows { status: None, category: None, limit: 50, offset: 0 }))
+        );
+        let (_, request) = decode_request(r#"{"id":"2","method":"agents.list","params":null}"#);
+        assert_eq!(request, Ok(Request::ListAgents(Empty {})));
+    }
+
+    #[test]
+    fn bad_lines_are_errors_with_the_request_id() {
+        let (id, request) = decode_request(r#"{"id":"9","method":"workflows.destroy"}"#);
+        assert_eq!(id, "9");
+        let error = request.expect_err("unknown method");
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        assert!(error.message.contains("workflows.destroy"), "{}", error.message);
+        for line in ["", "{", "[]", "42", "{\"method\":3}", "\u{0}"] {
+            assert!(decode_request(line).1.is_err(), "{line:?}");
+        }
+    }
+}

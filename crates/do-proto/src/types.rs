@@ -1,0 +1,195 @@
+//! The `data` of responses and events. Times are RFC 3339 strings in UTC, as in the API.
+
+use do_core::model::{AgentSpec, ExecutionStatus, Priority, StepStatus, WorkflowStatus};
+use do_core::validate::Diagnostic;
+use do_core::workflow::WorkflowDocument;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Answer to `hello`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelloData {
+    pub protocol_version: u32,
+    pub daemon_version: String,
+}
+
+/// Answer to `daemon.status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonStatusData {
+    pub pid: u32,
+    pub daemon_version: String,
+    pub protocol_version: u32,
+    pub data_dir: String,
+    pub socket: String,
+    pub started_at: String,
+    pub running_executions: u64,
+    pub running_steps: u64,
+    pub max_parallel: u32,
+}
+
+/// A stored workflow: the API's create response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowData {
+    pub workflow_id: String,
+    #[serde(flatten)]
+    pub document: WorkflowDocument,
+    pub status: WorkflowStatus,
+    pub version: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Problems that do not stop the workflow from being stored (an unknown field, an agent
+    /// not registered yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Answer to `workflows.validate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationData {
+    pub name: String,
+    pub steps: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub completed: u32,
+    pub total: u32,
+    pub percentage: u32,
+}
+
+impl Progress {
+    pub fn new(completed: usize, total: usize) -> Progress {
+        let completed = u32::try_from(completed).unwrap_or(u32::MAX);
+        let total = u32::try_from(total).unwrap_or(u32::MAX);
+        let percentage = if total == 0 { 100 } else { (u64::from(completed) * 100 / u64::from(total)) as u32 };
+        Progress { completed, total, percentage }
+    }
+}
+
+/// The execution status document of the API (`GET /agents/workflows/executions/:id`).
+/// Lists of executions leave `steps` and `input` out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionData {
+    pub execution_id: String,
+    pub workflow_id: String,
+    pub workflow_name: String,
+    pub workflow_version: u32,
+    pub status: ExecutionStatus,
+    pub priority: Priority,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_step: Option<String>,
+    pub progress: Progress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<StepData>>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+}
+
+/// One step in the status document; composite steps nest their children under `steps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepData {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub step_type: String,
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    /// Human-readable, as in the API ("20.5 hours").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The step's result under its `output` name (or its id when it has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepData>,
+}
+
+/// Answer to `agents.*`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentData {
+    #[serde(flatten)]
+    pub spec: AgentSpec,
+    pub created_at: String,
+}
+
+/// One entry of an execution's event stream (`executions.watch`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub execution_id: String,
+    pub seq: u64,
+    pub at: String,
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    #[serde(rename = "execution.queued")]
+    ExecutionQueued,
+    #[serde(rename = "execution.started")]
+    ExecutionStarted,
+    #[serde(rename = "step.started")]
+    StepStarted,
+    #[serde(rename = "step.completed")]
+    StepCompleted,
+    #[serde(rename = "step.failed")]
+    StepFailed,
+    #[serde(rename = "step.cancelled")]
+    StepCancelled,
+    /// The last event of a stream; `data.status` is the execution's final status.
+    #[serde(rename = "execution.finished")]
+    ExecutionFinished,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::ExecutionQueued => "execution.queued",
+            EventKind::ExecutionStarted => "execution.started",
+            EventKind::StepStarted => "step.started",
+            EventKind::StepCompleted => "step.completed",
+            EventKind::StepFailed => "step.failed",
+            EventKind::StepCancelled => "step.cancelled",
+            EventKind::ExecutionFinished => "execution.finished",
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! A private world per test: temp HOME, data dir and socket, and the real binary.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+pub(crate) struct TestEnv {
+    pub(crate) root: TempDir,
+}
+
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts exit 0 and returns stdout.
+    #[track_caller]
+    pub(crate) fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    #[track_caller]
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(self.ok()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// The path of the `do` binary under test.
+pub(crate) fn do_bin() -> PathBuf {
+    PathBuf::from(assert_cmd::cargo::cargo_bin!("do"))
+}
+
+/// The repository's root (for `examples/`).
+pub(crate) fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+impl TestEnv {
+    pub(crate) fn new() -> TestEnv {
+        let root = tempfile::Builder::new().prefix("do-e2e").tempdir().expect("temp dir");
+        std::fs::create_dir_all(root.path().join("home")).expect("home");
+        std::fs::create_dir_all(root.path().join("work")).expect("work");
+        TestEnv { root }
+    }
+
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    pub(crate) fn socket(&self) -> PathBuf {
+        self.path("run/do.sock")
+    }
+
+    /// A command running `do` with a clean environment pointing into this test's directory.
+    pub(crate) fn command(&self) -> Command {
+        let mut command = Command::new(do_bin());
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .env("DO_DATA_DIR", self.path("data"))
+            .env("DO_SOCKET", self.socket())
+            .env("COLUMNS", "120")
+            .current_dir(self.path("work"));
+        command
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command().args(args).output().expect("run do"))
+    }
+
+    pub(crate) fn run_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn do");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        Run::from(child.wait_with_output().expect("wait do"))
+    }
+
+    /// Runs `do --json ARGS`, asserts success and parses stdout.
+    #[track_caller]
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.run(&all).json()
+    }
+
+    /// Writes an executable script into the test dir and returns its path.
+    pub(crate) fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path(&format!("agents/{name}"));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("agents dir");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    /// Writes a file (a workflow document) into the test dir and returns its path.
+    pub(crate) fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.path(&format!("work/{name}"));
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// Creates a workflow from a JSON value and returns its id.
+    #[track_caller]
+    pub(crate) fn create(&self, document: &Value) -> String {
+        let file = self.file("workflow.json", &document.to_string());
+        let created = self.json(&["workflow", "create", file.to_str().expect("utf-8 path")]);
+        created["workflowId"].as_str().expect("workflowId").to_owned()
+    }
+
+    /// Executes a workflow with `--wait`; returns the run and the final status document.
+    pub(crate) fn execute_wait(&self, workflow: &str, extra: &[&str]) -> (Run, Value) {
+        let mut args = vec!["--json", "workflow", "execute", workflow, "--wait"];
+        args.extend_from_slice(extra);
+        let run = self.run(&args);
+        let status = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("execute --wait printed no status ({e}):\n{}\n{}", run.stdout, run.stderr));
+        (run, status)
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = self.command().args(["daemon", "stop"]).output();
+    }
+}
+
+/// Finds a step by id anywhere in a status document's step tree.
+pub(crate) fn find_step<'a>(steps: &'a Value, id: &str) -> Option<&'a Value> {
+    steps.as_array()?.iter().find_map(|step| {
+        if step["id"] == id { Some(step) } else { find_step(&step["steps"], id) }
+    })
+}
+
+/// Every step of a status document's tree, depth first.
+pub(crate) fn all_steps(steps: &Value) -> Vec<&Value> {
+    let mut all = Vec::new();
+    for step in steps.as_array().into_iter().flatten() {
+        all.push(step);
+        all.extend(all_steps(&step["steps"]));
+    }
+    all
+}

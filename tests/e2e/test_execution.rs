@@ -1,0 +1,274 @@
+use crate::common::{TestEnv, all_steps, find_step, repo_root};
+use serde_json::{Value, json};
+
+/// Registers stand-ins for the agents of the API document's SaaS example. `tom` and `rae`
+/// each wait for the other to have started, so the run only succeeds if they overlap.
+fn register_saas_agents(env: &TestEnv) {
+    env.run(&["agent", "add", "mira", "--shell", r#"echo "research on: $DO_TASK""#]).ok();
+    env.run(&["agent", "add", "priya", "--shell", r#"printf 'strategy from %s\n' "$DO_INPUT""#]).ok();
+    let rendezvous = env.script(
+        "rendezvous.sh",
+        r#"set -eu
+touch "$DO_WORKSPACE/$1.started"
+i=0
+while [ ! -e "$DO_WORKSPACE/$2.started" ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 2000 ]; then echo "$2 never started while $1 ran" >&2; exit 1; fi
+    sleep 0.01
+done
+printf '{"kind":"%s","inputs":%s}\n' "$1" "$DO_INPUT""#,
+    );
+    let rendezvous = rendezvous.to_str().expect("utf-8");
+    env.run(&["agent", "add", "tom", "--", rendezvous, "backend", "frontend"]).ok();
+    env.run(&["agent", "add", "rae", "--", rendezvous, "frontend", "backend"]).ok();
+    let echo_inputs = env.script("echo-inputs.sh", r#"printf '{"passed":true,"received":%s}\n' "$DO_INPUT""#);
+    env.run(&["agent", "add", "quinn", "--", echo_inputs.to_str().expect("utf-8")]).ok();
+    env.run(&["agent", "add", "dev", "--shell", r#"echo "https://deploy.example/$DO_EXECUTION_ID""#]).ok();
+}
+
+#[test]
+fn the_api_documents_saas_workflow_runs_end_to_end() {
+    let env = TestEnv::new();
+    register_saas_agents(&env);
+    let example = repo_root().join("examples/saas-launch.json");
+    let created = env.json(&["workflow", "create", example.to_str().expect("utf-8")]);
+    let workflow = created["workflowId"].as_str().expect("workflowId");
+    assert!(workflow.starts_with("wf_"), "{workflow}");
+    assert_eq!(created["status"], "draft");
+    assert!(created.get("warnings").is_none(), "all agents are registered: {created}");
+
+    let (run, status) = env.execute_wait(
+        workflow,
+        &["--input", r#"{"productName":"CloudSync Pro","targetMarket":"SMB"}"#, "--priority", "high"],
+    );
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    assert_eq!(status["status"], "completed");
+    assert_eq!(status["priority"], "high");
+    assert_eq!(status["progress"], json!({"completed": 5, "total": 5, "percentage": 100}));
+    for step in all_steps(&status["steps"]) {
+        assert_eq!(step["status"], "completed", "{step}");
+        assert!(step["startedAt"].is_string() && step["completedAt"].is_string(), "{step}");
+    }
+
+    // `testing` received both codes as inputs, as its agent echoes.
+    let testing = find_step(&status["steps"], "testing").expect("testing");
+    let received = &testing["output"]["test-results"]["received"];
+    assert_eq!(received["backend-code"]["kind"], "backend", "{testing}");
+    assert_eq!(received["frontend-code"]["kind"], "frontend", "{testing}");
+    let research = find_step(&status["steps"], "market-research").expect("research");
+    assert_eq!(research["output"]["research-data"], "research on: Conduct market research for SaaS product");
+    assert_eq!(research["agent"], "mira");
+
+    // backend-dev and frontend-dev overlapped in time.
+    let backend = find_step(&status["steps"], "backend-dev").expect("backend");
+    let frontend = find_step(&status["steps"], "frontend-dev").expect("frontend");
+    let at = |step: &Value, field: &str| step[field].as_str().expect("time").to_owned();
+    assert!(at(backend, "startedAt") <= at(frontend, "completedAt"), "{backend}\n{frontend}");
+    assert!(at(frontend, "startedAt") <= at(backend, "completedAt"), "{backend}\n{frontend}");
+    let parallel = find_step(&status["steps"], "parallel-development").expect("parallel");
+    assert_eq!(parallel["type"], "parallel");
+    assert_eq!(parallel["steps"].as_array().map(Vec::len), Some(2));
+
+    // The same document through the other commands.
+    let execution = status["executionId"].as_str().expect("executionId");
+    let again = env.json(&["workflow", "execution", execution]);
+    assert_eq!(again["steps"], status["steps"]);
+    let table = env.run(&["workflow", "execution", execution]);
+    for word in ["market-research", "backend-dev", "completed", "mira", "research on:"] {
+        assert!(table.ok().contains(word), "{word} missing from:\n{}", table.stdout);
+    }
+    let executions = env.json(&["workflow", "executions"]);
+    assert_eq!(executions[0]["executionId"], execution);
+    assert!(executions[0].get("steps").is_none());
+    let workflows = env.json(&["workflow", "list"]);
+    assert_eq!(workflows[0]["workflowId"], workflow);
+    assert_eq!(workflows[0]["status"], "active", "executing a draft makes it active");
+    let listed = env.run(&["workflow", "list"]);
+    assert!(listed.ok().contains("SaaS Product Launch Workflow"), "{}", listed.stdout);
+}
+
+#[test]
+fn a_failing_agent_fails_the_execution_and_later_steps_never_start() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "ok", "--shell", "echo fine"]).ok();
+    let failing = env.script("fail.sh", "echo 'compiling…' >&2\necho 'boom: disk on fire' >&2\nexit 3");
+    env.run(&["agent", "add", "broken", "--", failing.to_str().expect("utf-8")]).ok();
+    let workflow = env.create(&json!({"name": "fails", "steps": [
+        {"id": "first", "agent": "ok", "task": "t"},
+        {"id": "explode", "agent": "broken", "task": "t"},
+        {"id": "never", "agent": "ok", "task": "t"},
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(status["status"], "failed");
+    let explode = find_step(&status["steps"], "explode").expect("explode");
+    assert_eq!(explode["status"], "failed");
+    let error = explode["error"].as_str().expect("error");
+    assert!(error.contains("exited with status 3"), "{error}");
+    assert!(error.contains("boom: disk on fire"), "{error}");
+    let never = find_step(&status["steps"], "never").expect("never");
+    assert_eq!(never["status"], "pending");
+    assert!(never.get("startedAt").is_none(), "{never}");
+    assert_eq!(status["progress"], json!({"completed": 1, "total": 3, "percentage": 33}));
+    assert!(status["error"].as_str().expect("error").contains("explode"), "{status}");
+
+    // People see the error too.
+    let table = env.run(&["workflow", "execution", status["executionId"].as_str().expect("id")]);
+    assert!(table.ok().contains("boom: disk on fire"), "{}", table.stdout);
+}
+
+#[test]
+fn a_failing_parallel_child_ends_its_running_sibling() {
+    let env = TestEnv::new();
+    let slow = env.script("slow.sh", "sleep 60 &\nwait");
+    env.run(&["agent", "add", "slow", "--", slow.to_str().expect("utf-8")]).ok();
+    env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 2"]).ok();
+    let workflow = env.create(&json!({"name": "par", "steps": [
+        {"id": "both", "type": "parallel", "steps": [
+            {"id": "long", "agent": "slow", "task": "t"},
+            {"id": "short", "agent": "broken", "task": "t"},
+        ]},
+        {"id": "after", "agent": "broken", "task": "t"},
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(status["status"], "failed");
+    assert_eq!(find_step(&status["steps"], "short").expect("short")["status"], "failed");
+    assert_eq!(find_step(&status["steps"], "long").expect("long")["status"], "cancelled");
+    assert_eq!(find_step(&status["steps"], "both").expect("both")["status"], "failed");
+    assert_eq!(find_step(&status["steps"], "after").expect("after")["status"], "pending");
+}
+
+#[test]
+fn task_text_and_inputs_reach_agents_verbatim_and_run_nothing() {
+    let env = TestEnv::new();
+    let hostile = r#"$(touch SOMEFILE) `touch OTHERFILE`; rm -rf "$HOME/keep" && echo pwned | sh"#;
+    std::fs::create_dir_all(env.path("home/keep")).expect("keep");
+    env.run(&["agent", "add", "shell-echo", "--shell", r#"printf '%s' "$DO_TASK""#]).ok();
+    let stdin_echo = env.script("stdin-echo.sh", "cat");
+    env.run(&["agent", "add", "argv-echo", "--", stdin_echo.to_str().expect("utf-8")]).ok();
+    env.run(&["agent", "add", "inputs", "--shell", r#"printf '%s' "$DO_INPUT""#]).ok();
+    let workflow = env.create(&json!({"name": "hostile", "steps": [
+        {"id": "via-shell", "agent": "shell-echo", "task": hostile, "output": "a"},
+        {"id": "via-argv", "agent": "argv-echo", "task": hostile, "output": "b"},
+        {"id": "via-input", "agent": "inputs", "task": "x", "input": ["input.evil"]},
+    ]}));
+    let input = json!({"evil": hostile}).to_string();
+    let (run, status) = env.execute_wait(&workflow, &["--input", &input]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(find_step(&status["steps"], "via-shell").expect("s")["output"]["a"], hostile);
+    assert_eq!(find_step(&status["steps"], "via-argv").expect("a")["output"]["b"], hostile);
+    assert_eq!(find_step(&status["steps"], "via-input").expect("i")["output"]["via-input"]["input.evil"], hostile);
+    let created: Vec<String> = walk(env.root.path())
+        .into_iter()
+        .filter(|p| p.ends_with("SOMEFILE") || p.ends_with("OTHERFILE"))
+        .collect();
+    assert!(created.is_empty(), "the task text was executed: {created:?}");
+    assert!(env.path("home/keep").is_dir());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path.display().to_string());
+    }
+    found
+}
+
+#[test]
+fn agents_get_the_documented_environment_and_workspace() {
+    let env = TestEnv::new();
+    env.run(&[
+        "agent",
+        "add",
+        "env",
+        "--shell",
+        r#"printf '{"exec":"%s","step":"%s","attempt":"%s","task":"%s","pwd":"%s","ws":"%s","input":%s,"file":%s,"xin":%s}\n' "$DO_EXECUTION_ID" "$DO_STEP_ID" "$DO_ATTEMPT" "$DO_TASK" "$PWD" "$DO_WORKSPACE" "$DO_INPUT" "$(cat "$DO_INPUT_FILE")" "$DO_EXECUTION_INPUT""#,
+    ])
+    .ok();
+    env.run(&["agent", "add", "first", "--shell", "echo 41"]).ok();
+    let workflow = env.create(&json!({"name": "env", "steps": [
+        {"id": "one", "agent": "first", "task": "t", "output": "n"},
+        {"id": "two", "agent": "env", "task": "hello", "input": ["n", "one", "input.k"]},
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &["--input", r#"{"k":[1,2]}"#]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &find_step(&status["steps"], "two").expect("two")["output"]["two"];
+    assert_eq!(out["exec"], status["executionId"]);
+    assert_eq!(out["step"], "two");
+    assert_eq!(out["attempt"], "1");
+    assert_eq!(out["task"], "hello");
+    assert_eq!(out["input"], json!({"n": 41, "one": 41, "input.k": [1, 2]}));
+    assert_eq!(out["file"], out["input"]);
+    assert_eq!(out["xin"], json!({"k": [1, 2]}));
+    assert_eq!(out["pwd"], out["ws"], "agents run in the execution's workspace");
+    assert!(std::path::Path::new(out["ws"].as_str().expect("ws")).is_dir());
+}
+
+#[test]
+fn two_clients_execute_at_the_same_time() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "echo", "--shell", "cat"]).ok();
+    let workflow = env.create(&json!({"name": "w", "steps": [
+        {"id": "a", "agent": "echo", "task": "one"},
+        {"id": "b", "agent": "echo", "task": "two", "input": "a"},
+    ]}));
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            env.command()
+                .args(["--json", "workflow", "execute", &workflow, "--wait"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let status: Value = serde_json::from_slice(&output.stdout).expect("json");
+        assert_eq!(status["status"], "completed");
+        ids.push(status["executionId"].as_str().expect("id").to_owned());
+    }
+    assert_ne!(ids[0], ids[1]);
+    let executions = env.json(&["workflow", "executions", "--workflow", &workflow]);
+    assert_eq!(executions.as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn executing_with_an_unregistered_agent_is_refused_with_its_name() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "mira", "--shell", "true"]).ok();
+    let file = env.file("w.json", &json!({"name": "w", "steps": [{"id": "a", "agent": "mirra", "task": "t"}]}).to_string());
+    let created = env.run(&["--json", "workflow", "create", file.to_str().expect("utf-8")]);
+    let workflow = created.json()["workflowId"].as_str().expect("id").to_owned();
+    assert!(created.stderr.contains("agent `mirra` is not registered; did you mean `mira`?"), "{}", created.stderr);
+    let run = env.run(&["workflow", "execute", &workflow]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("mirra"), "{}", run.stderr);
+    assert_eq!(env.json(&["workflow", "executions"]), json!([]));
+}
+
+#[test]
+fn bad_execute_arguments_exit_2_and_unknown_ids_exit_4() {
+    let env = TestEnv::new();
+    let run = env.run(&["workflow", "execute", "wf_nothere"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("wf_nothere"), "{}", run.stderr);
+    let run = env.run(&["workflow", "execution", "exec_nothere"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let run = env.run(&["workflow", "execute", "wf_x", "--input", "{nope"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--input is not valid JSON"), "{}", run.stderr);
+    let run = env.run(&["workflow", "execute", "wf_x", "--input", "[1]"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("must be a JSON object"), "{}", run.stderr);
+    let run = env.run(&["workflow", "execute", "wf_x", "--priority", "asap"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("urgent"), "{}", run.stderr);
+}
