@@ -27,13 +27,18 @@ impl Run {
     /// Asserts exit 0 and returns stdout.
     #[track_caller]
     pub(crate) fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         &self.stdout
     }
 
     #[track_caller]
     pub(crate) fn json(&self) -> Value {
-        serde_json::from_str(self.ok()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -44,12 +49,18 @@ pub(crate) fn do_bin() -> PathBuf {
 
 /// The repository's root (for `examples/`).
 pub(crate) fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 impl TestEnv {
     pub(crate) fn new() -> TestEnv {
-        let root = tempfile::Builder::new().prefix("do-e2e").tempdir().expect("temp dir");
+        let root = tempfile::Builder::new()
+            .prefix("do-e2e")
+            .tempdir()
+            .expect("temp dir");
         std::fs::create_dir_all(root.path().join("home")).expect("home");
         std::fs::create_dir_all(root.path().join("work")).expect("work");
         TestEnv { root }
@@ -91,7 +102,12 @@ impl TestEnv {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn do");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
         Run::from(child.wait_with_output().expect("wait do"))
     }
 
@@ -125,7 +141,10 @@ impl TestEnv {
     pub(crate) fn create(&self, document: &Value) -> String {
         let file = self.file("workflow.json", &document.to_string());
         let created = self.json(&["workflow", "create", file.to_str().expect("utf-8 path")]);
-        created["workflowId"].as_str().expect("workflowId").to_owned()
+        created["workflowId"]
+            .as_str()
+            .expect("workflowId")
+            .to_owned()
     }
 
     /// Executes a workflow with `--wait`; returns the run and the final status document.
@@ -133,8 +152,12 @@ impl TestEnv {
         let mut args = vec!["--json", "workflow", "execute", workflow, "--wait"];
         args.extend_from_slice(extra);
         let run = self.run(&args);
-        let status = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("execute --wait printed no status ({e}):\n{}\n{}", run.stdout, run.stderr));
+        let status = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "execute --wait printed no status ({e}):\n{}\n{}",
+                run.stdout, run.stderr
+            )
+        });
         (run, status)
     }
 }
@@ -148,7 +171,11 @@ impl Drop for TestEnv {
 /// Finds a step by id anywhere in a status document's step tree.
 pub(crate) fn find_step<'a>(steps: &'a Value, id: &str) -> Option<&'a Value> {
     steps.as_array()?.iter().find_map(|step| {
-        if step["id"] == id { Some(step) } else { find_step(&step["steps"], id) }
+        if step["id"] == id {
+            Some(step)
+        } else {
+            find_step(&step["steps"], id)
+        }
     })
 }
 

@@ -13,9 +13,19 @@ fn no_forgotten_test_files() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e");
     let main = std::fs::read_to_string(dir.join("main.rs")).expect("main.rs");
     for entry in std::fs::read_dir(&dir).expect("tests/e2e") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
-        if let Some(module) = name.strip_prefix("test_").and_then(|n| n.strip_suffix(".rs")) {
-            assert!(main.contains(&format!("mod test_{module};")), "tests/e2e/{name} is not declared in main.rs");
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(module) = name
+            .strip_prefix("test_")
+            .and_then(|n| n.strip_suffix(".rs"))
+        {
+            assert!(
+                main.contains(&format!("mod test_{module};")),
+                "tests/e2e/{name} is not declared in main.rs"
+            );
         }
     }
 }

@@ -5,13 +5,28 @@ use serde_json::json;
 fn agents_are_added_listed_shown_and_removed() {
     let env = TestEnv::new();
     let script = env.script("a.sh", "cat");
-    env.run(&["agent", "add", "argv", "--description", "echoes", "--env", "A=1", "--", script.to_str().expect("utf-8"), "x y"]).ok();
+    env.run(&[
+        "agent",
+        "add",
+        "argv",
+        "--description",
+        "echoes",
+        "--env",
+        "A=1",
+        "--",
+        script.to_str().expect("utf-8"),
+        "x y",
+    ])
+    .ok();
     env.run(&["agent", "add", "sh", "--shell", "echo hi"]).ok();
     let agents = env.json(&["agent", "list"]);
     assert_eq!(agents.as_array().map(Vec::len), Some(2));
     let argv = env.json(&["agent", "show", "argv"]);
     assert_eq!(argv["kind"], "command");
-    assert_eq!(argv["command"], json!([script.to_str().expect("utf-8"), "x y"]));
+    assert_eq!(
+        argv["command"],
+        json!([script.to_str().expect("utf-8"), "x y"])
+    );
     assert_eq!(argv["env"], json!({"A": "1"}));
     assert_eq!(argv["description"], "echoes");
     let sh = env.json(&["agent", "show", "sh"]);
@@ -21,9 +36,13 @@ fn agents_are_added_listed_shown_and_removed() {
     assert!(table.ok().contains("echo hi"), "{}", table.stdout);
 
     let again = env.run(&["agent", "add", "sh", "--shell", "echo bye"]);
-    assert_eq!(again.code, 2, "adding a second agent of one name is refused");
+    assert_eq!(
+        again.code, 2,
+        "adding a second agent of one name is refused"
+    );
     assert!(again.stderr.contains("--replace"), "{}", again.stderr);
-    env.run(&["agent", "add", "sh", "--replace", "--shell", "echo bye"]).ok();
+    env.run(&["agent", "add", "sh", "--replace", "--shell", "echo bye"])
+        .ok();
     assert_eq!(env.json(&["agent", "show", "sh"])["command"][2], "echo bye");
 
     env.run(&["agent", "remove", "sh"]).ok();
@@ -31,7 +50,11 @@ fn agents_are_added_listed_shown_and_removed() {
     assert_eq!(gone.code, 4);
     let typo = env.run(&["agent", "remove", "argb"]);
     assert_eq!(typo.code, 4);
-    assert!(typo.stderr.contains("did you mean `argv`"), "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("did you mean `argv`"),
+        "{}",
+        typo.stderr
+    );
 }
 
 #[test]
@@ -41,13 +64,20 @@ fn relative_agent_programs_are_made_absolute_and_bad_ones_refused() {
     // The tests run from `work/`; `../agents/rel.sh` is relative to it.
     let added = env.json(&["agent", "add", "rel", "--", "../agents/rel.sh"]);
     let program = added["command"][0].as_str().expect("program");
-    assert!(program.starts_with('/') && program.ends_with("agents/rel.sh"), "{program}");
+    assert!(
+        program.starts_with('/') && program.ends_with("agents/rel.sh"),
+        "{program}"
+    );
     let missing = env.run(&["agent", "add", "missing", "--", "./nope.sh"]);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("nope.sh"), "{}", missing.stderr);
     let bad_name = env.run(&["agent", "add", "bad name", "--shell", "true"]);
     assert_eq!(bad_name.code, 2);
-    assert!(bad_name.stderr.contains("invalid agent name"), "{}", bad_name.stderr);
+    assert!(
+        bad_name.stderr.contains("invalid agent name"),
+        "{}",
+        bad_name.stderr
+    );
     let neither = env.run(&["agent", "add", "x"]);
     assert_eq!(neither.code, 2);
 }

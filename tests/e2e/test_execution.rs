@@ -4,8 +4,22 @@ use serde_json::{Value, json};
 /// Registers stand-ins for the agents of the API document's SaaS example. `tom` and `rae`
 /// each wait for the other to have started, so the run only succeeds if they overlap.
 fn register_saas_agents(env: &TestEnv) {
-    env.run(&["agent", "add", "mira", "--shell", r#"echo "research on: $DO_TASK""#]).ok();
-    env.run(&["agent", "add", "priya", "--shell", r#"printf 'strategy from %s\n' "$DO_INPUT""#]).ok();
+    env.run(&[
+        "agent",
+        "add",
+        "mira",
+        "--shell",
+        r#"echo "research on: $DO_TASK""#,
+    ])
+    .ok();
+    env.run(&[
+        "agent",
+        "add",
+        "priya",
+        "--shell",
+        r#"printf 'strategy from %s\n' "$DO_INPUT""#,
+    ])
+    .ok();
     let rendezvous = env.script(
         "rendezvous.sh",
         r#"set -eu
@@ -19,11 +33,34 @@ done
 printf '{"kind":"%s","inputs":%s}\n' "$1" "$DO_INPUT""#,
     );
     let rendezvous = rendezvous.to_str().expect("utf-8");
-    env.run(&["agent", "add", "tom", "--", rendezvous, "backend", "frontend"]).ok();
-    env.run(&["agent", "add", "rae", "--", rendezvous, "frontend", "backend"]).ok();
-    let echo_inputs = env.script("echo-inputs.sh", r#"printf '{"passed":true,"received":%s}\n' "$DO_INPUT""#);
-    env.run(&["agent", "add", "quinn", "--", echo_inputs.to_str().expect("utf-8")]).ok();
-    env.run(&["agent", "add", "dev", "--shell", r#"echo "https://deploy.example/$DO_EXECUTION_ID""#]).ok();
+    env.run(&[
+        "agent", "add", "tom", "--", rendezvous, "backend", "frontend",
+    ])
+    .ok();
+    env.run(&[
+        "agent", "add", "rae", "--", rendezvous, "frontend", "backend",
+    ])
+    .ok();
+    let echo_inputs = env.script(
+        "echo-inputs.sh",
+        r#"printf '{"passed":true,"received":%s}\n' "$DO_INPUT""#,
+    );
+    env.run(&[
+        "agent",
+        "add",
+        "quinn",
+        "--",
+        echo_inputs.to_str().expect("utf-8"),
+    ])
+    .ok();
+    env.run(&[
+        "agent",
+        "add",
+        "dev",
+        "--shell",
+        r#"echo "https://deploy.example/$DO_EXECUTION_ID""#,
+    ])
+    .ok();
 }
 
 #[test]
@@ -35,19 +72,33 @@ fn the_api_documents_saas_workflow_runs_end_to_end() {
     let workflow = created["workflowId"].as_str().expect("workflowId");
     assert!(workflow.starts_with("wf_"), "{workflow}");
     assert_eq!(created["status"], "draft");
-    assert!(created.get("warnings").is_none(), "all agents are registered: {created}");
+    assert!(
+        created.get("warnings").is_none(),
+        "all agents are registered: {created}"
+    );
 
     let (run, status) = env.execute_wait(
         workflow,
-        &["--input", r#"{"productName":"CloudSync Pro","targetMarket":"SMB"}"#, "--priority", "high"],
+        &[
+            "--input",
+            r#"{"productName":"CloudSync Pro","targetMarket":"SMB"}"#,
+            "--priority",
+            "high",
+        ],
     );
     assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
     assert_eq!(status["status"], "completed");
     assert_eq!(status["priority"], "high");
-    assert_eq!(status["progress"], json!({"completed": 5, "total": 5, "percentage": 100}));
+    assert_eq!(
+        status["progress"],
+        json!({"completed": 5, "total": 5, "percentage": 100})
+    );
     for step in all_steps(&status["steps"]) {
         assert_eq!(step["status"], "completed", "{step}");
-        assert!(step["startedAt"].is_string() && step["completedAt"].is_string(), "{step}");
+        assert!(
+            step["startedAt"].is_string() && step["completedAt"].is_string(),
+            "{step}"
+        );
     }
 
     // `testing` received both codes as inputs, as its agent echoes.
@@ -56,15 +107,24 @@ fn the_api_documents_saas_workflow_runs_end_to_end() {
     assert_eq!(received["backend-code"]["kind"], "backend", "{testing}");
     assert_eq!(received["frontend-code"]["kind"], "frontend", "{testing}");
     let research = find_step(&status["steps"], "market-research").expect("research");
-    assert_eq!(research["output"]["research-data"], "research on: Conduct market research for SaaS product");
+    assert_eq!(
+        research["output"]["research-data"],
+        "research on: Conduct market research for SaaS product"
+    );
     assert_eq!(research["agent"], "mira");
 
     // backend-dev and frontend-dev overlapped in time.
     let backend = find_step(&status["steps"], "backend-dev").expect("backend");
     let frontend = find_step(&status["steps"], "frontend-dev").expect("frontend");
     let at = |step: &Value, field: &str| step[field].as_str().expect("time").to_owned();
-    assert!(at(backend, "startedAt") <= at(frontend, "completedAt"), "{backend}\n{frontend}");
-    assert!(at(frontend, "startedAt") <= at(backend, "completedAt"), "{backend}\n{frontend}");
+    assert!(
+        at(backend, "startedAt") <= at(frontend, "completedAt"),
+        "{backend}\n{frontend}"
+    );
+    assert!(
+        at(frontend, "startedAt") <= at(backend, "completedAt"),
+        "{backend}\n{frontend}"
+    );
     let parallel = find_step(&status["steps"], "parallel-development").expect("parallel");
     assert_eq!(parallel["type"], "parallel");
     assert_eq!(parallel["steps"].as_array().map(Vec::len), Some(2));
@@ -74,25 +134,53 @@ fn the_api_documents_saas_workflow_runs_end_to_end() {
     let again = env.json(&["workflow", "execution", execution]);
     assert_eq!(again["steps"], status["steps"]);
     let table = env.run(&["workflow", "execution", execution]);
-    for word in ["market-research", "backend-dev", "completed", "mira", "research on:"] {
-        assert!(table.ok().contains(word), "{word} missing from:\n{}", table.stdout);
+    for word in [
+        "market-research",
+        "backend-dev",
+        "completed",
+        "mira",
+        "research on:",
+    ] {
+        assert!(
+            table.ok().contains(word),
+            "{word} missing from:\n{}",
+            table.stdout
+        );
     }
     let executions = env.json(&["workflow", "executions"]);
     assert_eq!(executions[0]["executionId"], execution);
     assert!(executions[0].get("steps").is_none());
     let workflows = env.json(&["workflow", "list"]);
     assert_eq!(workflows[0]["workflowId"], workflow);
-    assert_eq!(workflows[0]["status"], "active", "executing a draft makes it active");
+    assert_eq!(
+        workflows[0]["status"], "active",
+        "executing a draft makes it active"
+    );
     let listed = env.run(&["workflow", "list"]);
-    assert!(listed.ok().contains("SaaS Product Launch Workflow"), "{}", listed.stdout);
+    assert!(
+        listed.ok().contains("SaaS Product Launch Workflow"),
+        "{}",
+        listed.stdout
+    );
 }
 
 #[test]
 fn a_failing_agent_fails_the_execution_and_later_steps_never_start() {
     let env = TestEnv::new();
-    env.run(&["agent", "add", "ok", "--shell", "echo fine"]).ok();
-    let failing = env.script("fail.sh", "echo 'compiling…' >&2\necho 'boom: disk on fire' >&2\nexit 3");
-    env.run(&["agent", "add", "broken", "--", failing.to_str().expect("utf-8")]).ok();
+    env.run(&["agent", "add", "ok", "--shell", "echo fine"])
+        .ok();
+    let failing = env.script(
+        "fail.sh",
+        "echo 'compiling…' >&2\necho 'boom: disk on fire' >&2\nexit 3",
+    );
+    env.run(&[
+        "agent",
+        "add",
+        "broken",
+        "--",
+        failing.to_str().expect("utf-8"),
+    ])
+    .ok();
     let workflow = env.create(&json!({"name": "fails", "steps": [
         {"id": "first", "agent": "ok", "task": "t"},
         {"id": "explode", "agent": "broken", "task": "t"},
@@ -109,20 +197,36 @@ fn a_failing_agent_fails_the_execution_and_later_steps_never_start() {
     let never = find_step(&status["steps"], "never").expect("never");
     assert_eq!(never["status"], "pending");
     assert!(never.get("startedAt").is_none(), "{never}");
-    assert_eq!(status["progress"], json!({"completed": 1, "total": 3, "percentage": 33}));
-    assert!(status["error"].as_str().expect("error").contains("explode"), "{status}");
+    assert_eq!(
+        status["progress"],
+        json!({"completed": 1, "total": 3, "percentage": 33})
+    );
+    assert!(
+        status["error"].as_str().expect("error").contains("explode"),
+        "{status}"
+    );
 
     // People see the error too.
-    let table = env.run(&["workflow", "execution", status["executionId"].as_str().expect("id")]);
-    assert!(table.ok().contains("boom: disk on fire"), "{}", table.stdout);
+    let table = env.run(&[
+        "workflow",
+        "execution",
+        status["executionId"].as_str().expect("id"),
+    ]);
+    assert!(
+        table.ok().contains("boom: disk on fire"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
 fn a_failing_parallel_child_ends_its_running_sibling() {
     let env = TestEnv::new();
     let slow = env.script("slow.sh", "sleep 60 &\nwait");
-    env.run(&["agent", "add", "slow", "--", slow.to_str().expect("utf-8")]).ok();
-    env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 2"]).ok();
+    env.run(&["agent", "add", "slow", "--", slow.to_str().expect("utf-8")])
+        .ok();
+    env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 2"])
+        .ok();
     let workflow = env.create(&json!({"name": "par", "steps": [
         {"id": "both", "type": "parallel", "steps": [
             {"id": "long", "agent": "slow", "task": "t"},
@@ -133,10 +237,22 @@ fn a_failing_parallel_child_ends_its_running_sibling() {
     let (run, status) = env.execute_wait(&workflow, &[]);
     assert_eq!(run.code, 1);
     assert_eq!(status["status"], "failed");
-    assert_eq!(find_step(&status["steps"], "short").expect("short")["status"], "failed");
-    assert_eq!(find_step(&status["steps"], "long").expect("long")["status"], "cancelled");
-    assert_eq!(find_step(&status["steps"], "both").expect("both")["status"], "failed");
-    assert_eq!(find_step(&status["steps"], "after").expect("after")["status"], "pending");
+    assert_eq!(
+        find_step(&status["steps"], "short").expect("short")["status"],
+        "failed"
+    );
+    assert_eq!(
+        find_step(&status["steps"], "long").expect("long")["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        find_step(&status["steps"], "both").expect("both")["status"],
+        "failed"
+    );
+    assert_eq!(
+        find_step(&status["steps"], "after").expect("after")["status"],
+        "pending"
+    );
 }
 
 #[test]
@@ -144,10 +260,31 @@ fn task_text_and_inputs_reach_agents_verbatim_and_run_nothing() {
     let env = TestEnv::new();
     let hostile = r#"$(touch SOMEFILE) `touch OTHERFILE`; rm -rf "$HOME/keep" && echo pwned | sh"#;
     std::fs::create_dir_all(env.path("home/keep")).expect("keep");
-    env.run(&["agent", "add", "shell-echo", "--shell", r#"printf '%s' "$DO_TASK""#]).ok();
+    env.run(&[
+        "agent",
+        "add",
+        "shell-echo",
+        "--shell",
+        r#"printf '%s' "$DO_TASK""#,
+    ])
+    .ok();
     let stdin_echo = env.script("stdin-echo.sh", "cat");
-    env.run(&["agent", "add", "argv-echo", "--", stdin_echo.to_str().expect("utf-8")]).ok();
-    env.run(&["agent", "add", "inputs", "--shell", r#"printf '%s' "$DO_INPUT""#]).ok();
+    env.run(&[
+        "agent",
+        "add",
+        "argv-echo",
+        "--",
+        stdin_echo.to_str().expect("utf-8"),
+    ])
+    .ok();
+    env.run(&[
+        "agent",
+        "add",
+        "inputs",
+        "--shell",
+        r#"printf '%s' "$DO_INPUT""#,
+    ])
+    .ok();
     let workflow = env.create(&json!({"name": "hostile", "steps": [
         {"id": "via-shell", "agent": "shell-echo", "task": hostile, "output": "a"},
         {"id": "via-argv", "agent": "argv-echo", "task": hostile, "output": "b"},
@@ -156,14 +293,26 @@ fn task_text_and_inputs_reach_agents_verbatim_and_run_nothing() {
     let input = json!({"evil": hostile}).to_string();
     let (run, status) = env.execute_wait(&workflow, &["--input", &input]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(find_step(&status["steps"], "via-shell").expect("s")["output"]["a"], hostile);
-    assert_eq!(find_step(&status["steps"], "via-argv").expect("a")["output"]["b"], hostile);
-    assert_eq!(find_step(&status["steps"], "via-input").expect("i")["output"]["via-input"]["input.evil"], hostile);
+    assert_eq!(
+        find_step(&status["steps"], "via-shell").expect("s")["output"]["a"],
+        hostile
+    );
+    assert_eq!(
+        find_step(&status["steps"], "via-argv").expect("a")["output"]["b"],
+        hostile
+    );
+    assert_eq!(
+        find_step(&status["steps"], "via-input").expect("i")["output"]["via-input"]["input.evil"],
+        hostile
+    );
     let created: Vec<String> = walk(env.root.path())
         .into_iter()
         .filter(|p| p.ends_with("SOMEFILE") || p.ends_with("OTHERFILE"))
         .collect();
-    assert!(created.is_empty(), "the task text was executed: {created:?}");
+    assert!(
+        created.is_empty(),
+        "the task text was executed: {created:?}"
+    );
     assert!(env.path("home/keep").is_dir());
 }
 
@@ -190,7 +339,8 @@ fn agents_get_the_documented_environment_and_workspace() {
         r#"printf '{"exec":"%s","step":"%s","attempt":"%s","task":"%s","pwd":"%s","ws":"%s","input":%s,"file":%s,"xin":%s}\n' "$DO_EXECUTION_ID" "$DO_STEP_ID" "$DO_ATTEMPT" "$DO_TASK" "$PWD" "$DO_WORKSPACE" "$DO_INPUT" "$(cat "$DO_INPUT_FILE")" "$DO_EXECUTION_INPUT""#,
     ])
     .ok();
-    env.run(&["agent", "add", "first", "--shell", "echo 41"]).ok();
+    env.run(&["agent", "add", "first", "--shell", "echo 41"])
+        .ok();
     let workflow = env.create(&json!({"name": "env", "steps": [
         {"id": "one", "agent": "first", "task": "t", "output": "n"},
         {"id": "two", "agent": "env", "task": "hello", "input": ["n", "one", "input.k"]},
@@ -205,7 +355,10 @@ fn agents_get_the_documented_environment_and_workspace() {
     assert_eq!(out["input"], json!({"n": 41, "one": 41, "input.k": [1, 2]}));
     assert_eq!(out["file"], out["input"]);
     assert_eq!(out["xin"], json!({"k": [1, 2]}));
-    assert_eq!(out["pwd"], out["ws"], "agents run in the execution's workspace");
+    assert_eq!(
+        out["pwd"], out["ws"],
+        "agents run in the execution's workspace"
+    );
     assert!(std::path::Path::new(out["ws"].as_str().expect("ws")).is_dir());
 }
 
@@ -230,7 +383,11 @@ fn two_clients_execute_at_the_same_time() {
     let mut ids = Vec::new();
     for child in children {
         let output = child.wait_with_output().expect("wait");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let status: Value = serde_json::from_slice(&output.stdout).expect("json");
         assert_eq!(status["status"], "completed");
         ids.push(status["executionId"].as_str().expect("id").to_owned());
@@ -244,10 +401,27 @@ fn two_clients_execute_at_the_same_time() {
 fn executing_with_an_unregistered_agent_is_refused_with_its_name() {
     let env = TestEnv::new();
     env.run(&["agent", "add", "mira", "--shell", "true"]).ok();
-    let file = env.file("w.json", &json!({"name": "w", "steps": [{"id": "a", "agent": "mirra", "task": "t"}]}).to_string());
-    let created = env.run(&["--json", "workflow", "create", file.to_str().expect("utf-8")]);
-    let workflow = created.json()["workflowId"].as_str().expect("id").to_owned();
-    assert!(created.stderr.contains("agent `mirra` is not registered; did you mean `mira`?"), "{}", created.stderr);
+    let file = env.file(
+        "w.json",
+        &json!({"name": "w", "steps": [{"id": "a", "agent": "mirra", "task": "t"}]}).to_string(),
+    );
+    let created = env.run(&[
+        "--json",
+        "workflow",
+        "create",
+        file.to_str().expect("utf-8"),
+    ]);
+    let workflow = created.json()["workflowId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(
+        created
+            .stderr
+            .contains("agent `mirra` is not registered; did you mean `mira`?"),
+        "{}",
+        created.stderr
+    );
     let run = env.run(&["workflow", "execute", &workflow]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("mirra"), "{}", run.stderr);
@@ -264,10 +438,18 @@ fn bad_execute_arguments_exit_2_and_unknown_ids_exit_4() {
     assert_eq!(run.code, 4, "{}", run.stderr);
     let run = env.run(&["workflow", "execute", "wf_x", "--input", "{nope"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("--input is not valid JSON"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--input is not valid JSON"),
+        "{}",
+        run.stderr
+    );
     let run = env.run(&["workflow", "execute", "wf_x", "--input", "[1]"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("must be a JSON object"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("must be a JSON object"),
+        "{}",
+        run.stderr
+    );
     let run = env.run(&["workflow", "execute", "wf_x", "--priority", "asap"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("urgent"), "{}", run.stderr);

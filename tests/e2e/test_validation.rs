@@ -16,7 +16,8 @@ fn invalid_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
         ),
         (
             "unknown type",
-            json!({"name": "w", "steps": [{"id": "a", "type": "paralel", "steps": []}]}).to_string(),
+            json!({"name": "w", "steps": [{"id": "a", "type": "paralel", "steps": []}]})
+                .to_string(),
             vec!["steps[0].type", "paralel", "did you mean `parallel`"],
         ),
         (
@@ -35,7 +36,11 @@ fn invalid_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
                 {"id": "b", "agent": "x", "task": "t", "input": "strategy-docs"}
             ]})
             .to_string(),
-            vec!["steps[1].input", "strategy-docs", "did you mean `strategy-doc`"],
+            vec![
+                "steps[1].input",
+                "strategy-docs",
+                "did you mean `strategy-doc`",
+            ],
         ),
         (
             "nested unknown input",
@@ -49,7 +54,11 @@ fn invalid_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
             .to_string(),
             vec!["steps[1].steps[1].input[1]", "nothing"],
         ),
-        ("not JSON", "{\"name\": \"w\",\n \"steps\": [".to_owned(), vec!["not valid JSON", "line 2"]),
+        (
+            "not JSON",
+            "{\"name\": \"w\",\n \"steps\": [".to_owned(),
+            vec!["not valid JSON", "line 2"],
+        ),
     ]
 }
 
@@ -64,14 +73,22 @@ fn invalid_documents_exit_2_with_the_json_path_and_store_nothing() {
             let run = env.run(&["workflow", command, file]);
             assert_eq!(run.code, 2, "{name} ({command}): {}", run.stderr);
             for fragment in &fragments {
-                assert!(run.stderr.contains(fragment), "{name} ({command}): `{fragment}` not in:\n{}", run.stderr);
+                assert!(
+                    run.stderr.contains(fragment),
+                    "{name} ({command}): `{fragment}` not in:\n{}",
+                    run.stderr
+                );
             }
             assert!(run.stdout.is_empty(), "{name}: {}", run.stdout);
         }
         let run = env.run_stdin(&["workflow", "create", "-"], &document);
         assert_eq!(run.code, 2, "{name} (stdin): {}", run.stderr);
     }
-    assert_eq!(env.json(&["workflow", "list"]), json!([]), "nothing was stored");
+    assert_eq!(
+        env.json(&["workflow", "list"]),
+        json!([]),
+        "nothing was stored"
+    );
 }
 
 #[test]
@@ -86,7 +103,11 @@ fn all_errors_are_reported_at_once() {
     let run = env.run(&["workflow", "validate", file.to_str().expect("utf-8")]);
     assert_eq!(run.code, 2);
     for path in ["steps[0]", "steps[1].type", "steps[2].id", "steps[2].input"] {
-        assert!(run.stderr.contains(path), "`{path}` not in:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(path),
+            "`{path}` not in:\n{}",
+            run.stderr
+        );
     }
 }
 
@@ -96,19 +117,41 @@ fn valid_documents_validate_and_create_from_stdin() {
     let example = repo_root().join("examples/saas-launch.json");
     let run = env.run(&["workflow", "validate", example.to_str().expect("utf-8")]);
     assert!(run.ok().contains("valid workflow"), "{}", run.stdout);
-    assert!(run.stderr.contains("agent `mira` is not registered"), "unknown agents warn: {}", run.stderr);
-    assert_eq!(env.json(&["workflow", "list"]), json!([]), "validate stores nothing");
+    assert!(
+        run.stderr.contains("agent `mira` is not registered"),
+        "unknown agents warn: {}",
+        run.stderr
+    );
+    assert_eq!(
+        env.json(&["workflow", "list"]),
+        json!([]),
+        "validate stores nothing"
+    );
 
     let text = std::fs::read_to_string(&example).expect("example");
-    let created = env.run_stdin(&["--json", "workflow", "create", "-"], &text).json();
+    let created = env
+        .run_stdin(&["--json", "workflow", "create", "-"], &text)
+        .json();
     assert_eq!(created["name"], "SaaS Product Launch Workflow");
     assert_eq!(created["steps"].as_array().map(Vec::len), Some(5));
     assert_eq!(created["errorHandling"]["maxRetries"], 3);
     assert_eq!(created["timeout"], 604800.0);
-    let shown = env.json(&["workflow", "show", created["workflowId"].as_str().expect("id")]);
+    let shown = env.json(&[
+        "workflow",
+        "show",
+        created["workflowId"].as_str().expect("id"),
+    ]);
     assert_eq!(shown["steps"], created["steps"]);
-    let table = env.run(&["workflow", "show", created["workflowId"].as_str().expect("id")]);
-    assert!(table.ok().contains("parallel-development"), "{}", table.stdout);
+    let table = env.run(&[
+        "workflow",
+        "show",
+        created["workflowId"].as_str().expect("id"),
+    ]);
+    assert!(
+        table.ok().contains("parallel-development"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -120,7 +163,12 @@ fn workflow_list_filters_and_pages() {
     let names = |args: &[&str]| -> Vec<String> {
         let mut all = vec!["workflow", "list"];
         all.extend_from_slice(args);
-        env.json(&all).as_array().expect("list").iter().map(|w| w["name"].as_str().expect("name").to_owned()).collect()
+        env.json(&all)
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|w| w["name"].as_str().expect("name").to_owned())
+            .collect()
     };
     assert_eq!(names(&[]), ["three", "two", "one"]);
     assert_eq!(names(&["--category", "ops"]), ["three", "one"]);

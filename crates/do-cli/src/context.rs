@@ -6,8 +6,8 @@ use anyhow::{Context as _, bail};
 use do_proto::{Client, ClientError};
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub(crate) struct Context {
@@ -22,16 +22,26 @@ impl Context {
         let data_dir = match (&global.data_dir, &dirs) {
             (Some(dir), _) => absolute(dir)?,
             (None, Some(dirs)) => dirs.data_dir().to_owned(),
-            (None, None) => bail!("cannot find a home directory for the data dir; pass `--data-dir` or set DO_DATA_DIR"),
+            (None, None) => bail!(
+                "cannot find a home directory for the data dir; pass `--data-dir` or set DO_DATA_DIR"
+            ),
         };
         // A data dir chosen by hand gets its own socket, so that two data dirs never share a
         // daemon by accident.
-        let socket = match (&global.socket, &global.data_dir, dirs.as_ref().and_then(|d| d.runtime_dir())) {
+        let socket = match (
+            &global.socket,
+            &global.data_dir,
+            dirs.as_ref().and_then(|d| d.runtime_dir()),
+        ) {
             (Some(socket), _, _) => absolute(socket)?,
             (None, None, Some(runtime)) => runtime.join("do.sock"),
             (None, _, _) => data_dir.join("do.sock"),
         };
-        Ok(Context { json: global.json, data_dir, socket })
+        Ok(Context {
+            json: global.json,
+            data_dir,
+            socket,
+        })
     }
 
     /// Whether stdout is a person's terminal (tables with borders, colours) or a pipe.
@@ -49,8 +59,10 @@ impl Context {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
         let lock_path = self.data_dir.join("autostart.lock");
-        let lock = File::create(&lock_path).with_context(|| format!("cannot create `{}`", lock_path.display()))?;
-        lock.lock().with_context(|| format!("cannot lock `{}`", lock_path.display()))?;
+        let lock = File::create(&lock_path)
+            .with_context(|| format!("cannot create `{}`", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("cannot lock `{}`", lock_path.display()))?;
         match Client::connect(&self.socket) {
             Err(ClientError::Connect { source, .. }) if no_daemon(&source) => {}
             other => return other.map_err(Into::into),
@@ -69,7 +81,8 @@ impl Context {
             .append(true)
             .open(&log_path)
             .with_context(|| format!("cannot open the daemon log `{}`", log_path.display()))?;
-        let exe = std::env::current_exe().context("cannot find the path of this program to start the daemon")?;
+        let exe = std::env::current_exe()
+            .context("cannot find the path of this program to start the daemon")?;
         let mut child = Command::new(exe)
             .args(["daemon", "run", "--notify-ready"])
             .arg("--data-dir")
@@ -87,7 +100,9 @@ impl Context {
         let mut line = String::new();
         if let Some(stdout) = child.stdout.take() {
             // The daemon prints one line once it listens, or exits: either ends this read.
-            BufReader::new(stdout).read_line(&mut line).context("cannot read from the starting daemon")?;
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .context("cannot read from the starting daemon")?;
         }
         if line.trim() != "ready" {
             let status = child.wait().ok().map(|s| s.to_string()).unwrap_or_default();
@@ -106,7 +121,10 @@ impl Context {
 }
 
 fn no_daemon(error: &std::io::Error) -> bool {
-    matches!(error.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused)
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+    )
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {

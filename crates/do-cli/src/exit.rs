@@ -40,10 +40,14 @@ fn code_of(error: &anyhow::Error) -> u8 {
         }
         if let Some(client) = cause.downcast_ref::<ClientError>() {
             return match client {
-                ClientError::Connect { .. } | ClientError::Io(_) | ClientError::VersionMismatch { .. } => UNREACHABLE,
+                ClientError::Connect { .. }
+                | ClientError::Io(_)
+                | ClientError::VersionMismatch { .. } => UNREACHABLE,
                 ClientError::Protocol(_) => FAILURE,
                 ClientError::Api(api) => match api.code {
-                    ErrorCode::InvalidRequest | ErrorCode::InvalidDocument | ErrorCode::Conflict => USAGE,
+                    ErrorCode::InvalidRequest
+                    | ErrorCode::InvalidDocument
+                    | ErrorCode::Conflict => USAGE,
                     ErrorCode::NotFound => NOT_FOUND,
                     ErrorCode::ProtocolMismatch | ErrorCode::Unavailable => UNREACHABLE,
                     ErrorCode::Internal => FAILURE,
@@ -55,7 +59,9 @@ fn code_of(error: &anyhow::Error) -> u8 {
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

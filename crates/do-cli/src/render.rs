@@ -18,7 +18,9 @@ pub(crate) fn print_json(data: &impl Serialize) -> anyhow::Result<()> {
 pub(crate) fn table(terminal: bool, header: &[&str]) -> Table {
     let mut table = Table::new();
     if terminal {
-        table.load_style(presets::UTF8_HORIZONTAL_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+        table
+            .load_style(presets::UTF8_HORIZONTAL_ONLY)
+            .set_content_arrangement(ContentArrangement::Dynamic);
     } else {
         table.load_style(presets::NOTHING).force_no_tty();
     }
@@ -51,5 +53,7 @@ pub(crate) fn short_value(value: &Value, max: usize) -> String {
 
 /// `2026-11-25T09:06:35.123Z` → `2026-11-25 09:06:35`
 pub(crate) fn short_time(rfc3339: &str) -> String {
-    rfc3339.get(..19).map_or_else(|| rfc3339.to_owned(), |t| t.replace('T', " "))
+    rfc3339
+        .get(..19)
+        .map_or_else(|| rfc3339.to_owned(), |t| t.replace('T', " "))
 }

@@ -68,7 +68,10 @@ pub struct UnsupportedStep {
 impl Plan {
     /// Flattens a validated document into a plan.
     pub fn new(document: &WorkflowDocument) -> Result<Plan, UnsupportedStep> {
-        let mut plan = Plan { nodes: Vec::new(), roots: Vec::new() };
+        let mut plan = Plan {
+            nodes: Vec::new(),
+            roots: Vec::new(),
+        };
         for step in &document.steps {
             let id = plan.add(step, None)?;
             plan.roots.push(id);
@@ -82,22 +85,37 @@ impl Plan {
                 NodeKind::Task {
                     agent: task.agent.clone(),
                     task: task.task.clone(),
-                    inputs: task.input.as_ref().map(|i| i.names().to_vec()).unwrap_or_default(),
+                    inputs: task
+                        .input
+                        .as_ref()
+                        .map(|i| i.names().to_vec())
+                        .unwrap_or_default(),
                 },
                 task.output.clone(),
                 &[][..],
             ),
             StepKind::Parallel(parallel) => (
-                NodeKind::Parallel { max_concurrency: parallel.max_concurrency },
+                NodeKind::Parallel {
+                    max_concurrency: parallel.max_concurrency,
+                },
                 None,
                 &parallel.steps[..],
             ),
             other => {
-                return Err(UnsupportedStep { step_id: step.id.clone(), step_type: other.type_name() });
+                return Err(UnsupportedStep {
+                    step_id: step.id.clone(),
+                    step_type: other.type_name(),
+                });
             }
         };
         let id = self.nodes.len();
-        self.nodes.push(Node { step_id: step.id.clone(), parent, children: Vec::new(), kind, output });
+        self.nodes.push(Node {
+            step_id: step.id.clone(),
+            parent,
+            children: Vec::new(),
+            kind,
+            output,
+        });
         for child in children {
             let child_id = self.add(child, Some(id))?;
             self.nodes[id].children.push(child_id);
@@ -128,13 +146,20 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// The step's status changed.
-    Step { node: NodeId, status: StepStatus, error: Option<String> },
+    Step {
+        node: NodeId,
+        status: StepStatus,
+        error: Option<String>,
+    },
     /// The step produced its result, stored under its id and its `output` name.
     Output { node: NodeId, value: Value },
     /// A running task must be ended (its process group signalled).
     Kill { node: NodeId },
     /// The execution ended.
-    Finished { status: ExecutionStatus, error: Option<String> },
+    Finished {
+        status: ExecutionStatus,
+        error: Option<String>,
+    },
 }
 
 /// The state of one execution: every step's status and every stored output.
@@ -233,12 +258,16 @@ impl ExecutionState {
             NodeKind::Parallel { max_concurrency } => {
                 let limit = max_concurrency.map_or(usize::MAX, |m| m as usize);
                 let children = &self.plan.nodes[node].children;
-                let mut active = children.iter().filter(|&&c| self.status[c] == StepStatus::Running).count();
+                let mut active = children
+                    .iter()
+                    .filter(|&&c| self.status[c] == StepStatus::Running)
+                    .count();
                 for &child in children {
                     if active >= limit {
                         break;
                     }
-                    if self.status[child] == StepStatus::Pending && self.ready_in_node(child, ready) {
+                    if self.status[child] == StepStatus::Pending && self.ready_in_node(child, ready)
+                    {
                         active += 1;
                     }
                 }
@@ -257,7 +286,11 @@ impl ExecutionState {
                 break;
             }
             self.status[id] = StepStatus::Running;
-            changes.push(Change::Step { node: id, status: StepStatus::Running, error: None });
+            changes.push(Change::Step {
+                node: id,
+                status: StepStatus::Running,
+                error: None,
+            });
             current = self.plan.nodes[id].parent;
         }
         changes.reverse();
@@ -276,7 +309,11 @@ impl ExecutionState {
     /// tasks are ended, nothing new starts, and it fails once they have all reported.
     pub fn fail(&mut self, node: NodeId, error: String) -> Vec<Change> {
         let mut changes = Vec::new();
-        let status = if self.killing[node] { StepStatus::Cancelled } else { StepStatus::Failed };
+        let status = if self.killing[node] {
+            StepStatus::Cancelled
+        } else {
+            StepStatus::Failed
+        };
         self.set(node, status, Some(error.clone()), &mut changes);
         if status == StepStatus::Failed && self.failure.is_none() {
             let step_id = &self.plan.nodes[node].step_id;
@@ -296,9 +333,19 @@ impl ExecutionState {
         matches!(self.plan.nodes[node].kind, NodeKind::Task { .. })
     }
 
-    fn set(&mut self, node: NodeId, status: StepStatus, error: Option<String>, changes: &mut Vec<Change>) {
+    fn set(
+        &mut self,
+        node: NodeId,
+        status: StepStatus,
+        error: Option<String>,
+        changes: &mut Vec<Change>,
+    ) {
         self.status[node] = status;
-        changes.push(Change::Step { node, status, error });
+        changes.push(Change::Step {
+            node,
+            status,
+            error,
+        });
     }
 
     fn complete(&mut self, node: NodeId, value: Value, changes: &mut Vec<Change>) {
@@ -323,15 +370,23 @@ impl ExecutionState {
                 }
                 // A failing execution leaves pending children unstarted: the parent ends as soon
                 // as nothing under it is running.
-                if children.iter().any(|&c| self.status[c] == StepStatus::Running) {
+                if children
+                    .iter()
+                    .any(|&c| self.status[c] == StepStatus::Running)
+                {
                     return;
                 }
             }
-            let failed = children.iter().find(|&&c| self.status[c] == StepStatus::Failed);
+            let failed = children
+                .iter()
+                .find(|&&c| self.status[c] == StepStatus::Failed);
             if let Some(&failed) = failed {
                 let error = format!("step `{}` failed", self.plan.nodes[failed].step_id);
                 self.set(parent, StepStatus::Failed, Some(error), changes);
-            } else if children.iter().all(|&c| self.status[c] == StepStatus::Completed) {
+            } else if children
+                .iter()
+                .all(|&c| self.status[c] == StepStatus::Completed)
+            {
                 let value = self.composite_output(&children);
                 self.complete(parent, value, changes);
             } else {
@@ -347,8 +402,15 @@ impl ExecutionState {
         let mut map = Map::new();
         for &child in children {
             let node = &self.plan.nodes[child];
-            let value = self.outputs.get(&node.step_id).cloned().unwrap_or(Value::Null);
-            map.insert(node.output.clone().unwrap_or_else(|| node.step_id.clone()), value);
+            let value = self
+                .outputs
+                .get(&node.step_id)
+                .cloned()
+                .unwrap_or(Value::Null);
+            map.insert(
+                node.output.clone().unwrap_or_else(|| node.step_id.clone()),
+                value,
+            );
         }
         Value::Object(map)
     }
@@ -362,10 +424,21 @@ impl ExecutionState {
             if running {
                 return;
             }
-            changes.push(Change::Finished { status: ExecutionStatus::Failed, error: Some(error.clone()) });
+            changes.push(Change::Finished {
+                status: ExecutionStatus::Failed,
+                error: Some(error.clone()),
+            });
             ExecutionStatus::Failed
-        } else if self.plan.roots.iter().all(|&r| self.status[r] == StepStatus::Completed) {
-            changes.push(Change::Finished { status: ExecutionStatus::Completed, error: None });
+        } else if self
+            .plan
+            .roots
+            .iter()
+            .all(|&r| self.status[r] == StepStatus::Completed)
+        {
+            changes.push(Change::Finished {
+                status: ExecutionStatus::Completed,
+                error: None,
+            });
             ExecutionStatus::Completed
         } else {
             return;
@@ -391,7 +464,11 @@ impl ExecutionState {
 
     /// Completed top-level steps, for `progress`.
     pub fn completed_roots(&self) -> usize {
-        self.plan.roots.iter().filter(|&&r| self.status[r] == StepStatus::Completed).count()
+        self.plan
+            .roots
+            .iter()
+            .filter(|&&r| self.status[r] == StepStatus::Completed)
+            .count()
     }
 
     /// The first top-level step that has not finished: the API's `currentStep`.
@@ -445,7 +522,10 @@ mod tests {
     }
 
     fn ids(state: &ExecutionState, nodes: &[NodeId]) -> Vec<String> {
-        nodes.iter().map(|&n| state.plan().node(n).step_id.clone()).collect()
+        nodes
+            .iter()
+            .map(|&n| state.plan().node(n).step_id.clone())
+            .collect()
     }
 
     fn node(state: &ExecutionState, id: &str) -> NodeId {
@@ -464,7 +544,10 @@ mod tests {
         assert_eq!(ids(&state, &state.ready()), ["market-research"]);
         let n = node(&state, "market-research");
         state.start(n);
-        assert!(state.ready().is_empty(), "nothing else starts while the first step runs");
+        assert!(
+            state.ready().is_empty(),
+            "nothing else starts while the first step runs"
+        );
         assert_eq!(state.current_step(), Some("market-research"));
         state.succeed(n, json!("r"));
         assert_eq!(ids(&state, &state.ready()), ["product-strategy"]);
@@ -480,13 +563,25 @@ mod tests {
         let backend = node(&state, "backend-dev");
         let changes = state.start(backend);
         let parent = node(&state, "parallel-development");
-        assert!(changes.contains(&Change::Step { node: parent, status: StepStatus::Running, error: None }));
-        assert_eq!(ids(&state, &state.ready()), ["frontend-dev"], "the sibling is still ready");
+        assert!(changes.contains(&Change::Step {
+            node: parent,
+            status: StepStatus::Running,
+            error: None
+        }));
+        assert_eq!(
+            ids(&state, &state.ready()),
+            ["frontend-dev"],
+            "the sibling is still ready"
+        );
         assert_eq!(state.current_step(), Some("parallel-development"));
         state.succeed(backend, json!("b"));
         assert_eq!(state.status(parent), StepStatus::Running);
         let changes = run_ok(&mut state, "frontend-dev", json!("f"));
-        assert!(changes.contains(&Change::Step { node: parent, status: StepStatus::Completed, error: None }));
+        assert!(changes.contains(&Change::Step {
+            node: parent,
+            status: StepStatus::Completed,
+            error: None
+        }));
         assert!(changes.contains(&Change::Output {
             node: parent,
             value: json!({"backend-code": "b", "frontend-code": "f"})
@@ -499,7 +594,10 @@ mod tests {
         let mut state = saas();
         run_ok(&mut state, "market-research", json!({"pages": 3}));
         let strategy = node(&state, "product-strategy");
-        assert_eq!(Value::Object(state.inputs_for(strategy)), json!({"research-data": {"pages": 3}}));
+        assert_eq!(
+            Value::Object(state.inputs_for(strategy)),
+            json!({"research-data": {"pages": 3}})
+        );
         run_ok(&mut state, "product-strategy", json!("s"));
         run_ok(&mut state, "backend-dev", json!("b"));
         run_ok(&mut state, "frontend-dev", json!("f"));
@@ -525,12 +623,24 @@ mod tests {
     #[test]
     fn the_whole_saas_workflow_completes_with_full_progress() {
         let mut state = saas();
-        for id in ["market-research", "product-strategy", "backend-dev", "frontend-dev", "testing"] {
+        for id in [
+            "market-research",
+            "product-strategy",
+            "backend-dev",
+            "frontend-dev",
+            "testing",
+        ] {
             run_ok(&mut state, id, json!(id));
             assert_eq!(state.finished(), None);
         }
         let changes = run_ok(&mut state, "deploy", json!("https://example.test"));
-        assert_eq!(changes.last(), Some(&Change::Finished { status: ExecutionStatus::Completed, error: None }));
+        assert_eq!(
+            changes.last(),
+            Some(&Change::Finished {
+                status: ExecutionStatus::Completed,
+                error: None
+            })
+        );
         assert_eq!(state.finished(), Some(ExecutionStatus::Completed));
         assert_eq!(state.completed_roots(), 5);
         assert_eq!(state.current_step(), None);
@@ -553,7 +663,11 @@ mod tests {
         );
         assert!(state.ready().is_empty());
         for later in ["parallel-development", "backend-dev", "testing", "deploy"] {
-            assert_eq!(state.status(node(&state, later)), StepStatus::Pending, "{later}");
+            assert_eq!(
+                state.status(node(&state, later)),
+                StepStatus::Pending,
+                "{later}"
+            );
         }
     }
 
@@ -567,13 +681,22 @@ mod tests {
         state.start(frontend);
         let changes = state.fail(backend, "exit status 1".into());
         assert!(changes.contains(&Change::Kill { node: frontend }));
-        assert!(!changes.iter().any(|c| matches!(c, Change::Finished { .. })), "frontend still runs");
+        assert!(
+            !changes.iter().any(|c| matches!(c, Change::Finished { .. })),
+            "frontend still runs"
+        );
         assert!(state.ready().is_empty());
         let changes = state.fail(frontend, "killed by SIGTERM".into());
         assert_eq!(state.status(frontend), StepStatus::Cancelled);
         let parent = node(&state, "parallel-development");
         assert_eq!(state.status(parent), StepStatus::Failed);
-        assert!(matches!(changes.last(), Some(Change::Finished { status: ExecutionStatus::Failed, .. })));
+        assert!(matches!(
+            changes.last(),
+            Some(Change::Finished {
+                status: ExecutionStatus::Failed,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -587,8 +710,17 @@ mod tests {
         state.fail(backend, "boom".into());
         let changes = state.succeed(frontend, json!("f"));
         assert_eq!(state.status(frontend), StepStatus::Completed);
-        assert!(changes.contains(&Change::Output { node: frontend, value: json!("f") }));
-        assert!(matches!(changes.last(), Some(Change::Finished { status: ExecutionStatus::Failed, .. })));
+        assert!(changes.contains(&Change::Output {
+            node: frontend,
+            value: json!("f")
+        }));
+        assert!(matches!(
+            changes.last(),
+            Some(Change::Finished {
+                status: ExecutionStatus::Failed,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -624,9 +756,21 @@ mod tests {
         assert_eq!(
             changes,
             vec![
-                Change::Step { node: outer, status: StepStatus::Running, error: None },
-                Change::Step { node: inner, status: StepStatus::Running, error: None },
-                Change::Step { node: x, status: StepStatus::Running, error: None },
+                Change::Step {
+                    node: outer,
+                    status: StepStatus::Running,
+                    error: None
+                },
+                Change::Step {
+                    node: inner,
+                    status: StepStatus::Running,
+                    error: None
+                },
+                Change::Step {
+                    node: x,
+                    status: StepStatus::Running,
+                    error: None
+                },
             ]
         );
         run_ok(&mut state, "y", json!("y"));
@@ -636,7 +780,10 @@ mod tests {
         run_ok(&mut state, "z", json!("z"));
         assert_eq!(state.status(outer), StepStatus::Completed);
         let after = node(&state, "after");
-        assert_eq!(Value::Object(state.inputs_for(after)), json!({"x": "x", "zed": "z"}));
+        assert_eq!(
+            Value::Object(state.inputs_for(after)),
+            json!({"x": "x", "zed": "z"})
+        );
         assert_eq!(ids(&state, &state.ready()), ["after"]);
     }
 
@@ -652,7 +799,14 @@ mod tests {
             .map(|(id, n)| (n.step_id.clone(), state.status(id)))
             .collect();
         let mut outputs = BTreeMap::new();
-        for name in ["market-research", "research-data", "product-strategy", "strategy-doc", "backend-dev", "backend-code"] {
+        for name in [
+            "market-research",
+            "research-data",
+            "product-strategy",
+            "strategy-doc",
+            "backend-dev",
+            "backend-code",
+        ] {
             outputs.insert(name.to_owned(), json!(name));
         }
         let restored = ExecutionState::restore(state.plan().clone(), json!({}), &statuses, outputs);
@@ -671,6 +825,12 @@ mod tests {
             {"id": "l", "type": "loop", "items": "xs", "step": task("s", Value::Null, None)}
         ]}))
         .expect("document");
-        assert_eq!(Plan::new(&document), Err(UnsupportedStep { step_id: "l".into(), step_type: "loop" }));
+        assert_eq!(
+            Plan::new(&document),
+            Err(UnsupportedStep {
+                step_id: "l".into(),
+                step_type: "loop"
+            })
+        );
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Nothing here does I/O, so every rule can be tested without processes or a database.
 
-pub mod workflow;
 pub mod engine;
 pub mod model;
 pub mod validate;
+pub mod workflow;

@@ -80,7 +80,10 @@ impl ExecutionStatus {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            ExecutionStatus::Completed | ExecutionStatus::Failed | ExecutionStatus::Cancelled | ExecutionStatus::TimedOut
+            ExecutionStatus::Completed
+                | ExecutionStatus::Failed
+                | ExecutionStatus::Cancelled
+                | ExecutionStatus::TimedOut
         )
     }
 }

@@ -211,10 +211,11 @@ fn walk_step<'a>(path: &str, step: &'a Step, visit: &mut dyn FnMut(&str, &'a Ste
             walk_step(&format!("{path}.{name}[{i}]"), child, visit);
         }
     };
-    let walk_branch = |name: &str, branch: &'a Branch, visit: &mut dyn FnMut(&str, &'a Step)| match branch {
-        Branch::One(child) => walk_step(&format!("{path}.{name}"), child, visit),
-        Branch::Many(steps) => walk_list(name, steps, visit),
-    };
+    let walk_branch =
+        |name: &str, branch: &'a Branch, visit: &mut dyn FnMut(&str, &'a Step)| match branch {
+            Branch::One(child) => walk_step(&format!("{path}.{name}"), child, visit),
+            Branch::Many(steps) => walk_list(name, steps, visit),
+        };
     match &step.kind {
         StepKind::Parallel(p) => walk_list("steps", &p.steps, visit),
         StepKind::Conditional(c) => {

@@ -9,11 +9,13 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::{Diagnostic, did_you_mean, parse_document};
 use do_core::workflow::{StepKind, WorkflowDocument};
 use do_proto::{
-    AddAgent, AgentData, ApiError, ById, ByName, CreateWorkflow, DaemonStatusData, ErrorCode, EventKind,
-    ExecuteWorkflow, HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION, Request, ValidationData,
-    WorkflowData,
+    AddAgent, AgentData, ApiError, ById, ByName, CreateWorkflow, DaemonStatusData, ErrorCode,
+    EventKind, ExecuteWorkflow, HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION,
+    Request, ValidationData, WorkflowData,
 };
-use do_store::{AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, WorkflowFilter, WorkflowRecord};
+use do_store::{
+    AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, WorkflowFilter, WorkflowRecord,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -21,7 +23,12 @@ use std::sync::Arc;
 type Answer = Result<Value, ApiError>;
 
 /// Answers one request; returns whether the connection stays open.
-pub(crate) async fn handle(shared: &Arc<Shared>, conn: &mut Connection, id: &str, request: Request) -> bool {
+pub(crate) async fn handle(
+    shared: &Arc<Shared>,
+    conn: &mut Connection,
+    id: &str,
+    request: Request,
+) -> bool {
     let answer = match request {
         Request::Hello(hello) => {
             let answer = hello_answer(hello.protocol_version);
@@ -54,7 +61,9 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::CreateWorkflow(params) => create_workflow(shared, params),
         Request::ValidateWorkflow(params) => validate_workflow(shared, params),
         Request::ListWorkflows(params) => list_workflows(shared, params),
-        Request::GetWorkflow(ById { id }) => to_value(&workflow_data(&load_workflow(shared, &id)?, Vec::new())),
+        Request::GetWorkflow(ById { id }) => {
+            to_value(&workflow_data(&load_workflow(shared, &id)?, Vec::new()))
+        }
         Request::ExecuteWorkflow(params) => execute_workflow(shared, params),
         Request::GetExecution(ById { id }) => to_value(&status::execution_data(shared, &id, true)?),
         Request::ListExecutions(params) => list_executions(shared, params),
@@ -65,16 +74,19 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         }
         Request::GetAgent(ByName { name }) => to_value(&agent_data(load_agent(shared, &name)?)),
         Request::RemoveAgent(ByName { name }) => {
-            let removed = shared.store().write(|w| w.remove_agent(&name)).map_err(internal)?;
+            let removed = shared
+                .store()
+                .write(|w| w.remove_agent(&name))
+                .map_err(internal)?;
             if !removed {
                 return Err(agent_not_found(shared, &name));
             }
             Ok(json!({"name": name, "removed": true}))
         }
         Request::DaemonStatus(_) => daemon_status(shared),
-        Request::Hello(_) | Request::WatchExecution(_) | Request::StopDaemon(_) => {
-            Err(ApiError::new(ErrorCode::Internal, "request routed to the wrong handler"))
-        }
+        Request::Hello(_) | Request::WatchExecution(_) | Request::StopDaemon(_) => Err(
+            ApiError::new(ErrorCode::Internal, "request routed to the wrong handler"),
+        ),
     }
 }
 
@@ -89,11 +101,15 @@ fn hello_answer(client_protocol: u32) -> Answer {
         )
         .with_details(json!({"protocolVersion": PROTOCOL_VERSION})));
     }
-    to_value(&HelloData { protocol_version: PROTOCOL_VERSION, daemon_version: env!("CARGO_PKG_VERSION").to_owned() })
+    to_value(&HelloData {
+        protocol_version: PROTOCOL_VERSION,
+        daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
 }
 
 pub(crate) fn to_value(data: &impl Serialize) -> Answer {
-    serde_json::to_value(data).map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode answer: {e}")))
+    serde_json::to_value(data)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode answer: {e}")))
 }
 
 pub(crate) fn internal(error: StoreError) -> ApiError {
@@ -102,7 +118,10 @@ pub(crate) fn internal(error: StoreError) -> ApiError {
 }
 
 /// Validates a raw document; unregistered agents are warnings here (an error at execute time).
-fn checked_document(shared: &Shared, document: &Value) -> Result<(WorkflowDocument, Vec<Diagnostic>), ApiError> {
+fn checked_document(
+    shared: &Shared,
+    document: &Value,
+) -> Result<(WorkflowDocument, Vec<Diagnostic>), ApiError> {
     let validated = parse_document(document).map_err(|errors| {
         let count = errors.len();
         let lines: Vec<String> = errors.iter().map(|d| format!("  {d}")).collect();
@@ -136,7 +155,9 @@ fn unknown_agent(path: &str, agent: &str, names: &[&str]) -> Diagnostic {
     };
     Diagnostic {
         path: path.to_owned(),
-        message: format!("agent `{agent}` is not registered; {hint}add it with `do agent add {agent} -- COMMAND…`"),
+        message: format!(
+            "agent `{agent}` is not registered; {hint}add it with `do agent add {agent} -- COMMAND…`"
+        ),
     }
 }
 
@@ -151,14 +172,21 @@ fn create_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
         created_at: now,
         updated_at: now,
     };
-    shared.store().write(|w| w.insert_workflow(&record)).map_err(internal)?;
+    shared
+        .store()
+        .write(|w| w.insert_workflow(&record))
+        .map_err(internal)?;
     tracing::info!(workflow = %record.id, "workflow created");
     to_value(&workflow_data(&record, warnings))
 }
 
 fn validate_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
     let (document, warnings) = checked_document(shared, &params.document)?;
-    to_value(&ValidationData { name: document.name, steps: document.steps.len(), warnings })
+    to_value(&ValidationData {
+        name: document.name,
+        steps: document.steps.len(),
+        warnings,
+    })
 }
 
 fn workflow_data(record: &WorkflowRecord, warnings: Vec<Diagnostic>) -> WorkflowData {
@@ -181,18 +209,31 @@ fn list_workflows(shared: &Shared, params: ListWorkflows) -> Answer {
         offset: params.offset,
     };
     let records = shared.store().list_workflows(&filter).map_err(internal)?;
-    to_value(&records.iter().map(|r| workflow_data(r, Vec::new())).collect::<Vec<_>>())
+    to_value(
+        &records
+            .iter()
+            .map(|r| workflow_data(r, Vec::new()))
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn load_workflow(shared: &Shared, id: &str) -> Result<WorkflowRecord, ApiError> {
-    shared.store().workflow(id).map_err(internal)?.ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, format!("no workflow `{id}`; `do workflow list` shows the stored ones"))
-    })
+    shared
+        .store()
+        .workflow(id)
+        .map_err(internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no workflow `{id}`; `do workflow list` shows the stored ones"),
+            )
+        })
 }
 
 fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     let workflow = load_workflow(shared, &params.workflow_id)?;
-    let plan = Plan::new(&workflow.document).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    let plan = Plan::new(&workflow.document)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let input = match params.input {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => Value::Object(map),
@@ -209,16 +250,26 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     for (_, node) in plan.nodes() {
         if let Some(agent) = node.agent()
             && !names.contains(&agent)
-            && !missing.iter().any(|d: &Diagnostic| d.message.contains(&format!("`{agent}`")))
+            && !missing
+                .iter()
+                .any(|d: &Diagnostic| d.message.contains(&format!("`{agent}`")))
         {
-            missing.push(unknown_agent(&format!("step `{}`", node.step_id), agent, &names));
+            missing.push(unknown_agent(
+                &format!("step `{}`", node.step_id),
+                agent,
+                &names,
+            ));
         }
     }
     if !missing.is_empty() {
         let lines: Vec<String> = missing.iter().map(|d| format!("  {d}")).collect();
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
-            format!("workflow `{}` uses agents that are not registered:\n{}", workflow.id, lines.join("\n")),
+            format!(
+                "workflow `{}` uses agents that are not registered:\n{}",
+                workflow.id,
+                lines.join("\n")
+            ),
         )
         .with_details(json!({ "errors": missing })));
     }
@@ -248,7 +299,14 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
             if workflow.status == WorkflowStatus::Draft {
                 w.set_workflow_status(&workflow.id, WorkflowStatus::Active, now)?;
             }
-            status::append_event(w, &record.id, now, EventKind::ExecutionQueued, None, json!({"priority": record.priority}))
+            status::append_event(
+                w,
+                &record.id,
+                now,
+                EventKind::ExecutionQueued,
+                None,
+                json!({"priority": record.priority}),
+            )
         })
         .map_err(internal)?;
     let _ = shared.events.send(event);
@@ -276,7 +334,7 @@ fn list_executions(shared: &Shared, params: ListExecutions) -> Answer {
         offset: params.offset,
     };
     let records = shared.store().list_executions(&filter).map_err(internal)?;
-    let list: Vec<_> = records.iter().map(|r| status::summary(r)).collect();
+    let list: Vec<_> = records.iter().map(status::summary).collect();
     to_value(&list)
 }
 
@@ -292,9 +350,15 @@ fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
         ));
     }
     if spec.command.is_empty() || spec.command[0].is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidRequest, format!("agent `{}` needs a command to run", spec.name)));
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("agent `{}` needs a command to run", spec.name),
+        ));
     }
-    let record = AgentRecord { spec, created_at: time::now_ms() };
+    let record = AgentRecord {
+        spec,
+        created_at: time::now_ms(),
+    };
     let name = record.spec.name.clone();
     shared
         .store()
@@ -322,11 +386,16 @@ fn valid_agent_name(name: &str) -> bool {
 }
 
 fn agent_data(record: AgentRecord) -> AgentData {
-    AgentData { spec: record.spec, created_at: time::rfc3339(record.created_at) }
+    AgentData {
+        spec: record.spec,
+        created_at: time::rfc3339(record.created_at),
+    }
 }
 
 fn load_agent(shared: &Shared, name: &str) -> Result<AgentRecord, ApiError> {
-    shared.store().agent(name).map_err(internal)?.ok_or_else(|| agent_not_found(shared, name))
+    // The store's lock is released before `agent_not_found` takes it again.
+    let found = shared.store().agent(name).map_err(internal)?;
+    found.ok_or_else(|| agent_not_found(shared, name))
 }
 
 fn agent_not_found(shared: &Shared, name: &str) -> ApiError {
@@ -352,7 +421,9 @@ fn daemon_status(shared: &Shared) -> Answer {
         socket: shared.config.socket.display().to_string(),
         started_at: time::rfc3339(shared.started_at),
         running_executions: running as u64,
-        running_steps: shared.running_steps.load(std::sync::atomic::Ordering::Relaxed),
+        running_steps: shared
+            .running_steps
+            .load(std::sync::atomic::Ordering::Relaxed),
         max_parallel: u32::try_from(shared.config.max_parallel).unwrap_or(u32::MAX),
     })
 }

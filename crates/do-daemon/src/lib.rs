@@ -39,7 +39,12 @@ impl Config {
     /// The defaults for a data dir and socket: as many parallel steps as CPUs.
     pub fn new(data_dir: PathBuf, socket: PathBuf) -> Config {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Config { data_dir, socket, max_parallel: cpus, kill_grace: Duration::from_secs(5) }
+        Config {
+            data_dir,
+            socket,
+            max_parallel: cpus,
+            kill_grace: Duration::from_secs(5),
+        }
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -63,7 +68,9 @@ impl Shared {
     /// Locks the store. Store calls are short; a poisoned lock only means another task panicked
     /// mid-call, and SQLite's transaction rolled that call back, so the store is still sound.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -109,18 +116,32 @@ pub fn create_private_dir(dir: &Path) -> Result<(), DaemonError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|source| DaemonError::Io { what: "create directory", path: dir.to_owned(), source })
+        .map_err(|source| DaemonError::Io {
+            what: "create directory",
+            path: dir.to_owned(),
+            source,
+        })
 }
 
 /// Holds an exclusive lock on the data dir for the daemon's lifetime: two daemons on one
 /// database would run every step twice.
 fn lock_data_dir(data_dir: &Path) -> Result<File, DaemonError> {
     let path = data_dir.join("daemon.lock");
-    let file = File::create(&path).map_err(|source| DaemonError::Io { what: "create", path: path.clone(), source })?;
+    let file = File::create(&path).map_err(|source| DaemonError::Io {
+        what: "create",
+        path: path.clone(),
+        source,
+    })?;
     let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(DaemonError::AlreadyRunning { data_dir: data_dir.to_owned() }),
-        Err(fs::TryLockError::Error(source)) => Err(DaemonError::Io { what: "lock", path, source }),
+        Err(fs::TryLockError::WouldBlock) => Err(DaemonError::AlreadyRunning {
+            data_dir: data_dir.to_owned(),
+        }),
+        Err(fs::TryLockError::Error(source)) => Err(DaemonError::Io {
+            what: "lock",
+            path,
+            source,
+        }),
     }
 }

@@ -43,14 +43,20 @@ pub(crate) struct RunSpec {
 #[derive(Debug)]
 pub(crate) enum Outcome {
     Succeeded(Value),
-    Failed { error: String, exit_code: Option<i32> },
+    Failed {
+        error: String,
+        exit_code: Option<i32>,
+    },
     /// Ended on request (the execution is failing or the daemon is stopping).
-    Killed { error: String },
+    Killed {
+        error: String,
+    },
 }
 
 impl RunSpec {
     pub(crate) fn log_path(&self) -> PathBuf {
-        self.run_dir.join(format!("{}.{}.log", self.step_id, self.attempt))
+        self.run_dir
+            .join(format!("{}.{}.log", self.step_id, self.attempt))
     }
 }
 
@@ -58,17 +64,29 @@ impl RunSpec {
 /// meanings: a sent `()` ends the process group; a dropped sender changes nothing.
 pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
     let agent = &spec.agent.name;
-    if let Err(e) = std::fs::create_dir_all(&spec.run_dir).and_then(|()| std::fs::create_dir_all(&spec.workspace)) {
-        return failed(format!("cannot prepare the directories of step `{}`: {e}", spec.step_id));
+    if let Err(e) = std::fs::create_dir_all(&spec.run_dir)
+        .and_then(|()| std::fs::create_dir_all(&spec.workspace))
+    {
+        return failed(format!(
+            "cannot prepare the directories of step `{}`: {e}",
+            spec.step_id
+        ));
     }
     let input_json = Value::Object(spec.inputs.clone()).to_string();
-    let input_file = spec.run_dir.join(format!("{}.{}.input.json", spec.step_id, spec.attempt));
+    let input_file = spec
+        .run_dir
+        .join(format!("{}.{}.input.json", spec.step_id, spec.attempt));
     if let Err(e) = std::fs::write(&input_file, &input_json) {
         return failed(format!("cannot write `{}`: {e}", input_file.display()));
     }
     let log = match tokio::fs::File::create(spec.log_path()).await {
         Ok(file) => file,
-        Err(e) => return failed(format!("cannot create the log `{}`: {e}", spec.log_path().display())),
+        Err(e) => {
+            return failed(format!(
+                "cannot create the log `{}`: {e}",
+                spec.log_path().display()
+            ));
+        }
     };
 
     let (program, args) = match spec.agent.command.split_first() {
@@ -78,7 +96,12 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
     let mut command = Command::new(program);
     command
         .args(args)
-        .current_dir(spec.agent.cwd.as_ref().map_or(spec.workspace.clone(), PathBuf::from))
+        .current_dir(
+            spec.agent
+                .cwd
+                .as_ref()
+                .map_or(spec.workspace.clone(), PathBuf::from),
+        )
         .env("DO_EXECUTION_ID", &spec.execution_id)
         .env("DO_STEP_ID", &spec.step_id)
         .env("DO_ATTEMPT", spec.attempt.to_string())
@@ -99,7 +122,11 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
         Ok(child) => child,
         Err(e) => return failed(format!("cannot start agent `{agent}` (`{program}`): {e}")),
     };
-    let Some(pgid) = child.id().and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw) else {
+    let Some(pgid) = child
+        .id()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .map(Pid::from_raw)
+    else {
         return failed(format!("agent `{agent}` exited before it could be watched"));
     };
 
@@ -110,8 +137,14 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
             let _ = stdin.write_all(&task).await;
         });
     }
-    let stdout = child.stdout.take().map(|out| tokio::spawn(read_capped(out, MAX_OUTPUT_BYTES)));
-    let stderr = child.stderr.take().map(|err| tokio::spawn(keep_log(err, log)));
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| tokio::spawn(read_capped(out, MAX_OUTPUT_BYTES)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|err| tokio::spawn(keep_log(err, log)));
 
     let kill_requested = async {
         if kill.await.is_err() {
@@ -149,7 +182,9 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
         Err(e) => return failed(format!("lost track of agent `{agent}`: {e}")),
     };
     if killed {
-        return Outcome::Killed { error: format!("agent `{agent}` {}", describe(status)) };
+        return Outcome::Killed {
+            error: format!("agent `{agent}` {}", describe(status)),
+        };
     }
     if !status.success() {
         let mut error = format!("agent `{agent}` {}", describe(status));
@@ -157,7 +192,10 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
             error.push_str("; last lines of its stderr:\n");
             error.push_str(&Vec::from(tail).join("\n"));
         }
-        return Outcome::Failed { error, exit_code: status.code() };
+        return Outcome::Failed {
+            error,
+            exit_code: status.code(),
+        };
     }
     match output {
         Ok(bytes) => Outcome::Succeeded(parse_output(&bytes)),
@@ -166,7 +204,10 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
 }
 
 fn failed(error: String) -> Outcome {
-    Outcome::Failed { error, exit_code: None }
+    Outcome::Failed {
+        error,
+        exit_code: None,
+    }
 }
 
 fn describe(status: ExitStatus) -> String {
@@ -183,7 +224,10 @@ fn describe(status: ExitStatus) -> String {
 /// stdout is the step's output: JSON when it parses, else the text without its final newline.
 pub(crate) fn parse_output(bytes: &[u8]) -> Value {
     let text = String::from_utf8_lossy(bytes);
-    let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    let text = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
     if text.trim().is_empty() {
         return Value::Null;
     }
@@ -194,13 +238,19 @@ pub(crate) fn parse_output(bytes: &[u8]) -> Value {
 /// is not blocked on a full pipe).
 async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: usize) -> Result<Vec<u8>, String> {
     let mut buffer = Vec::new();
-    let read = (&mut reader).take(cap as u64 + 1).read_to_end(&mut buffer).await;
+    let read = (&mut reader)
+        .take(cap as u64 + 1)
+        .read_to_end(&mut buffer)
+        .await;
     if let Err(e) = read {
         return Err(format!("cannot read its output: {e}"));
     }
     if buffer.len() > cap {
         let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
-        return Err(format!("its output is larger than {} MiB", cap / (1024 * 1024)));
+        return Err(format!(
+            "its output is larger than {} MiB",
+            cap / (1024 * 1024)
+        ));
     }
     Ok(buffer)
 }

@@ -19,7 +19,11 @@ pub(crate) enum Message {
     /// An execution was queued (or recovered): load it and start what is ready.
     Start(String),
     /// An attempt ended.
-    Finished { execution_id: String, node: NodeId, outcome: Outcome },
+    Finished {
+        execution_id: String,
+        node: NodeId,
+        outcome: Outcome,
+    },
     /// End every running step as interrupted, then answer.
     Shutdown(oneshot::Sender<()>),
 }
@@ -44,7 +48,12 @@ struct Scheduler {
 }
 
 pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiver<Message>) {
-    let mut scheduler = Scheduler { shared, active: HashMap::new(), running: 0, stopping: false };
+    let mut scheduler = Scheduler {
+        shared,
+        active: HashMap::new(),
+        running: 0,
+        stopping: false,
+    };
     let mut shutdown_reply = None;
     while let Some(message) = messages.recv().await {
         match message {
@@ -53,7 +62,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
                     tracing::error!(execution = %id, error = %e, "cannot load execution");
                 }
             }
-            Message::Finished { execution_id, node, outcome } => {
+            Message::Finished {
+                execution_id,
+                node,
+                outcome,
+            } => {
                 if let Err(e) = scheduler.finished(&execution_id, node, outcome) {
                     tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
                 }
@@ -80,17 +93,25 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
 /// At start: every execution the last daemon left unfinished is resumed. Steps it left running
 /// were interrupted; they run again (at-least-once).
 pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
-    let unfinished = shared.store().executions_with_status(&[ExecutionStatus::Queued, ExecutionStatus::Running])?;
+    let unfinished = shared
+        .store()
+        .executions_with_status(&[ExecutionStatus::Queued, ExecutionStatus::Running])?;
     let now = time::now_ms();
     for execution in unfinished {
         let steps = shared.store().steps(&execution.id)?;
         let attempts = shared.store().attempts(&execution.id)?;
         shared.store().write(|w| {
-            for mut step in steps.into_iter().filter(|s| s.status == StepStatus::Running) {
+            for mut step in steps
+                .into_iter()
+                .filter(|s| s.status == StepStatus::Running)
+            {
                 step.status = StepStatus::Pending;
                 w.put_step(&step)?;
             }
-            for mut attempt in attempts.into_iter().filter(|a| a.status == AttemptStatus::Running) {
+            for mut attempt in attempts
+                .into_iter()
+                .filter(|a| a.status == AttemptStatus::Running)
+            {
                 attempt.status = AttemptStatus::Interrupted;
                 attempt.completed_at = Some(now);
                 attempt.error = Some("the daemon stopped while this attempt ran".into());
@@ -110,15 +131,28 @@ impl Scheduler {
             return Ok(());
         }
         let store = self.shared.store();
-        let Some(record) = store.execution(id)? else { return Ok(()) };
+        let Some(record) = store.execution(id)? else {
+            return Ok(());
+        };
         let document = store
             .workflow_version(&record.workflow_id, record.workflow_version)?
-            .ok_or_else(|| StoreError::Corrupt { what: "workflow version", detail: record.workflow_id.clone() })?;
-        let plan = Plan::new(&document)
-            .map_err(|e| StoreError::Corrupt { what: "workflow document", detail: e.to_string() })?;
-        let rows_by_id: HashMap<String, StepRecord> =
-            store.steps(id)?.into_iter().map(|s| (s.step_id.clone(), s)).collect();
-        let statuses: BTreeMap<String, StepStatus> = rows_by_id.iter().map(|(k, v)| (k.clone(), v.status)).collect();
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "workflow version",
+                detail: record.workflow_id.clone(),
+            })?;
+        let plan = Plan::new(&document).map_err(|e| StoreError::Corrupt {
+            what: "workflow document",
+            detail: e.to_string(),
+        })?;
+        let rows_by_id: HashMap<String, StepRecord> = store
+            .steps(id)?
+            .into_iter()
+            .map(|s| (s.step_id.clone(), s))
+            .collect();
+        let statuses: BTreeMap<String, StepStatus> = rows_by_id
+            .iter()
+            .map(|(k, v)| (k.clone(), v.status))
+            .collect();
         let outputs: BTreeMap<String, Value> = store.outputs(id)?.into_iter().collect();
         drop(store);
         let rows = plan
@@ -126,7 +160,15 @@ impl Scheduler {
             .filter_map(|(node, n)| rows_by_id.get(&n.step_id).map(|row| (node, row.clone())))
             .collect();
         let state = ExecutionState::restore(plan, record.input.clone(), &statuses, outputs);
-        self.active.insert(id.to_owned(), Active { record, state, rows, running: HashMap::new() });
+        self.active.insert(
+            id.to_owned(),
+            Active {
+                record,
+                state,
+                rows,
+                running: HashMap::new(),
+            },
+        );
         Ok(())
     }
 
@@ -135,7 +177,13 @@ impl Scheduler {
         let mut order: Vec<(std::cmp::Reverse<_>, i64, String)> = self
             .active
             .values()
-            .map(|a| (std::cmp::Reverse(a.record.priority), a.record.created_at, a.record.id.clone()))
+            .map(|a| {
+                (
+                    std::cmp::Reverse(a.record.priority),
+                    a.record.created_at,
+                    a.record.id.clone(),
+                )
+            })
             .collect();
         order.sort();
         for (_, _, id) in order {
@@ -157,11 +205,16 @@ impl Scheduler {
 
     fn start(&mut self, id: &str, node: NodeId) -> Result<(), StoreError> {
         let shared = self.shared.clone();
-        let Some(active) = self.active.get_mut(id) else { return Ok(()) };
+        let Some(active) = self.active.get_mut(id) else {
+            return Ok(());
+        };
         let step = active.state.plan().node(node).clone();
-        let Some(agent_name) = step.agent().map(str::to_owned) else { return Ok(()) };
+        let Some(agent_name) = step.agent().map(str::to_owned) else {
+            return Ok(());
+        };
         let now = time::now_ms();
-        let Some(agent) = shared.store().agent(&agent_name)?.map(|a| a.spec) else {
+        let agent = shared.store().agent(&agent_name)?;
+        let Some(agent) = agent.map(|a| a.spec) else {
             // Removed since the execution was queued: the step cannot run.
             let mut changes = active.state.start(node);
             changes.extend(active.state.fail(
@@ -211,14 +264,24 @@ impl Scheduler {
             commit(w, active, changes, now)
         })?;
         let (kill_tx, kill_rx) = oneshot::channel();
-        active.running.insert(node, Running { attempt, kill: Some(kill_tx) });
+        active.running.insert(
+            node,
+            Running {
+                attempt,
+                kill: Some(kill_tx),
+            },
+        );
         self.running += 1;
         shared.running_steps.fetch_add(1, Ordering::Relaxed);
         let sender = shared.scheduler.clone();
         let execution_id = id.to_owned();
         tokio::spawn(async move {
             let outcome = runner::run(spec, kill_rx).await;
-            let _ = sender.send(Message::Finished { execution_id, node, outcome });
+            let _ = sender.send(Message::Finished {
+                execution_id,
+                node,
+                outcome,
+            });
         });
         self.after_commit(id, events, kills);
         Ok(())
@@ -226,8 +289,12 @@ impl Scheduler {
 
     fn finished(&mut self, id: &str, node: NodeId, outcome: Outcome) -> Result<(), StoreError> {
         let shared = self.shared.clone();
-        let Some(active) = self.active.get_mut(id) else { return Ok(()) };
-        let Some(running) = active.running.remove(&node) else { return Ok(()) };
+        let Some(active) = self.active.get_mut(id) else {
+            return Ok(());
+        };
+        let Some(running) = active.running.remove(&node) else {
+            return Ok(());
+        };
         self.running -= 1;
         shared.running_steps.fetch_sub(1, Ordering::Relaxed);
         let now = time::now_ms();
@@ -277,7 +344,9 @@ impl Scheduler {
         for event in events {
             let _ = self.shared.events.send(event);
         }
-        let Some(active) = self.active.get_mut(id) else { return };
+        let Some(active) = self.active.get_mut(id) else {
+            return;
+        };
         for node in kills {
             if let Some(kill) = active.running.get_mut(&node).and_then(|r| r.kill.take()) {
                 let _ = kill.send(());
@@ -330,11 +399,22 @@ fn commit(
     if active.record.status == ExecutionStatus::Queued {
         active.record.status = ExecutionStatus::Running;
         active.record.started_at = Some(now);
-        events.push(append_event(w, &id, now, EventKind::ExecutionStarted, None, json!({}))?);
+        events.push(append_event(
+            w,
+            &id,
+            now,
+            EventKind::ExecutionStarted,
+            None,
+            json!({}),
+        )?);
     }
     for change in changes {
         match change {
-            Change::Step { node, status, error } => {
+            Change::Step {
+                node,
+                status,
+                error,
+            } => {
                 let row = row_mut(active, node, &id);
                 row.status = status;
                 if status == StepStatus::Running {
@@ -385,7 +465,8 @@ fn commit(
         }
     }
     active.record.current_step = active.state.current_step().map(str::to_owned);
-    active.record.steps_completed = u32::try_from(active.state.completed_roots()).unwrap_or(u32::MAX);
+    active.record.steps_completed =
+        u32::try_from(active.state.completed_roots()).unwrap_or(u32::MAX);
     w.update_execution(&active.record)?;
     Ok((events, kills))
 }

@@ -9,8 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::{UnixListener, UnixStream};
 
 /// Binds the socket, replacing a stale socket file but never a live daemon's.
 pub(crate) fn bind(socket: &Path) -> Result<UnixListener, DaemonError> {
@@ -19,17 +19,30 @@ pub(crate) fn bind(socket: &Path) -> Result<UnixListener, DaemonError> {
     }
     if socket.exists() {
         if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-            return Err(DaemonError::SocketInUse { socket: socket.to_owned() });
+            return Err(DaemonError::SocketInUse {
+                socket: socket.to_owned(),
+            });
         }
-        fs::remove_file(socket)
-            .map_err(|source| DaemonError::Io { what: "remove stale socket", path: socket.to_owned(), source })?;
+        fs::remove_file(socket).map_err(|source| DaemonError::Io {
+            what: "remove stale socket",
+            path: socket.to_owned(),
+            source,
+        })?;
     }
-    let listener = UnixListener::bind(socket)
-        .map_err(|source| DaemonError::Io { what: "listen on", path: socket.to_owned(), source })?;
+    let listener = UnixListener::bind(socket).map_err(|source| DaemonError::Io {
+        what: "listen on",
+        path: socket.to_owned(),
+        source,
+    })?;
     // The directory is already private; this keeps the socket so if it is moved or the
     // directory was pre-existing with wider permissions.
-    fs::set_permissions(socket, fs::Permissions::from_mode(0o600))
-        .map_err(|source| DaemonError::Io { what: "restrict", path: socket.to_owned(), source })?;
+    fs::set_permissions(socket, fs::Permissions::from_mode(0o600)).map_err(|source| {
+        DaemonError::Io {
+            what: "restrict",
+            path: socket.to_owned(),
+            source,
+        }
+    })?;
     Ok(listener)
 }
 
@@ -72,7 +85,10 @@ struct Signals {
 impl Signals {
     fn new() -> Signals {
         use tokio::signal::unix::{SignalKind, signal};
-        Signals { term: signal(SignalKind::terminate()).ok(), int: signal(SignalKind::interrupt()).ok() }
+        Signals {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+        }
     }
 
     async fn recv(&mut self) {
@@ -95,7 +111,10 @@ impl Signals {
 async fn connection(shared: Arc<Shared>, stream: UnixStream) {
     let (read, write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    let mut conn = Connection { writer: write, greeted: false };
+    let mut conn = Connection {
+        writer: write,
+        greeted: false,
+    };
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -110,9 +129,15 @@ async fn connection(shared: Arc<Shared>, stream: UnixStream) {
         }
         if line.last() != Some(&b'\n') {
             let error = if line.len() as u64 >= limit {
-                ApiError::new(ErrorCode::InvalidRequest, format!("request line longer than {MAX_LINE_BYTES} bytes"))
+                ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("request line longer than {MAX_LINE_BYTES} bytes"),
+                )
             } else {
-                ApiError::new(ErrorCode::InvalidRequest, "request line not terminated by a newline")
+                ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "request line not terminated by a newline",
+                )
             };
             let _ = conn.send_error("", error).await;
             return;
@@ -152,11 +177,19 @@ impl Connection {
         self.writer.write_all(&line).await
     }
 
-    pub(crate) async fn send_data(&mut self, request_id: &str, data: serde_json::Value) -> std::io::Result<()> {
+    pub(crate) async fn send_data(
+        &mut self,
+        request_id: &str,
+        data: serde_json::Value,
+    ) -> std::io::Result<()> {
         self.send(&Envelope::ok(data, metadata(request_id))).await
     }
 
-    pub(crate) async fn send_error(&mut self, request_id: &str, error: ApiError) -> std::io::Result<()> {
+    pub(crate) async fn send_error(
+        &mut self,
+        request_id: &str,
+        error: ApiError,
+    ) -> std::io::Result<()> {
         self.send(&Envelope::err(error, metadata(request_id))).await
     }
 }
@@ -164,6 +197,13 @@ impl Connection {
 fn metadata(request_id: &str) -> Metadata {
     // Echoing the client's id lets it pair answers with requests; a client that sent none still
     // gets an id to quote in a bug report.
-    let request_id = if request_id.is_empty() { crate::ids::new_id("req") } else { request_id.to_owned() };
-    Metadata { request_id, timestamp: time::rfc3339(time::now_ms()) }
+    let request_id = if request_id.is_empty() {
+        crate::ids::new_id("req")
+    } else {
+        request_id.to_owned()
+    };
+    Metadata {
+        request_id,
+        timestamp: time::rfc3339(time::now_ms()),
+    }
 }

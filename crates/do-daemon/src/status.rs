@@ -12,9 +12,16 @@ use std::collections::HashMap;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The status document of an execution; with `with_steps`, its step tree and input too.
-pub(crate) fn execution_data(shared: &Shared, id: &str, with_steps: bool) -> Result<ExecutionData, ApiError> {
+pub(crate) fn execution_data(
+    shared: &Shared,
+    id: &str,
+    with_steps: bool,
+) -> Result<ExecutionData, ApiError> {
     let store = shared.store();
-    let record = store.execution(id).map_err(internal)?.ok_or_else(|| execution_not_found(id))?;
+    let record = store
+        .execution(id)
+        .map_err(internal)?
+        .ok_or_else(|| execution_not_found(id))?;
     let mut data = summary(&record);
     if with_steps {
         let document = store
@@ -23,20 +30,36 @@ pub(crate) fn execution_data(shared: &Shared, id: &str, with_steps: bool) -> Res
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::Internal,
-                    format!("version {} of workflow `{}` is missing", record.workflow_version, record.workflow_id),
+                    format!(
+                        "version {} of workflow `{}` is missing",
+                        record.workflow_version, record.workflow_id
+                    ),
                 )
             })?;
-        let plan = Plan::new(&document).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        let rows: HashMap<String, StepRecord> =
-            store.steps(id).map_err(internal)?.into_iter().map(|s| (s.step_id.clone(), s)).collect();
-        data.steps = Some(plan.roots().iter().map(|&root| step_data(&plan, root, &rows)).collect());
+        let plan =
+            Plan::new(&document).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        let rows: HashMap<String, StepRecord> = store
+            .steps(id)
+            .map_err(internal)?
+            .into_iter()
+            .map(|s| (s.step_id.clone(), s))
+            .collect();
+        data.steps = Some(
+            plan.roots()
+                .iter()
+                .map(|&root| step_data(&plan, root, &rows))
+                .collect(),
+        );
         data.input = Some(record.input.clone());
     }
     Ok(data)
 }
 
 pub(crate) fn execution_not_found(id: &str) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, format!("no execution `{id}`; `do workflow executions` lists them"))
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no execution `{id}`; `do workflow executions` lists them"),
+    )
 }
 
 /// An execution without its steps: a row of `do workflow executions`.
@@ -75,14 +98,19 @@ fn step_data(plan: &Plan, node_id: NodeId, rows: &HashMap<String, StepRecord>) -
     });
     let output = row.and_then(|r| r.output.clone()).map(|value| {
         let mut map = Map::new();
-        map.insert(node.output.clone().unwrap_or_else(|| node.step_id.clone()), value);
+        map.insert(
+            node.output.clone().unwrap_or_else(|| node.step_id.clone()),
+            value,
+        );
         map
     });
     StepData {
         id: node.step_id.clone(),
         step_type: node.type_name().to_owned(),
         status: row.map_or(StepStatus::Pending, |r| r.status),
-        agent: row.and_then(|r| r.agent.clone()).or_else(|| node.agent().map(str::to_owned)),
+        agent: row
+            .and_then(|r| r.agent.clone())
+            .or_else(|| node.agent().map(str::to_owned)),
         started_at: row.and_then(|r| r.started_at).map(time::rfc3339),
         completed_at: row.and_then(|r| r.completed_at).map(time::rfc3339),
         duration: duration_ms.map(time::human_duration),
@@ -91,7 +119,11 @@ fn step_data(plan: &Plan, node_id: NodeId, rows: &HashMap<String, StepRecord>) -
         error: row.and_then(|r| r.error.clone()),
         progress: row.and_then(|r| r.progress),
         attempts: row.map(|r| r.attempts).filter(|&n| n > 0),
-        steps: node.children.iter().map(|&child| step_data(plan, child, rows)).collect(),
+        steps: node
+            .children
+            .iter()
+            .map(|&child| step_data(plan, child, rows))
+            .collect(),
     }
 }
 
@@ -109,27 +141,53 @@ pub(crate) fn append_event(
         map.insert("stepId".into(), Value::String(step_id.to_owned()));
     }
     let seq = w.append_event(execution_id, at, kind.as_str(), &data)?;
-    Ok(event(EventRecord { execution_id: execution_id.to_owned(), seq, at, kind: kind.as_str().to_owned(), data }))
+    Ok(event(EventRecord {
+        execution_id: execution_id.to_owned(),
+        seq,
+        at,
+        kind: kind.as_str().to_owned(),
+        data,
+    }))
 }
 
 fn event(mut record: EventRecord) -> Event {
     let step_id = match &mut record.data {
-        Value::Object(map) => map.remove("stepId").and_then(|v| v.as_str().map(str::to_owned)),
+        Value::Object(map) => map
+            .remove("stepId")
+            .and_then(|v| v.as_str().map(str::to_owned)),
         _ => None,
     };
-    let kind = serde_json::from_value(Value::String(record.kind.clone())).unwrap_or(EventKind::ExecutionQueued);
-    Event { execution_id: record.execution_id, seq: record.seq, at: time::rfc3339(record.at), kind, step_id, data: record.data }
+    let kind = serde_json::from_value(Value::String(record.kind.clone()))
+        .unwrap_or(EventKind::ExecutionQueued);
+    Event {
+        execution_id: record.execution_id,
+        seq: record.seq,
+        at: time::rfc3339(record.at),
+        kind,
+        step_id,
+        data: record.data,
+    }
 }
 
 /// Streams an execution's events, past and live, until `execution.finished`. Returns whether
 /// the connection is still usable.
-pub(crate) async fn watch(shared: &Shared, conn: &mut Connection, request_id: &str, execution_id: &str) -> bool {
+pub(crate) async fn watch(
+    shared: &Shared,
+    conn: &mut Connection,
+    request_id: &str,
+    execution_id: &str,
+) -> bool {
     // Subscribe before reading the backlog, so no event falls between the two.
     let mut live = shared.events.subscribe();
     let found = shared.store().execution(execution_id);
     match found {
         Ok(Some(_)) => {}
-        Ok(None) => return conn.send_error(request_id, execution_not_found(execution_id)).await.is_ok(),
+        Ok(None) => {
+            return conn
+                .send_error(request_id, execution_not_found(execution_id))
+                .await
+                .is_ok();
+        }
         Err(e) => return conn.send_error(request_id, internal(e)).await.is_ok(),
     }
     let mut last = 0;

@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `2024-10-27T18:00:00.000Z`
@@ -29,7 +31,11 @@ pub(crate) fn human_duration(ms: u64) -> String {
     };
     let text = format!("{value:.1}");
     let text = text.strip_suffix(".0").unwrap_or(&text);
-    let unit = if text == "1" { &unit[..unit.len() - 1] } else { unit };
+    let unit = if text == "1" {
+        &unit[..unit.len() - 1]
+    } else {
+        unit
+    };
     format!("{text} {unit}")
 }
 

@@ -19,7 +19,9 @@ pub enum ClientError {
     },
     #[error("lost the connection to the daemon: {0}")]
     Io(#[from] io::Error),
-    #[error("the daemon sent something this client does not understand ({0}); are client and daemon the same version?")]
+    #[error(
+        "the daemon sent something this client does not understand ({0}); are client and daemon the same version?"
+    )]
     Protocol(String),
     #[error(
         "the daemon speaks protocol version {daemon}, this client {client}; restart the daemon with `do daemon stop` \
@@ -42,14 +44,19 @@ pub struct Client {
 impl Client {
     /// Connects to the socket at `path` and performs the `hello` handshake.
     pub fn connect(path: &Path) -> Result<Client, ClientError> {
-        let stream =
-            UnixStream::connect(path).map_err(|source| ClientError::Connect { path: path.to_owned(), source })?;
+        let stream = UnixStream::connect(path).map_err(|source| ClientError::Connect {
+            path: path.to_owned(),
+            source,
+        })?;
         let writer = stream.try_clone()?;
         let mut client = Client {
             reader: BufReader::new(stream),
             writer,
             next_id: 0,
-            daemon: HelloData { protocol_version: PROTOCOL_VERSION, daemon_version: String::new() },
+            daemon: HelloData {
+                protocol_version: PROTOCOL_VERSION,
+                daemon_version: String::new(),
+            },
         };
         let hello = Request::Hello(Hello {
             protocol_version: PROTOCOL_VERSION,
@@ -57,14 +64,21 @@ impl Client {
         });
         client.daemon = match client.call(hello) {
             Ok(data) => data,
-            Err(ClientError::Api(ApiError { code: ErrorCode::ProtocolMismatch, details, .. })) => {
+            Err(ClientError::Api(ApiError {
+                code: ErrorCode::ProtocolMismatch,
+                details,
+                ..
+            })) => {
                 let daemon = details
                     .as_ref()
                     .and_then(|d| d.get("protocolVersion"))
                     .and_then(Value::as_u64)
                     .and_then(|v| u32::try_from(v).ok())
                     .unwrap_or(0);
-                return Err(ClientError::VersionMismatch { daemon, client: PROTOCOL_VERSION });
+                return Err(ClientError::VersionMismatch {
+                    daemon,
+                    client: PROTOCOL_VERSION,
+                });
             }
             Err(e) => return Err(e),
         };
@@ -80,11 +94,17 @@ impl Client {
 
     /// Follows an execution's events until it ends, calling `on_event` for each; returns the
     /// final `execution.finished` event.
-    pub fn watch(&mut self, execution_id: &str, mut on_event: impl FnMut(&Event)) -> Result<Event, ClientError> {
-        self.send(&Request::WatchExecution(crate::ById { id: execution_id.to_owned() }))?;
+    pub fn watch(
+        &mut self,
+        execution_id: &str,
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<Event, ClientError> {
+        self.send(&Request::WatchExecution(crate::ById {
+            id: execution_id.to_owned(),
+        }))?;
         loop {
-            let event: Event =
-                serde_json::from_value(self.receive()?).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            let event: Event = serde_json::from_value(self.receive()?)
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
             on_event(&event);
             if event.kind == EventKind::ExecutionFinished {
                 return Ok(event);
@@ -107,7 +127,9 @@ impl Client {
 
     fn receive(&mut self) -> Result<Value, ClientError> {
         let mut line = Vec::new();
-        let read = (&mut self.reader).take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut line)?;
+        let read = (&mut self.reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)?;
         if read == 0 {
             return Err(ClientError::Io(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -115,7 +137,9 @@ impl Client {
             )));
         }
         if line.last() != Some(&b'\n') {
-            return Err(ClientError::Protocol("an answer longer than the line limit".into()));
+            return Err(ClientError::Protocol(
+                "an answer longer than the line limit".into(),
+            ));
         }
         let envelope: Envelope =
             serde_json::from_slice(&line).map_err(|e| ClientError::Protocol(e.to_string()))?;

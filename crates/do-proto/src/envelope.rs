@@ -22,11 +22,21 @@ pub struct Metadata {
 
 impl Envelope {
     pub fn ok(data: Value, metadata: Metadata) -> Envelope {
-        Envelope { success: true, data: Some(data), error: None, metadata }
+        Envelope {
+            success: true,
+            data: Some(data),
+            error: None,
+            metadata,
+        }
     }
 
     pub fn err(error: ApiError, metadata: Metadata) -> Envelope {
-        Envelope { success: false, data: None, error: Some(error), metadata }
+        Envelope {
+            success: false,
+            data: None,
+            error: Some(error),
+            metadata,
+        }
     }
 }
 
@@ -41,7 +51,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), details: None }
+        ApiError {
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {

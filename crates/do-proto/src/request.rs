@@ -139,10 +139,18 @@ pub fn encode_request(id: &str, request: &Request) -> String {
 pub fn decode_request(line: &str) -> (String, Result<Request, ApiError>) {
     let mut value: Value = match serde_json::from_str(line) {
         Ok(value) => value,
-        Err(e) => return (String::new(), Err(invalid(format!("request is not valid JSON: {e}")))),
+        Err(e) => {
+            return (
+                String::new(),
+                Err(invalid(format!("request is not valid JSON: {e}"))),
+            );
+        }
     };
     let Some(map) = value.as_object_mut() else {
-        return (String::new(), Err(invalid("request must be a JSON object".into())));
+        return (
+            String::new(),
+            Err(invalid("request must be a JSON object".into())),
+        );
     };
     let id = match map.remove("id") {
         Some(Value::String(id)) => id,
@@ -152,7 +160,8 @@ pub fn decode_request(line: &str) -> (String, Result<Request, ApiError>) {
     if !map.contains_key("params") || map.get("params") == Some(&Value::Null) {
         map.insert("params".into(), Value::Object(Default::default()));
     }
-    let request = serde_json::from_value(value).map_err(|e| invalid(format!("invalid request: {e}")));
+    let request =
+        serde_json::from_value(value).map_err(|e| invalid(format!("invalid request: {e}")));
     (id, request)
 }
 
@@ -182,7 +191,12 @@ mod tests {
         assert_eq!(id, "1");
         assert_eq!(
             request,
-            Ok(Request::ListWorkflows(ListWorkflows { status: None, category: None, limit: 50, offset: 0 }))
+            Ok(Request::ListWorkflows(ListWorkflows {
+                status: None,
+                category: None,
+                limit: 50,
+                offset: 0
+            }))
         );
         let (_, request) = decode_request(r#"{"id":"2","method":"agents.list","params":null}"#);
         assert_eq!(request, Ok(Request::ListAgents(Empty {})));
@@ -194,7 +208,11 @@ mod tests {
         assert_eq!(id, "9");
         let error = request.expect_err("unknown method");
         assert_eq!(error.code, ErrorCode::InvalidRequest);
-        assert!(error.message.contains("workflows.destroy"), "{}", error.message);
+        assert!(
+            error.message.contains("workflows.destroy"),
+            "{}",
+            error.message
+        );
         for line in ["", "{", "[]", "42", "{\"method\":3}", "\u{0}"] {
             assert!(decode_request(line).1.is_err(), "{line:?}");
         }

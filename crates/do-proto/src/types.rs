@@ -67,8 +67,16 @@ impl Progress {
     pub fn new(completed: usize, total: usize) -> Progress {
         let completed = u32::try_from(completed).unwrap_or(u32::MAX);
         let total = u32::try_from(total).unwrap_or(u32::MAX);
-        let percentage = if total == 0 { 100 } else { (u64::from(completed) * 100 / u64::from(total)) as u32 };
-        Progress { completed, total, percentage }
+        let percentage = if total == 0 {
+            100
+        } else {
+            (u64::from(completed) * 100 / u64::from(total)) as u32
+        };
+        Progress {
+            completed,
+            total,
+            percentage,
+        }
     }
 }
 

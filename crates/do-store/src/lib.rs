@@ -427,7 +427,9 @@ impl Writer<'_> {
 
     /// Returns whether an agent of this name exists.
     pub fn agent_exists(&mut self, name: &str) -> Result<bool, StoreError> {
-        let mut stmt = self.tx.prepare_cached("SELECT 1 FROM agents WHERE name = ?1")?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT 1 FROM agents WHERE name = ?1")?;
         Ok(stmt.exists([name])?)
     }
 

@@ -46,7 +46,12 @@ pub(crate) struct AddArgs {
     /// The agent's name, as steps name it in `agent`.
     name: String,
     /// A script run by `sh -c`; it reads the task from stdin or $DO_TASK.
-    #[arg(long, value_name = "SCRIPT", conflicts_with = "command", required_unless_present = "command")]
+    #[arg(
+        long,
+        value_name = "SCRIPT",
+        conflicts_with = "command",
+        required_unless_present = "command"
+    )]
     shell: Option<String>,
     /// Environment variables for the agent, `KEY=VALUE` (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
@@ -68,7 +73,10 @@ pub(crate) struct AddArgs {
 fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
     let (kind, command) = match args.shell {
         // `$0` names the agent in the shell's own error messages.
-        Some(script) => (AgentKind::Shell, vec!["sh".to_owned(), "-c".to_owned(), script, args.name.clone()]),
+        Some(script) => (
+            AgentKind::Shell,
+            vec!["sh".to_owned(), "-c".to_owned(), script, args.name.clone()],
+        ),
         None => (AgentKind::Command, resolve_program(args.command)?),
     };
     let mut env = BTreeMap::new();
@@ -87,12 +95,27 @@ fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
         ),
         None => None,
     };
-    let spec = AgentSpec { name: args.name, kind, command, env, cwd, description: args.description };
-    let agent: AgentData = ctx.client()?.call(Request::AddAgent(AddAgent { agent: spec, replace: args.replace }))?;
+    let spec = AgentSpec {
+        name: args.name,
+        kind,
+        command,
+        env,
+        cwd,
+        description: args.description,
+    };
+    let agent: AgentData = ctx.client()?.call(Request::AddAgent(AddAgent {
+        agent: spec,
+        replace: args.replace,
+    }))?;
     if ctx.json {
         print_json(&agent)?;
     } else {
-        writeln!(std::io::stdout(), "Added agent {} ({}).", agent.spec.name, describe(&agent.spec))?;
+        writeln!(
+            std::io::stdout(),
+            "Added agent {} ({}).",
+            agent.spec.name,
+            describe(&agent.spec)
+        )?;
     }
     Ok(SUCCESS)
 }
@@ -101,7 +124,10 @@ fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
 /// `./examples/…` would mean something else.
 fn resolve_program(mut command: Vec<String>) -> anyhow::Result<Vec<String>> {
     let Some(program) = command.first_mut() else {
-        return Err(UsageError("give the agent a command after `--`, or a script with `--shell`".into()).into());
+        return Err(UsageError(
+            "give the agent a command after `--`, or a script with `--shell`".into(),
+        )
+        .into());
     };
     if program.contains('/') {
         let path = Path::new(program.as_str());
@@ -122,7 +148,8 @@ fn resolve_program(mut command: Vec<String>) -> anyhow::Result<Vec<String>> {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 fn describe(spec: &AgentSpec) -> String {
@@ -136,7 +163,11 @@ fn describe(spec: &AgentSpec) -> String {
 fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|word| {
-            if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c)) {
+            if !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
+            {
                 word.clone()
             } else {
                 format!("'{}'", word.replace('\'', r"'\''"))
@@ -153,7 +184,10 @@ fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
         return Ok(SUCCESS);
     }
     if agents.is_empty() {
-        writeln!(std::io::stdout(), "No agents. Add one with `dowf agent add NAME -- COMMAND…`.")?;
+        writeln!(
+            std::io::stdout(),
+            "No agents. Add one with `dowf agent add NAME -- COMMAND…`."
+        )?;
         return Ok(SUCCESS);
     }
     let mut t = table(ctx.is_terminal(), &["NAME", "KIND", "RUNS", "DESCRIPTION"]);
@@ -180,7 +214,9 @@ pub(crate) struct NameArgs {
 }
 
 fn cmd_show(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
-    let agent: AgentData = ctx.client()?.call(Request::GetAgent(ByName { name: args.name.clone() }))?;
+    let agent: AgentData = ctx.client()?.call(Request::GetAgent(ByName {
+        name: args.name.clone(),
+    }))?;
     if ctx.json {
         print_json(&agent)?;
         return Ok(SUCCESS);
@@ -190,7 +226,15 @@ fn cmd_show(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
     if let Some(description) = &agent.spec.description {
         writeln!(out, "description: {description}")?;
     }
-    writeln!(out, "working directory: {}", agent.spec.cwd.as_deref().unwrap_or("the execution's workspace"))?;
+    writeln!(
+        out,
+        "working directory: {}",
+        agent
+            .spec
+            .cwd
+            .as_deref()
+            .unwrap_or("the execution's workspace")
+    )?;
     for (key, value) in &agent.spec.env {
         writeln!(out, "env: {key}={value}")?;
     }
@@ -199,7 +243,9 @@ fn cmd_show(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
 }
 
 fn cmd_remove(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
-    let answer: Value = ctx.client()?.call(Request::RemoveAgent(ByName { name: args.name.clone() }))?;
+    let answer: Value = ctx.client()?.call(Request::RemoveAgent(ByName {
+        name: args.name.clone(),
+    }))?;
     if ctx.json {
         print_json(&answer)?;
     } else {

@@ -72,7 +72,8 @@ fn cmd_start(ctx: &Context) -> anyhow::Result<u8> {
         return report(ctx, "The daemon is already running", &status);
     }
     ctx.spawn_daemon()?;
-    let status: DaemonStatusData = Client::connect(&ctx.socket)?.call(Request::DaemonStatus(Empty {}))?;
+    let status: DaemonStatusData =
+        Client::connect(&ctx.socket)?.call(Request::DaemonStatus(Empty {}))?;
     report(ctx, "Started the daemon", &status)
 }
 
@@ -111,7 +112,11 @@ fn cmd_stop(ctx: &Context) -> anyhow::Result<u8> {
     if ctx.json {
         print_json(&json!({"running": false, "pid": status.pid}))?;
     } else {
-        writeln!(std::io::stdout(), "Stopped the daemon (pid {}).", status.pid)?;
+        writeln!(
+            std::io::stdout(),
+            "Stopped the daemon (pid {}).",
+            status.pid
+        )?;
     }
     Ok(SUCCESS)
 }
@@ -123,7 +128,11 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
             if ctx.json {
                 print_json(&json!({"running": false, "socket": ctx.socket}))?;
             } else {
-                writeln!(std::io::stdout(), "No daemon is running (socket {}).", ctx.socket.display())?;
+                writeln!(
+                    std::io::stdout(),
+                    "No daemon is running (socket {}).",
+                    ctx.socket.display()
+                )?;
             }
             return Ok(UNREACHABLE);
         }
@@ -135,10 +144,18 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
         return Ok(SUCCESS);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "The daemon is running (pid {}, version {}).", status.pid, status.daemon_version)?;
+    writeln!(
+        out,
+        "The daemon is running (pid {}, version {}).",
+        status.pid, status.daemon_version
+    )?;
     writeln!(out, "socket:     {}", status.socket)?;
     writeln!(out, "data dir:   {}", status.data_dir)?;
-    writeln!(out, "started:    {}", crate::render::short_time(&status.started_at))?;
+    writeln!(
+        out,
+        "started:    {}",
+        crate::render::short_time(&status.started_at)
+    )?;
     writeln!(
         out,
         "running:    {} execution(s), {} step(s) of at most {} at once",

@@ -9,8 +9,8 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::{Step, StepKind};
 use do_proto::{
-    ApiError, ById, ClientError, CreateWorkflow, ErrorCode, Event, EventKind, ExecuteWorkflow, ExecutionData,
-    ListExecutions, ListWorkflows, Request, StepData, ValidationData, WorkflowData,
+    ApiError, ById, ClientError, CreateWorkflow, ErrorCode, Event, EventKind, ExecuteWorkflow,
+    ExecutionData, ListExecutions, ListWorkflows, Request, StepData, ValidationData, WorkflowData,
 };
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
@@ -62,10 +62,13 @@ pub(crate) struct ValidateArgs {
 fn read_document(file: &Path) -> anyhow::Result<Value> {
     let (name, text) = if file == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read the document from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the document from standard input")?;
         ("<stdin>".to_owned(), text)
     } else {
-        let text = std::fs::read(file).map_err(|e| UsageError(format!("cannot read `{}`: {e}", file.display())))?;
+        let text = std::fs::read(file)
+            .map_err(|e| UsageError(format!("cannot read `{}`: {e}", file.display())))?;
         let text = String::from_utf8(text)
             .map_err(|e| UsageError(format!("`{}` is not UTF-8 text: {e}", file.display())))?;
         (file.display().to_string(), text)
@@ -128,7 +131,9 @@ fn submit<T: serde::de::DeserializeOwned>(
     let mut client = ctx.client()?;
     match client.call::<T>(request(CreateWorkflow { document })) {
         Ok(data) => Ok(Ok(data)),
-        Err(ClientError::Api(error)) if error.code == ErrorCode::InvalidDocument => Ok(Err(report_invalid(file, &error))),
+        Err(ClientError::Api(error)) if error.code == ErrorCode::InvalidDocument => {
+            Ok(Err(report_invalid(file, &error)))
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -149,11 +154,19 @@ fn cmd_create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<u8> {
             workflow.workflow_id,
             workflow.document.name,
             workflow.document.steps.len(),
-            if workflow.document.steps.len() == 1 { "" } else { "s" },
+            if workflow.document.steps.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             workflow.version
         )?;
         if std::io::stdout().is_terminal() {
-            writeln!(out, "Run it with: dowf workflow execute {} --wait", workflow.workflow_id)?;
+            writeln!(
+                out,
+                "Run it with: dowf workflow execute {} --wait",
+                workflow.workflow_id
+            )?;
         }
     }
     Ok(SUCCESS)
@@ -216,10 +229,18 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
         return Ok(SUCCESS);
     }
     if workflows.is_empty() {
-        writeln!(std::io::stdout(), "No workflows. Create one with `dowf workflow create FILE`.")?;
+        writeln!(
+            std::io::stdout(),
+            "No workflows. Create one with `dowf workflow create FILE`."
+        )?;
         return Ok(SUCCESS);
     }
-    let mut t = table(ctx.is_terminal(), &["ID", "NAME", "CATEGORY", "STATUS", "VERSION", "STEPS", "CREATED"]);
+    let mut t = table(
+        ctx.is_terminal(),
+        &[
+            "ID", "NAME", "CATEGORY", "STATUS", "VERSION", "STEPS", "CREATED",
+        ],
+    );
     for w in &workflows {
         t.add_row(vec![
             w.workflow_id.clone(),
@@ -242,7 +263,9 @@ pub(crate) struct ShowArgs {
 }
 
 fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
-    let workflow: WorkflowData = ctx.client()?.call(Request::GetWorkflow(ById { id: args.workflow.clone() }))?;
+    let workflow: WorkflowData = ctx.client()?.call(Request::GetWorkflow(ById {
+        id: args.workflow.clone(),
+    }))?;
     if ctx.json {
         print_json(&workflow)?;
         return Ok(SUCCESS);
@@ -252,7 +275,10 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     if let Some(description) = &workflow.document.description {
         writeln!(out, "{description}")?;
     }
-    let mut facts = vec![format!("status {}", workflow.status), format!("version {}", workflow.version)];
+    let mut facts = vec![
+        format!("status {}", workflow.status),
+        format!("version {}", workflow.version),
+    ];
     if let Some(category) = &workflow.document.category {
         facts.push(format!("category {category}"));
     }
@@ -262,7 +288,10 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     facts.push(format!("created {}", short_time(&workflow.created_at)));
     writeln!(out, "{}", facts.join(" · "))?;
     drop(out);
-    let mut t = table(ctx.is_terminal(), &["STEP", "TYPE", "AGENT", "INPUT", "OUTPUT"]);
+    let mut t = table(
+        ctx.is_terminal(),
+        &["STEP", "TYPE", "AGENT", "INPUT", "OUTPUT"],
+    );
     for step in &workflow.document.steps {
         add_step_rows(&mut t, step, 0);
     }
@@ -275,23 +304,39 @@ fn add_step_rows(t: &mut comfy_table::Table, step: &Step, depth: usize) {
     let (agent, input, output, children): (String, String, String, Vec<&Step>) = match &step.kind {
         StepKind::Task(task) => (
             task.agent.clone(),
-            task.input.as_ref().map(|i| i.names().join(", ")).unwrap_or_default(),
+            task.input
+                .as_ref()
+                .map(|i| i.names().join(", "))
+                .unwrap_or_default(),
             task.output.clone().unwrap_or_default(),
             Vec::new(),
         ),
         StepKind::Team(team) => (
             format!("team {}", team.team_id),
-            team.input.as_ref().map(|i| i.names().join(", ")).unwrap_or_default(),
+            team.input
+                .as_ref()
+                .map(|i| i.names().join(", "))
+                .unwrap_or_default(),
             team.output.clone().unwrap_or_default(),
             Vec::new(),
         ),
-        StepKind::Parallel(p) => (String::new(), String::new(), String::new(), p.steps.iter().collect()),
+        StepKind::Parallel(p) => (
+            String::new(),
+            String::new(),
+            String::new(),
+            p.steps.iter().collect(),
+        ),
         StepKind::Conditional(c) => {
             let mut children: Vec<&Step> = c.then.steps().iter().collect();
             if let Some(otherwise) = &c.otherwise {
                 children.extend(otherwise.steps());
             }
-            (String::new(), format!("if {}", c.condition), String::new(), children)
+            (
+                String::new(),
+                format!("if {}", c.condition),
+                String::new(),
+                children,
+            )
         }
         StepKind::Loop(l) => (
             String::new(),
@@ -300,7 +345,13 @@ fn add_step_rows(t: &mut comfy_table::Table, step: &Step, depth: usize) {
             vec![&*l.step],
         ),
     };
-    t.add_row(vec![format!("{indent}{}", step.id), step.kind.type_name().to_owned(), agent, input, output]);
+    t.add_row(vec![
+        format!("{indent}{}", step.id),
+        step.kind.type_name().to_owned(),
+        agent,
+        input,
+        output,
+    ]);
     for child in children {
         add_step_rows(t, child, depth + 1);
     }
@@ -330,7 +381,9 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
         (None, Some(file)) => {
             let text = if file == Path::new("-") {
                 let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).context("cannot read the input from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("cannot read the input from standard input")?;
                 text
             } else {
                 std::fs::read_to_string(file)
@@ -351,15 +404,27 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
         if ctx.json {
             print_json(&execution)?;
         } else {
-            writeln!(std::io::stdout(), "Started execution {}.", execution.execution_id)?;
+            writeln!(
+                std::io::stdout(),
+                "Started execution {}.",
+                execution.execution_id
+            )?;
             if std::io::stdout().is_terminal() {
-                writeln!(std::io::stdout(), "Follow it with: dowf workflow execution {}", execution.execution_id)?;
+                writeln!(
+                    std::io::stdout(),
+                    "Follow it with: dowf workflow execution {}",
+                    execution.execution_id
+                )?;
             }
         }
         return Ok(SUCCESS);
     }
     if !ctx.json {
-        writeln!(std::io::stderr(), "Started execution {}.", execution.execution_id)?;
+        writeln!(
+            std::io::stderr(),
+            "Started execution {}.",
+            execution.execution_id
+        )?;
     }
     let quiet = ctx.json;
     client.watch(&execution.execution_id, |event| {
@@ -367,13 +432,19 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
             print_event(event);
         }
     })?;
-    let finished: ExecutionData = client.call(Request::GetExecution(ById { id: execution.execution_id.clone() }))?;
+    let finished: ExecutionData = client.call(Request::GetExecution(ById {
+        id: execution.execution_id.clone(),
+    }))?;
     if ctx.json {
         print_json(&finished)?;
     } else {
         print_execution(ctx, &finished)?;
     }
-    Ok(if finished.status == ExecutionStatus::Completed { SUCCESS } else { FAILURE })
+    Ok(if finished.status == ExecutionStatus::Completed {
+        SUCCESS
+    } else {
+        FAILURE
+    })
 }
 
 fn parse_input(text: &str, source: &str) -> anyhow::Result<Value> {
@@ -386,7 +457,10 @@ fn parse_input(text: &str, source: &str) -> anyhow::Result<Value> {
         ))
     })?;
     if !value.is_object() {
-        return Err(UsageError(format!("{source} must be a JSON object like '{{\"productName\":\"CloudSync\"}}'")).into());
+        return Err(UsageError(format!(
+            "{source} must be a JSON object like '{{\"productName\":\"CloudSync\"}}'"
+        ))
+        .into());
     }
     Ok(value)
 }
@@ -399,10 +473,19 @@ fn print_event(event: &Event) {
         EventKind::StepCompleted => format!("  completed {step}"),
         EventKind::StepFailed => format!(
             "  failed    {step}: {}",
-            event.data.get("error").and_then(Value::as_str).unwrap_or("").lines().next().unwrap_or("")
+            event
+                .data
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
         ),
         EventKind::StepCancelled => format!("  cancelled {step}"),
-        EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => return,
+        EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => {
+            return;
+        }
     };
     let _ = writeln!(std::io::stderr(), "{line}");
 }
@@ -414,7 +497,9 @@ pub(crate) struct ExecutionArgs {
 }
 
 fn cmd_execution(ctx: &Context, args: &ExecutionArgs) -> anyhow::Result<u8> {
-    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById { id: args.execution.clone() }))?;
+    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
+        id: args.execution.clone(),
+    }))?;
     if ctx.json {
         print_json(&execution)?;
     } else {
@@ -433,7 +518,10 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
     )?;
     let mut facts = vec![
         execution.status.to_string(),
-        format!("{}/{} steps ({}%)", progress.completed, progress.total, progress.percentage),
+        format!(
+            "{}/{} steps ({}%)",
+            progress.completed, progress.total, progress.percentage
+        ),
         format!("priority {}", execution.priority),
     ];
     if let Some(started) = &execution.started_at {
@@ -449,7 +537,10 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
     }
     writeln!(out, "{}", facts.join(" · "))?;
     drop(out);
-    let mut t = table(ctx.is_terminal(), &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
+    let mut t = table(
+        ctx.is_terminal(),
+        &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"],
+    );
     let mut errors = Vec::new();
     for step in execution.steps.iter().flatten() {
         add_status_rows(&mut t, step, 0, &mut errors);
@@ -467,7 +558,12 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
     Ok(())
 }
 
-fn add_status_rows(t: &mut comfy_table::Table, step: &StepData, depth: usize, errors: &mut Vec<(String, String)>) {
+fn add_status_rows(
+    t: &mut comfy_table::Table,
+    step: &StepData,
+    depth: usize,
+    errors: &mut Vec<(String, String)>,
+) {
     let output = step
         .output
         .as_ref()
@@ -475,7 +571,9 @@ fn add_status_rows(t: &mut comfy_table::Table, step: &StepData, depth: usize, er
         .map(|value| short_value(value, 60))
         .unwrap_or_default();
     let status = match step.progress {
-        Some(p) if step.status == do_core::model::StepStatus::Running => format!("{} {p}%", step.status),
+        Some(p) if step.status == do_core::model::StepStatus::Running => {
+            format!("{} {p}%", step.status)
+        }
         _ => step.status.to_string(),
     };
     t.add_row(vec![
@@ -512,21 +610,30 @@ pub(crate) struct ExecutionsArgs {
 }
 
 fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
-    let executions: Vec<ExecutionData> = ctx.client()?.call(Request::ListExecutions(ListExecutions {
-        workflow_id: args.workflow.clone(),
-        status: args.status,
-        limit: args.limit,
-        offset: args.offset,
-    }))?;
+    let executions: Vec<ExecutionData> =
+        ctx.client()?.call(Request::ListExecutions(ListExecutions {
+            workflow_id: args.workflow.clone(),
+            status: args.status,
+            limit: args.limit,
+            offset: args.offset,
+        }))?;
     if ctx.json {
         print_json(&executions)?;
         return Ok(SUCCESS);
     }
     if executions.is_empty() {
-        writeln!(std::io::stdout(), "No executions. Start one with `dowf workflow execute WF`.")?;
+        writeln!(
+            std::io::stdout(),
+            "No executions. Start one with `dowf workflow execute WF`."
+        )?;
         return Ok(SUCCESS);
     }
-    let mut t = table(ctx.is_terminal(), &["ID", "WORKFLOW", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "DURATION"]);
+    let mut t = table(
+        ctx.is_terminal(),
+        &[
+            "ID", "WORKFLOW", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "DURATION",
+        ],
+    );
     for e in &executions {
         t.add_row(vec![
             e.execution_id.clone(),
