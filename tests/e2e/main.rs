@@ -3,6 +3,7 @@
 
 mod common;
 mod test_agents;
+mod test_completions;
 mod test_daemon;
 mod test_execution;
 mod test_validation;

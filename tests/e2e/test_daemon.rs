@@ -115,3 +115,68 @@ fn a_client_of_another_protocol_version_is_told_to_restart() {
     assert_eq!(lines[0]["metadata"]["requestId"], "1");
     assert!(lines[0]["metadata"]["timestamp"].is_string());
 }
+
+#[test]
+fn a_stopped_daemon_resumes_the_execution_and_reruns_only_the_interrupted_step() {
+    use std::io::{BufRead, BufReader};
+    let env = TestEnv::new();
+    env.run(&[
+        "agent",
+        "add",
+        "quick",
+        "--shell",
+        r#"echo "ran $DO_STEP_ID""#,
+    ])
+    .ok();
+    let slow = env.script(
+        "slow.sh",
+        r#"if [ -e "$DO_WORKSPACE/go" ]; then echo "done on attempt $DO_ATTEMPT"; else echo waiting >&2; exec sleep 30; fi"#,
+    );
+    env.run(&["agent", "add", "slow", "--", slow.to_str().expect("utf-8")])
+        .ok();
+    let workflow = env.create(&serde_json::json!({"name": "resume", "steps": [
+        {"id": "first", "agent": "quick", "task": "t"},
+        {"id": "blocked", "agent": "slow", "task": "t"},
+        {"id": "last", "agent": "quick", "task": "t"},
+    ]}));
+    let mut waiting = env
+        .command()
+        .args(["workflow", "execute", &workflow, "--wait"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut execution = String::new();
+    let mut lines = BufReader::new(waiting.stderr.take().expect("stderr")).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(id) = line.strip_prefix("Started execution ") {
+            execution = id.trim_end_matches('.').to_owned();
+        }
+        if line.contains("started   blocked") {
+            break;
+        }
+    }
+    assert!(execution.starts_with("exec_"), "{execution}");
+    env.run(&["daemon", "stop"]).ok();
+    let code = waiting.wait().expect("wait").code();
+    assert_eq!(code, Some(3), "the waiting client reports the lost daemon");
+
+    std::fs::write(env.path(&format!("data/workspaces/{execution}/go")), "").expect("go");
+    let run = env.run(&["--json", "workflow", "execution", &execution, "--wait"]);
+    let status = run.json();
+    assert_eq!(status["status"], "completed", "{status}");
+    let step = |id: &str| {
+        crate::common::find_step(&status["steps"], id)
+            .expect("step")
+            .clone()
+    };
+    assert_eq!(
+        step("first")["attempts"],
+        1,
+        "a finished step is not run again"
+    );
+    assert_eq!(step("blocked")["attempts"], 2);
+    assert_eq!(step("blocked")["output"]["blocked"], "done on attempt 2");
+    assert_eq!(step("last")["output"]["last"], "ran last");
+}

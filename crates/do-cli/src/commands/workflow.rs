@@ -426,14 +426,24 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
             execution.execution_id
         )?;
     }
+    wait_for(ctx, &mut client, &execution.execution_id)
+}
+
+/// Follows an execution to its end through the daemon's event stream, prints its final
+/// status, and exits 0 when it completed, 1 otherwise.
+fn wait_for(
+    ctx: &Context,
+    client: &mut do_proto::Client,
+    execution_id: &str,
+) -> anyhow::Result<u8> {
     let quiet = ctx.json;
-    client.watch(&execution.execution_id, |event| {
+    client.watch(execution_id, |event| {
         if !quiet {
             print_event(event);
         }
     })?;
     let finished: ExecutionData = client.call(Request::GetExecution(ById {
-        id: execution.execution_id.clone(),
+        id: execution_id.to_owned(),
     }))?;
     if ctx.json {
         print_json(&finished)?;
@@ -494,9 +504,15 @@ fn print_event(event: &Event) {
 pub(crate) struct ExecutionArgs {
     /// The execution's id (`exec_…`).
     execution: String,
+    /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
+    #[arg(long)]
+    wait: bool,
 }
 
 fn cmd_execution(ctx: &Context, args: &ExecutionArgs) -> anyhow::Result<u8> {
+    if args.wait {
+        return wait_for(ctx, &mut ctx.client()?, &args.execution);
+    }
     let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
         id: args.execution.clone(),
     }))?;

@@ -1,0 +1,208 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_do_global_optspecs
+    string join \n json socket= data-dir= h/help V/version
+end
+
+function __fish_do_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_do_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_do_using_subcommand
+    set -l cmd (__fish_do_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c do -n "__fish_do_needs_command" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_needs_command" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_needs_command" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c do -n "__fish_do_needs_command" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_needs_command" -f -a "workflow" -d 'Create, inspect and execute workflows, and follow their executions'
+complete -c do -n "__fish_do_needs_command" -f -a "agent" -d 'Register the programs that run steps'
+complete -c do -n "__fish_do_needs_command" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
+complete -c do -n "__fish_do_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c do -n "__fish_do_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "list" -d 'List stored workflows, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "show" -d 'Show a workflow and its steps'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "execute" -d 'Start an execution of a workflow'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "executions" -d 'List executions, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from validate" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from validate" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from validate" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -l status -d 'Only workflows with this status' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -l category -d 'Only workflows of this category' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -l limit -d 'At most this many' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -l offset -d 'Skip this many (for paging)' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from show" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from show" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l input -d 'The execution input, a JSON object; steps read it as `input.KEY`' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l input-file -d 'Read the execution input from a JSON file (`-` for standard input)' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l priority -d 'Ready steps of higher-priority executions start first' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execution" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execution" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l workflow -d 'Only executions of this workflow' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l status -d 'Only executions with this status' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l limit -d 'At most this many' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l offset -d 'Skip this many (for paging)' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored workflows, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a workflow and its steps'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "execute" -d 'Start an execution of a workflow'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "executions" -d 'List executions, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -f -a "add" -d 'Register an agent: a program run with fixed arguments, or a shell script'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -f -a "list" -d 'List registered agents'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -f -a "show" -d 'Show one agent'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -f -a "remove" -d 'Remove an agent'
+complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l shell -d 'A script run by `sh -c`; it reads the task from stdin or $DO_TASK' -r
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l env -d 'Environment variables for the agent, `KEY=VALUE` (repeatable)' -r
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l cwd -d 'Working directory [default: the execution\'s workspace]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l description -d 'What the agent is for' -r
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l replace -d 'Replace an existing agent of the same name'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from list" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from list" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from show" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from show" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from remove" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from remove" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register an agent: a program run with fixed arguments, or a shell script'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "list" -d 'List registered agents'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one agent'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove an agent'
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "stop" -d 'Stop the daemon. Running steps are ended and run again when it next starts'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l max-parallel -d 'Steps running at once across all executions [default: number of CPUs]' -r
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l notify-ready -d 'Print `ready` on stdout once the socket listens (used by `daemon start`)'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the daemon. Running steps are ended and run again when it next starts'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand completions" -l name -d 'The program name to complete (`do` or `dowf`)' -r
+complete -c do -n "__fish_do_using_subcommand completions" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand completions" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand completions" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "workflow" -d 'Create, inspect and execute workflows, and follow their executions'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "agent" -d 'Register the programs that run steps'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "list" -d 'List stored workflows, newest first'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "show" -d 'Show a workflow and its steps'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "execute" -d 'Start an execution of a workflow'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "executions" -d 'List executions, newest first'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "add" -d 'Register an agent: a program run with fixed arguments, or a shell script'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "list" -d 'List registered agents'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "show" -d 'Show one agent'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "remove" -d 'Remove an agent'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop the daemon. Running steps are ended and run again when it next starts'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
