@@ -28,6 +28,9 @@ _do() {
             do,help)
                 cmd="do__subcmd__help"
                 ;;
+            do,team)
+                cmd="do__subcmd__team"
+                ;;
             do,workflow)
                 cmd="do__subcmd__workflow"
                 ;;
@@ -103,6 +106,9 @@ _do() {
             do__subcmd__help,help)
                 cmd="do__subcmd__help__subcmd__help"
                 ;;
+            do__subcmd__help,team)
+                cmd="do__subcmd__help__subcmd__team"
+                ;;
             do__subcmd__help,workflow)
                 cmd="do__subcmd__help__subcmd__workflow"
                 ;;
@@ -130,6 +136,18 @@ _do() {
             do__subcmd__help__subcmd__daemon,stop)
                 cmd="do__subcmd__help__subcmd__daemon__subcmd__stop"
                 ;;
+            do__subcmd__help__subcmd__team,create)
+                cmd="do__subcmd__help__subcmd__team__subcmd__create"
+                ;;
+            do__subcmd__help__subcmd__team,list)
+                cmd="do__subcmd__help__subcmd__team__subcmd__list"
+                ;;
+            do__subcmd__help__subcmd__team,remove)
+                cmd="do__subcmd__help__subcmd__team__subcmd__remove"
+                ;;
+            do__subcmd__help__subcmd__team,show)
+                cmd="do__subcmd__help__subcmd__team__subcmd__show"
+                ;;
             do__subcmd__help__subcmd__workflow,create)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__create"
                 ;;
@@ -150,6 +168,36 @@ _do() {
                 ;;
             do__subcmd__help__subcmd__workflow,validate)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__validate"
+                ;;
+            do__subcmd__team,create)
+                cmd="do__subcmd__team__subcmd__create"
+                ;;
+            do__subcmd__team,help)
+                cmd="do__subcmd__team__subcmd__help"
+                ;;
+            do__subcmd__team,list)
+                cmd="do__subcmd__team__subcmd__list"
+                ;;
+            do__subcmd__team,remove)
+                cmd="do__subcmd__team__subcmd__remove"
+                ;;
+            do__subcmd__team,show)
+                cmd="do__subcmd__team__subcmd__show"
+                ;;
+            do__subcmd__team__subcmd__help,create)
+                cmd="do__subcmd__team__subcmd__help__subcmd__create"
+                ;;
+            do__subcmd__team__subcmd__help,help)
+                cmd="do__subcmd__team__subcmd__help__subcmd__help"
+                ;;
+            do__subcmd__team__subcmd__help,list)
+                cmd="do__subcmd__team__subcmd__help__subcmd__list"
+                ;;
+            do__subcmd__team__subcmd__help,remove)
+                cmd="do__subcmd__team__subcmd__help__subcmd__remove"
+                ;;
+            do__subcmd__team__subcmd__help,show)
+                cmd="do__subcmd__team__subcmd__help__subcmd__show"
                 ;;
             do__subcmd__workflow,create)
                 cmd="do__subcmd__workflow__subcmd__create"
@@ -206,7 +254,7 @@ _do() {
 
     case "${cmd}" in
         do)
-            opts="-h -V --json --socket --data-dir --help --version workflow agent daemon completions help"
+            opts="-h -V --json --socket --data-dir --help --version workflow agent team daemon completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,7 +710,7 @@ _do() {
             return 0
             ;;
         do__subcmd__help)
-            opts="workflow agent daemon completions help"
+            opts="workflow agent team daemon completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -843,6 +891,76 @@ _do() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        do__subcmd__help__subcmd__team)
+            opts="create list show remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__team__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__team__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__team__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__team__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         do__subcmd__help__subcmd__workflow)
             opts="create validate list show execute execution executions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -948,6 +1066,208 @@ _do() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team)
+            opts="-h -V --json --socket --data-dir --help --version create list show remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__create)
+            opts="-h -V --members --strategy --replace --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --members)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__help)
+            opts="create list show remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__list)
+            opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__remove)
+            opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__team__subcmd__show)
+            opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1258,12 +1578,16 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__show)
-            opts="-h -V --json --socket --data-dir --help --version"
+            opts="-h -V --graph --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --graph)
+                    COMPREPLY=($(compgen -W "tree mermaid dot" -- "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -31,6 +31,7 @@ complete -c dowf -n "__fish_dowf_needs_command" -s h -l help -d 'Print help (see
 complete -c dowf -n "__fish_dowf_needs_command" -s V -l version -d 'Print version'
 complete -c dowf -n "__fish_dowf_needs_command" -f -a "workflow" -d 'Create, inspect and execute workflows, and follow their executions'
 complete -c dowf -n "__fish_dowf_needs_command" -f -a "agent" -d 'Register the programs that run steps'
+complete -c dowf -n "__fish_dowf_needs_command" -f -a "team" -d 'Group agents into teams that `team` steps run on'
 complete -c dowf -n "__fish_dowf_needs_command" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
 complete -c dowf -n "__fish_dowf_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c dowf -n "__fish_dowf_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -66,6 +67,9 @@ complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subc
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from show" -l graph -d 'Draw the step tree instead: an indented tree, a Mermaid flowchart or a Graphviz digraph (`| dot -Tsvg > workflow.svg`)' -r -f -a "tree\t''
+mermaid\t''
+dot\t''"
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from show" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from show" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
@@ -143,6 +147,44 @@ complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcomm
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one agent'
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove an agent'
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -s h -l help -d 'Print help'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -f -a "create" -d 'Define a team: a `team` step with this `teamId` runs on one of its members'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -f -a "list" -d 'List teams'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -f -a "show" -d 'Show one team'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -f -a "remove" -d 'Remove a team'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and not __fish_seen_subcommand_from create list show remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -l members -d 'Registered agents, comma-separated' -r
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -l strategy -d 'How a step picks its member: in turn, the one with fewest running steps, or at random' -r
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -l replace -d 'Replace an existing team of the same id'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from list" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from list" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from show" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from show" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from remove" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from remove" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "create" -d 'Define a team: a `team` step with this `teamId` runs on one of its members'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "list" -d 'List teams'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one team'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a team'
+complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
@@ -186,11 +228,12 @@ complete -c dowf -n "__fish_dowf_using_subcommand completions" -l data-dir -d 'W
 complete -c dowf -n "__fish_dowf_using_subcommand completions" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "workflow" -d 'Create, inspect and execute workflows, and follow their executions'
-complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "agent" -d 'Register the programs that run steps'
-complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
-complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent daemon completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "workflow" -d 'Create, inspect and execute workflows, and follow their executions'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "agent" -d 'Register the programs that run steps'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "team" -d 'Group agents into teams that `team` steps run on'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "list" -d 'List stored workflows, newest first'
@@ -202,6 +245,10 @@ complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcomma
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "list" -d 'List registered agents'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "show" -d 'Show one agent'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "remove" -d 'Remove an agent'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from team" -f -a "create" -d 'Define a team: a `team` step with this `teamId` runs on one of its members'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from team" -f -a "list" -d 'List teams'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from team" -f -a "show" -d 'Show one team'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from team" -f -a "remove" -d 'Remove a team'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop the daemon. Running steps are ended and run again when it next starts'

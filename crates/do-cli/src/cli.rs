@@ -1,6 +1,8 @@
 //! The top level of the command line; each command's arguments live with the command.
 
-use crate::commands::{agent::AgentCommand, daemon::DaemonCommand, workflow::WorkflowCommand};
+use crate::commands::{
+    agent::AgentCommand, daemon::DaemonCommand, team::TeamCommand, workflow::WorkflowCommand,
+};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -44,6 +46,9 @@ pub(crate) enum Command {
     /// Register the programs that run steps.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Group agents into teams that `team` steps run on.
+    #[command(subcommand)]
+    Team(TeamCommand),
     /// Start, stop and inspect the background daemon.
     #[command(subcommand)]
     Daemon(DaemonCommand),

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod context;
 mod exit;
+mod graph;
 mod render;
 
 use clap::Parser;

@@ -1,8 +1,13 @@
 //! The execution state machine: given the state of an execution and an event (a step started,
 //! succeeded or failed), it computes the new state and the changes the daemon must make durable
 //! and act on. It does no I/O: the daemon persists every [`Change`] before acting on it.
+//!
+//! Decisions the engine can take alone — which branch of a conditional runs, how many
+//! iterations a loop has — are taken by [`ExecutionState::advance`], from the outputs it holds.
 
+use crate::expr::{self, Scope};
 use crate::model::{ExecutionStatus, StepStatus};
+use crate::template;
 use crate::workflow::{Step, StepKind, WorkflowDocument};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -10,7 +15,14 @@ use std::collections::BTreeMap;
 /// Index of a node in a [`Plan`].
 pub type NodeId = usize;
 
-/// The step tree of a workflow, flattened into nodes the scheduler can address by index.
+/// The output name under which a loop's resolved items are stored, so that a restarted daemon
+/// expands the loop the same way. `#` cannot appear in step ids or output names.
+pub fn loop_items_key(loop_step_id: &str) -> String {
+    format!("#items:{loop_step_id}")
+}
+
+/// The step tree of a workflow, flattened into nodes the scheduler can address by index. Loop
+/// iterations are added to it when the loop starts ([`Plan::expand_loop`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     nodes: Vec<Node>,
@@ -21,106 +33,226 @@ pub struct Plan {
 pub struct Node {
     pub step_id: String,
     pub parent: Option<NodeId>,
+    /// The nodes that run under this one: a parallel's steps, a conditional's `then` then
+    /// `else` steps, a loop's iterations.
     pub children: Vec<NodeId>,
     pub kind: NodeKind,
-    /// The step's `output` name, if it has one.
+    /// The step's `output` name, if it has one (not set inside loop iterations: their results
+    /// are the loop's output).
     pub output: Option<String>,
+    /// For the root of a loop iteration: the loop and the item's position.
+    pub iteration: Option<(NodeId, usize)>,
+}
+
+/// Who runs a task: an agent, or a member of a team chosen when the step starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Runner {
+    Agent(String),
+    Team(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
     Task {
-        agent: String,
+        runner: Runner,
         task: String,
         inputs: Vec<String>,
     },
     Parallel {
         max_concurrency: Option<u32>,
     },
+    Conditional {
+        condition: String,
+        then_count: usize,
+    },
+    /// `body` is the template of an iteration; it never runs itself.
+    Loop {
+        items: String,
+        max_concurrency: Option<u32>,
+        body: NodeId,
+    },
 }
 
 impl Node {
-    /// Returns the agent of a task node.
+    /// Returns the agent of a task node (not of a team step, whose member is chosen later).
     pub fn agent(&self) -> Option<&str> {
         match &self.kind {
-            NodeKind::Task { agent, .. } => Some(agent),
-            NodeKind::Parallel { .. } => None,
+            NodeKind::Task {
+                runner: Runner::Agent(agent),
+                ..
+            } => Some(agent),
+            _ => None,
         }
     }
 
     /// Returns the `type` of the step this node runs.
     pub fn type_name(&self) -> &'static str {
         match &self.kind {
-            NodeKind::Task { .. } => "task",
+            NodeKind::Task {
+                runner: Runner::Agent(_),
+                ..
+            } => "task",
+            NodeKind::Task {
+                runner: Runner::Team(_),
+                ..
+            } => "team",
             NodeKind::Parallel { .. } => "parallel",
+            NodeKind::Conditional { .. } => "conditional",
+            NodeKind::Loop { .. } => "loop",
         }
     }
-}
 
-/// A step whose type the engine cannot execute yet.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("step `{step_id}` is a `{step_type}` step, which this version of `do` cannot execute yet")]
-pub struct UnsupportedStep {
-    pub step_id: String,
-    pub step_type: &'static str,
+    fn is_task(&self) -> bool {
+        matches!(self.kind, NodeKind::Task { .. })
+    }
 }
 
 impl Plan {
     /// Flattens a validated document into a plan.
-    pub fn new(document: &WorkflowDocument) -> Result<Plan, UnsupportedStep> {
+    pub fn new(document: &WorkflowDocument) -> Plan {
         let mut plan = Plan {
             nodes: Vec::new(),
             roots: Vec::new(),
         };
         for step in &document.steps {
-            let id = plan.add(step, None)?;
+            let id = plan.add(step, None);
             plan.roots.push(id);
         }
-        Ok(plan)
+        plan
     }
 
-    fn add(&mut self, step: &Step, parent: Option<NodeId>) -> Result<NodeId, UnsupportedStep> {
-        let (kind, output, children) = match &step.kind {
-            StepKind::Task(task) => (
-                NodeKind::Task {
-                    agent: task.agent.clone(),
+    fn push(
+        &mut self,
+        step_id: String,
+        parent: Option<NodeId>,
+        kind: NodeKind,
+        output: Option<String>,
+    ) -> NodeId {
+        self.nodes.push(Node {
+            step_id,
+            parent,
+            children: Vec::new(),
+            kind,
+            output,
+            iteration: None,
+        });
+        self.nodes.len() - 1
+    }
+
+    fn add(&mut self, step: &Step, parent: Option<NodeId>) -> NodeId {
+        let id = step.id.clone();
+        match &step.kind {
+            StepKind::Task(task) => {
+                let kind = NodeKind::Task {
+                    runner: Runner::Agent(task.agent.clone()),
                     task: task.task.clone(),
                     inputs: task
                         .input
                         .as_ref()
                         .map(|i| i.names().to_vec())
                         .unwrap_or_default(),
-                },
-                task.output.clone(),
-                &[][..],
-            ),
-            StepKind::Parallel(parallel) => (
-                NodeKind::Parallel {
-                    max_concurrency: parallel.max_concurrency,
-                },
-                None,
-                &parallel.steps[..],
-            ),
-            other => {
-                return Err(UnsupportedStep {
-                    step_id: step.id.clone(),
-                    step_type: other.type_name(),
-                });
+                };
+                self.push(id, parent, kind, task.output.clone())
             }
-        };
-        let id = self.nodes.len();
-        self.nodes.push(Node {
-            step_id: step.id.clone(),
-            parent,
-            children: Vec::new(),
-            kind,
-            output,
-        });
-        for child in children {
-            let child_id = self.add(child, Some(id))?;
-            self.nodes[id].children.push(child_id);
+            StepKind::Team(team) => {
+                let kind = NodeKind::Task {
+                    runner: Runner::Team(team.team_id.clone()),
+                    task: team.task.clone(),
+                    inputs: team
+                        .input
+                        .as_ref()
+                        .map(|i| i.names().to_vec())
+                        .unwrap_or_default(),
+                };
+                self.push(id, parent, kind, team.output.clone())
+            }
+            StepKind::Parallel(parallel) => {
+                let node = self.push(
+                    id,
+                    parent,
+                    NodeKind::Parallel {
+                        max_concurrency: parallel.max_concurrency,
+                    },
+                    None,
+                );
+                for child in &parallel.steps {
+                    let child = self.add(child, Some(node));
+                    self.nodes[node].children.push(child);
+                }
+                node
+            }
+            StepKind::Conditional(conditional) => {
+                let then_count = conditional.then.steps().len();
+                let kind = NodeKind::Conditional {
+                    condition: conditional.condition.clone(),
+                    then_count,
+                };
+                let node = self.push(id, parent, kind, None);
+                let otherwise = conditional
+                    .otherwise
+                    .as_ref()
+                    .map(|b| b.steps())
+                    .unwrap_or_default();
+                for child in conditional.then.steps().iter().chain(otherwise) {
+                    let child = self.add(child, Some(node));
+                    self.nodes[node].children.push(child);
+                }
+                node
+            }
+            StepKind::Loop(lp) => {
+                let kind = NodeKind::Loop {
+                    items: lp.items.clone(),
+                    max_concurrency: lp.max_concurrency,
+                    body: 0,
+                };
+                let node = self.push(id, parent, kind, lp.output.clone());
+                // The template hangs off the loop but is not one of its children.
+                let body = self.add(&lp.step, Some(node));
+                if let NodeKind::Loop { body: slot, .. } = &mut self.nodes[node].kind {
+                    *slot = body;
+                }
+                node
+            }
         }
-        Ok(id)
+    }
+
+    /// Adds `count` iterations of a loop's body as its children, with ids `BODY[i]` (and
+    /// `CHILD[i]` below them). Does nothing when the loop is already expanded.
+    pub fn expand_loop(&mut self, node: NodeId, count: usize) {
+        let NodeKind::Loop { body, .. } = self.nodes[node].kind else {
+            return;
+        };
+        if !self.nodes[node].children.is_empty() {
+            return;
+        }
+        for index in 0..count {
+            let copy = self.copy(body, node, index);
+            self.nodes[copy].iteration = Some((node, index));
+            self.nodes[node].children.push(copy);
+        }
+    }
+
+    fn copy(&mut self, template: NodeId, parent: NodeId, index: usize) -> NodeId {
+        let original = self.nodes[template].clone();
+        let mut kind = original.kind.clone();
+        let id = self.push(
+            format!("{}[{index}]", original.step_id),
+            Some(parent),
+            NodeKind::Parallel {
+                max_concurrency: None,
+            },
+            None,
+        );
+        if let NodeKind::Loop { body, .. } = &mut kind {
+            let inner = self.copy(*body, id, index);
+            *body = inner;
+        }
+        self.nodes[id].kind = kind;
+        for child in original.children {
+            let child = self.copy(child, id, index);
+            self.nodes[id].children.push(child);
+        }
+        id
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -140,6 +272,18 @@ impl Plan {
     pub fn find(&self, step_id: &str) -> Option<NodeId> {
         self.nodes.iter().position(|n| n.step_id == step_id)
     }
+
+    /// The nearest loop iteration containing `node` (itself included): the loop and the index.
+    fn iteration_of(&self, node: NodeId) -> Option<(NodeId, usize)> {
+        let mut current = Some(node);
+        while let Some(id) = current {
+            if let Some(iteration) = self.nodes[id].iteration {
+                return Some(iteration);
+            }
+            current = self.nodes[id].parent;
+        }
+        None
+    }
 }
 
 /// A durable effect the daemon must record (and then act on) after an event.
@@ -153,6 +297,8 @@ pub enum Change {
     },
     /// The step produced its result, stored under its id and its `output` name.
     Output { node: NodeId, value: Value },
+    /// A loop resolved its items (stored under [`loop_items_key`]) and has one iteration each.
+    Expanded { node: NodeId, items: Value },
     /// A running task must be ended (its process group signalled).
     Kill { node: NodeId },
     /// The execution ended.
@@ -171,10 +317,18 @@ pub struct ExecutionState {
     killing: Vec<bool>,
     input: Value,
     outputs: BTreeMap<String, Value>,
+    /// Each expanded loop's items.
+    items: BTreeMap<NodeId, Vec<Value>>,
     /// Set once a step failed with strategy `fail`: nothing new starts, and the execution ends
     /// as failed when the last running task has reported.
     failure: Option<String>,
     finished: Option<ExecutionStatus>,
+}
+
+/// Something reachable that can proceed now.
+enum Next {
+    Task(NodeId),
+    Decide(NodeId),
 }
 
 impl ExecutionState {
@@ -187,13 +341,15 @@ impl ExecutionState {
             killing: vec![false; n],
             input,
             outputs: BTreeMap::new(),
+            items: BTreeMap::new(),
             failure: None,
             finished: None,
         }
     }
 
-    /// Rebuilds the state of an execution from what the store holds. A task recorded as running
-    /// must be passed as pending: its attempt was interrupted and it will run again.
+    /// Rebuilds the state of an execution from what the store holds: step statuses by id and
+    /// outputs by name (including loops' items). A task recorded as running must be passed as
+    /// pending: its attempt was interrupted and it will run again.
     pub fn restore(
         plan: Plan,
         input: Value,
@@ -201,13 +357,34 @@ impl ExecutionState {
         outputs: BTreeMap<String, Value>,
     ) -> ExecutionState {
         let mut state = ExecutionState::new(plan, input);
+        state.outputs = outputs;
+        // Expanding adds nodes, some of them loops to expand in turn: go until none is left.
+        let mut node = 0;
+        while node < state.plan.nodes.len() {
+            if matches!(state.plan.nodes[node].kind, NodeKind::Loop { .. })
+                && let Some(Value::Array(items)) = state
+                    .outputs
+                    .get(&loop_items_key(&state.plan.nodes[node].step_id))
+            {
+                let items = items.clone();
+                state.expand(node, items);
+            }
+            node += 1;
+        }
         for (id, node) in state.plan.nodes.iter().enumerate() {
             if let Some(status) = statuses.get(&node.step_id) {
                 state.status[id] = *status;
             }
         }
-        state.outputs = outputs;
         state
+    }
+
+    fn expand(&mut self, node: NodeId, items: Vec<Value>) {
+        self.plan.expand_loop(node, items.len());
+        self.status
+            .resize(self.plan.nodes.len(), StepStatus::Pending);
+        self.killing.resize(self.plan.nodes.len(), false);
+        self.items.insert(node, items);
     }
 
     pub fn plan(&self) -> &Plan {
@@ -223,21 +400,35 @@ impl ExecutionState {
         self.finished
     }
 
-    /// Returns the task nodes that may start now, in document order.
+    /// Returns the task nodes that may start now, in document order. Call [`Self::advance`]
+    /// first, so that conditionals and loops within reach have decided.
     pub fn ready(&self) -> Vec<NodeId> {
-        let mut ready = Vec::new();
-        if self.failure.is_none() && self.finished.is_none() {
-            self.ready_in_sequence(&self.plan.roots, &mut ready);
-        }
-        ready
+        self.next()
+            .into_iter()
+            .filter_map(|n| {
+                if let Next::Task(id) = n {
+                    Some(id)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
-    fn ready_in_sequence(&self, children: &[NodeId], ready: &mut Vec<NodeId>) {
+    fn next(&self) -> Vec<Next> {
+        let mut next = Vec::new();
+        if self.failure.is_none() && self.finished.is_none() {
+            self.next_in_sequence(&self.plan.roots, &mut next);
+        }
+        next
+    }
+
+    fn next_in_sequence(&self, children: &[NodeId], next: &mut Vec<Next>) {
         for &child in children {
             match self.status[child] {
                 StepStatus::Completed | StepStatus::Skipped => continue,
                 StepStatus::Pending | StepStatus::Running => {
-                    self.ready_in_node(child, ready);
+                    self.next_in_node(child, next);
                 }
                 StepStatus::Failed | StepStatus::Cancelled => {}
             }
@@ -245,35 +436,172 @@ impl ExecutionState {
         }
     }
 
-    /// Adds the ready tasks under `node`; returns whether `node` has anything running or ready.
-    fn ready_in_node(&self, node: NodeId, ready: &mut Vec<NodeId>) -> bool {
+    /// Adds what can proceed under `node`; returns whether `node` is active (running, or
+    /// something under it can start).
+    fn next_in_node(&self, node: NodeId, next: &mut Vec<Next>) -> bool {
+        let status = self.status[node];
+        if status.is_finished() {
+            return false;
+        }
         match &self.plan.nodes[node].kind {
-            NodeKind::Task { .. } => match self.status[node] {
-                StepStatus::Pending => {
-                    ready.push(node);
-                    true
+            NodeKind::Task { .. } => {
+                if status == StepStatus::Pending {
+                    next.push(Next::Task(node));
                 }
-                status => status == StepStatus::Running,
-            },
+                true
+            }
+            NodeKind::Conditional { .. } => {
+                if status == StepStatus::Pending {
+                    next.push(Next::Decide(node));
+                } else {
+                    self.next_in_sequence(&self.plan.nodes[node].children, next);
+                }
+                true
+            }
+            NodeKind::Loop {
+                max_concurrency, ..
+            } if status == StepStatus::Running => {
+                self.next_concurrently(node, Some(max_concurrency.unwrap_or(1)), next)
+            }
+            NodeKind::Loop { .. } => {
+                next.push(Next::Decide(node));
+                true
+            }
             NodeKind::Parallel { max_concurrency } => {
-                let limit = max_concurrency.map_or(usize::MAX, |m| m as usize);
-                let children = &self.plan.nodes[node].children;
-                let mut active = children
-                    .iter()
-                    .filter(|&&c| self.status[c] == StepStatus::Running)
-                    .count();
-                for &child in children {
-                    if active >= limit {
-                        break;
-                    }
-                    if self.status[child] == StepStatus::Pending && self.ready_in_node(child, ready)
-                    {
-                        active += 1;
-                    }
-                }
-                active > 0
+                self.next_concurrently(node, *max_concurrency, next)
             }
         }
+    }
+
+    fn next_concurrently(&self, node: NodeId, max: Option<u32>, next: &mut Vec<Next>) -> bool {
+        let limit = max.map_or(usize::MAX, |m| m as usize);
+        let children = &self.plan.nodes[node].children;
+        let mut active = children
+            .iter()
+            .filter(|&&c| self.status[c] == StepStatus::Running)
+            .count();
+        for &child in children {
+            if active >= limit {
+                break;
+            }
+            if self.status[child] == StepStatus::Pending && self.next_in_node(child, next) {
+                active += 1;
+            }
+        }
+        active > 0 || self.status[node] == StepStatus::Running
+    }
+
+    /// Takes the decisions within reach: evaluates conditions (skipping the branch not taken)
+    /// and resolves loops' items (adding their iterations), until nothing more is decidable.
+    pub fn advance(&mut self) -> Vec<Change> {
+        let mut changes = Vec::new();
+        loop {
+            let decisions: Vec<NodeId> = self
+                .next()
+                .into_iter()
+                .filter_map(|n| {
+                    if let Next::Decide(id) = n {
+                        Some(id)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            if decisions.is_empty() {
+                return changes;
+            }
+            for node in decisions {
+                if self.failure.is_some() {
+                    return changes;
+                }
+                match self.plan.nodes[node].kind.clone() {
+                    NodeKind::Conditional {
+                        condition,
+                        then_count,
+                    } => self.decide(node, &condition, then_count, &mut changes),
+                    NodeKind::Loop { items, .. } => self.unroll(node, &items, &mut changes),
+                    NodeKind::Task { .. } | NodeKind::Parallel { .. } => {}
+                }
+            }
+        }
+    }
+
+    fn decide(
+        &mut self,
+        node: NodeId,
+        condition: &str,
+        then_count: usize,
+        changes: &mut Vec<Change>,
+    ) {
+        let value = expr::parse(condition)
+            .map_err(|e| e.to_string())
+            .and_then(|e| {
+                e.eval(&NodeScope { state: self, node })
+                    .map_err(|e| e.to_string())
+            });
+        let taken = match value {
+            Ok(value) => expr::truthy(&value),
+            Err(error) => {
+                self.fail_composite(node, format!("condition `{condition}`: {error}"), changes);
+                return;
+            }
+        };
+        self.start(node).into_iter().for_each(|c| changes.push(c));
+        let children = self.plan.nodes[node].children.clone();
+        let skipped = if taken {
+            &children[then_count..]
+        } else {
+            &children[..then_count]
+        };
+        for &child in skipped {
+            self.skip(child, changes);
+        }
+        self.settle_node(node, changes);
+    }
+
+    fn skip(&mut self, node: NodeId, changes: &mut Vec<Change>) {
+        self.set(node, StepStatus::Skipped, None, changes);
+        for child in self.plan.nodes[node].children.clone() {
+            self.skip(child, changes);
+        }
+    }
+
+    fn unroll(&mut self, node: NodeId, source: &str, changes: &mut Vec<Change>) {
+        let value = expr::parse(source)
+            .map_err(|e| e.to_string())
+            .and_then(|e| {
+                e.eval(&NodeScope { state: self, node })
+                    .map_err(|e| e.to_string())
+            });
+        let items = match value {
+            Ok(Value::Array(items)) => items,
+            Ok(other) => {
+                let found = json_type(&other);
+                let error = format!("`items` (`{source}`) must be an array, found {found}");
+                self.fail_composite(node, error, changes);
+                return;
+            }
+            Err(error) => {
+                self.fail_composite(node, format!("`items` (`{source}`): {error}"), changes);
+                return;
+            }
+        };
+        self.start(node).into_iter().for_each(|c| changes.push(c));
+        changes.push(Change::Expanded {
+            node,
+            items: Value::Array(items.clone()),
+        });
+        let step_id = self.plan.nodes[node].step_id.clone();
+        self.outputs
+            .insert(loop_items_key(&step_id), Value::Array(items.clone()));
+        self.expand(node, items);
+        self.settle_node(node, changes);
+    }
+
+    /// A conditional or loop that cannot proceed fails like a task would.
+    fn fail_composite(&mut self, node: NodeId, error: String, changes: &mut Vec<Change>) {
+        changes.extend(self.start(node));
+        changes.extend(self.fail(node, error));
     }
 
     /// Records that a ready task started; its pending ancestors start with it (listed first,
@@ -319,7 +647,10 @@ impl ExecutionState {
             let step_id = &self.plan.nodes[node].step_id;
             self.failure = Some(format!("step `{step_id}` failed: {error}"));
             for id in 0..self.plan.nodes.len() {
-                if self.status[id] == StepStatus::Running && self.is_task(id) && !self.killing[id] {
+                if self.status[id] == StepStatus::Running
+                    && self.plan.nodes[id].is_task()
+                    && !self.killing[id]
+                {
                     self.killing[id] = true;
                     changes.push(Change::Kill { node: id });
                 }
@@ -327,10 +658,6 @@ impl ExecutionState {
         }
         self.settle(node, &mut changes);
         changes
-    }
-
-    fn is_task(&self, node: NodeId) -> bool {
-        matches!(self.plan.nodes[node].kind, NodeKind::Task { .. })
     }
 
     fn set(
@@ -361,8 +688,19 @@ impl ExecutionState {
     /// After `node` finished: finishes the composites above it whose children are all done,
     /// and the execution when nothing is left.
     fn settle(&mut self, node: NodeId, changes: &mut Vec<Change>) {
-        let mut current = self.plan.nodes[node].parent;
+        match self.plan.nodes[node].parent {
+            Some(parent) => self.settle_node(parent, changes),
+            None => self.finish_if_done(changes),
+        }
+    }
+
+    /// Finishes the composite `node` if nothing under it is left to do, then looks upwards.
+    fn settle_node(&mut self, node: NodeId, changes: &mut Vec<Change>) {
+        let mut current = Some(node);
         while let Some(parent) = current {
+            if self.status[parent].is_finished() {
+                break;
+            }
             let children = self.plan.nodes[parent].children.clone();
             if children.iter().any(|&c| !self.status[c].is_finished()) {
                 if self.failure.is_none() {
@@ -385,9 +723,9 @@ impl ExecutionState {
                 self.set(parent, StepStatus::Failed, Some(error), changes);
             } else if children
                 .iter()
-                .all(|&c| self.status[c] == StepStatus::Completed)
+                .all(|&c| matches!(self.status[c], StepStatus::Completed | StepStatus::Skipped))
             {
-                let value = self.composite_output(&children);
+                let value = self.composite_output(parent);
                 self.complete(parent, value, changes);
             } else {
                 self.set(parent, StepStatus::Cancelled, None, changes);
@@ -397,22 +735,36 @@ impl ExecutionState {
         self.finish_if_done(changes);
     }
 
-    /// A parallel step's result: its children's results by output name (or id).
-    fn composite_output(&self, children: &[NodeId]) -> Value {
-        let mut map = Map::new();
-        for &child in children {
-            let node = &self.plan.nodes[child];
-            let value = self
-                .outputs
-                .get(&node.step_id)
+    /// A composite step's result. Parallel: its children's results by output name (or id).
+    /// Conditional: the result of the last step of the branch taken. Loop: the iterations'
+    /// results in item order.
+    fn composite_output(&self, node: NodeId) -> Value {
+        let children = &self.plan.nodes[node].children;
+        let output_of = |child: NodeId| {
+            self.outputs
+                .get(&self.plan.nodes[child].step_id)
                 .cloned()
-                .unwrap_or(Value::Null);
-            map.insert(
-                node.output.clone().unwrap_or_else(|| node.step_id.clone()),
-                value,
-            );
+                .unwrap_or(Value::Null)
+        };
+        match &self.plan.nodes[node].kind {
+            NodeKind::Loop { .. } => Value::Array(children.iter().map(|&c| output_of(c)).collect()),
+            NodeKind::Conditional { .. } => children
+                .iter()
+                .rev()
+                .find(|&&c| self.status[c] == StepStatus::Completed)
+                .map_or(Value::Null, |&c| output_of(c)),
+            NodeKind::Parallel { .. } | NodeKind::Task { .. } => {
+                let mut map = Map::new();
+                for &child in children {
+                    let node = &self.plan.nodes[child];
+                    map.insert(
+                        node.output.clone().unwrap_or_else(|| node.step_id.clone()),
+                        output_of(child),
+                    );
+                }
+                Value::Object(map)
+            }
         }
-        Value::Object(map)
     }
 
     fn finish_if_done(&mut self, changes: &mut Vec<Change>) {
@@ -433,7 +785,7 @@ impl ExecutionState {
             .plan
             .roots
             .iter()
-            .all(|&r| self.status[r] == StepStatus::Completed)
+            .all(|&r| matches!(self.status[r], StepStatus::Completed | StepStatus::Skipped))
         {
             changes.push(Change::Finished {
                 status: ExecutionStatus::Completed,
@@ -447,27 +799,53 @@ impl ExecutionState {
     }
 
     /// The values a task receives: each `input` name mapped to its value (`input.KEY` from the
-    /// execution input; an output not produced, e.g. by a skipped branch, is `null`).
+    /// execution input, `item`/`index` in a loop; an output not produced, e.g. by a skipped
+    /// branch, is `null`).
     pub fn inputs_for(&self, node: NodeId) -> Map<String, Value> {
         let mut map = Map::new();
         if let NodeKind::Task { inputs, .. } = &self.plan.nodes[node].kind {
+            let scope = NodeScope { state: self, node };
             for name in inputs {
-                let value = match name.strip_prefix("input.") {
-                    Some(key) => self.input.get(key).cloned(),
-                    None => self.outputs.get(name).cloned(),
-                };
-                map.insert(name.clone(), value.unwrap_or(Value::Null));
+                let value = expr::parse(name)
+                    .ok()
+                    .and_then(|e| e.eval(&scope).ok())
+                    .unwrap_or(Value::Null);
+                map.insert(name.clone(), value);
             }
         }
         map
     }
 
-    /// Completed top-level steps, for `progress`.
+    /// The task text with its `{{ expr }}` placeholders filled in.
+    pub fn task_text(&self, node: NodeId) -> Result<String, String> {
+        let NodeKind::Task { task, .. } = &self.plan.nodes[node].kind else {
+            return Ok(String::new());
+        };
+        let template = template::parse(task).map_err(|e| format!("task text: {e}"))?;
+        template
+            .render(&NodeScope { state: self, node })
+            .map_err(|e| format!("task text: {e}"))
+    }
+
+    /// The loop item and position of a node inside a loop iteration.
+    pub fn item_of(&self, node: NodeId) -> Option<(Value, usize)> {
+        let (lp, index) = self.plan.iteration_of(node)?;
+        Some((
+            self.items
+                .get(&lp)?
+                .get(index)
+                .cloned()
+                .unwrap_or(Value::Null),
+            index,
+        ))
+    }
+
+    /// Completed (or skipped) top-level steps, for `progress`.
     pub fn completed_roots(&self) -> usize {
         self.plan
             .roots
             .iter()
-            .filter(|&&r| self.status[r] == StepStatus::Completed)
+            .filter(|&&r| matches!(self.status[r], StepStatus::Completed | StepStatus::Skipped))
             .count()
     }
 
@@ -481,6 +859,37 @@ impl ExecutionState {
     }
 }
 
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Names as a step sees them: `input`, `item` and `index` inside a loop, outputs and step ids.
+struct NodeScope<'a> {
+    state: &'a ExecutionState,
+    node: NodeId,
+}
+
+impl Scope for NodeScope<'_> {
+    fn lookup(&self, name: &str) -> Option<Value> {
+        match name {
+            "input" => Some(self.state.input.clone()),
+            "item" => self.state.item_of(self.node).map(|(item, _)| item),
+            "index" => self
+                .state
+                .item_of(self.node)
+                .map(|(_, index)| Value::from(index)),
+            _ => self.state.outputs.get(name).cloned(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,7 +897,7 @@ mod tests {
 
     fn plan(doc: Value) -> Plan {
         let document: WorkflowDocument = serde_json::from_value(doc).expect("test document");
-        Plan::new(&document).expect("supported")
+        Plan::new(&document)
     }
 
     fn task(id: &str, input: Value, output: Option<&str>) -> Value {
@@ -819,18 +1228,212 @@ mod tests {
         );
     }
 
+    fn conditional_doc() -> Value {
+        json!({"name": "c", "steps": [
+            task("testing", Value::Null, Some("test-results")),
+            {"id": "conditional", "type": "conditional", "condition": "test-results.passed === true",
+             "then": {"id": "deploy", "type": "task", "agent": "dev", "task": "Deploy to production"},
+             "else": {"id": "fix", "type": "task", "agent": "tom", "task": "Fix failing tests"}},
+        ]})
+    }
+
     #[test]
-    fn unsupported_step_types_are_named() {
-        let document: WorkflowDocument = serde_json::from_value(json!({"name": "w", "steps": [
-            {"id": "l", "type": "loop", "items": "xs", "step": task("s", Value::Null, None)}
-        ]}))
-        .expect("document");
+    fn a_conditional_runs_the_branch_its_condition_picks_and_skips_the_other() {
+        for (passed, runs, skipped) in [(true, "deploy", "fix"), (false, "fix", "deploy")] {
+            let mut state = ExecutionState::new(plan(conditional_doc()), json!({}));
+            run_ok(&mut state, "testing", json!({"passed": passed}));
+            assert!(
+                state.ready().is_empty(),
+                "the condition is not decided before advance"
+            );
+            let changes = state.advance();
+            let skip = node(&state, skipped);
+            assert!(changes.contains(&Change::Step {
+                node: skip,
+                status: StepStatus::Skipped,
+                error: None
+            }));
+            assert_eq!(ids(&state, &state.ready()), [runs]);
+            let changes = run_ok(&mut state, runs, json!("done"));
+            let cond = node(&state, "conditional");
+            assert!(changes.contains(&Change::Output {
+                node: cond,
+                value: json!("done")
+            }));
+            assert_eq!(state.finished(), Some(ExecutionStatus::Completed));
+            assert_eq!(state.completed_roots(), 2);
+        }
+    }
+
+    #[test]
+    fn a_false_condition_without_else_completes_with_null() {
+        let mut doc = conditional_doc();
+        doc["steps"][1]
+            .as_object_mut()
+            .expect("object")
+            .remove("else");
+        let mut state = ExecutionState::new(plan(doc), json!({}));
+        run_ok(&mut state, "testing", json!({"passed": false}));
+        state.advance();
         assert_eq!(
-            Plan::new(&document),
-            Err(UnsupportedStep {
-                step_id: "l".into(),
-                step_type: "loop"
-            })
+            state.status(node(&state, "conditional")),
+            StepStatus::Completed
         );
+        assert_eq!(state.finished(), Some(ExecutionStatus::Completed));
+    }
+
+    #[test]
+    fn a_condition_that_cannot_be_evaluated_fails_the_step_quoting_it() {
+        let mut doc = conditional_doc();
+        doc["steps"][1]["condition"] = json!("test-results.count * 2 > 1");
+        let mut state = ExecutionState::new(plan(doc), json!({}));
+        run_ok(&mut state, "testing", json!({"count": "many"}));
+        let changes = state.advance();
+        let cond = node(&state, "conditional");
+        assert_eq!(state.status(cond), StepStatus::Failed);
+        let Some(Change::Finished { status, error }) = changes.last() else {
+            panic!("{changes:?}")
+        };
+        assert_eq!(*status, ExecutionStatus::Failed);
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("test-results.count * 2 > 1")),
+            "{error:?}"
+        );
+    }
+
+    fn loop_doc(items: &str, max: Option<u32>) -> Value {
+        let mut lp = json!({"id": "process-items", "type": "loop", "items": items, "output": "processed",
+            "step": {"id": "process", "type": "task", "agent": "amy", "task": "Process {{ item }} at {{ index }}"}});
+        if let Some(max) = max {
+            lp["maxConcurrency"] = json!(max);
+        }
+        json!({"name": "l", "steps": [task("source", Value::Null, Some("data-array")), lp,
+            task("after", json!("processed"), None)]})
+    }
+
+    #[test]
+    fn a_loop_runs_one_iteration_per_item_within_its_concurrency_and_collects_results_in_order() {
+        let mut state = ExecutionState::new(plan(loop_doc("data-array", Some(2))), json!({}));
+        run_ok(&mut state, "source", json!(["a", "b", "c"]));
+        let changes = state.advance();
+        let lp = node(&state, "process-items");
+        assert!(changes.contains(&Change::Expanded {
+            node: lp,
+            items: json!(["a", "b", "c"])
+        }));
+        assert_eq!(ids(&state, &state.ready()), ["process[0]", "process[1]"]);
+        let second = node(&state, "process[1]");
+        assert_eq!(state.task_text(second), Ok("Process b at 1".to_owned()));
+        assert_eq!(state.item_of(second), Some((json!("b"), 1)));
+        state.start(node(&state, "process[0]"));
+        state.start(second);
+        assert!(state.ready().is_empty(), "two at a time");
+        state.succeed(second, json!("B"));
+        assert_eq!(ids(&state, &state.ready()), ["process[2]"]);
+        run_ok(&mut state, "process[2]", json!("C"));
+        let changes = state.succeed(node(&state, "process[0]"), json!("A"));
+        assert!(changes.contains(&Change::Output {
+            node: lp,
+            value: json!(["A", "B", "C"])
+        }));
+        let after = node(&state, "after");
+        assert_eq!(
+            Value::Object(state.inputs_for(after)),
+            json!({"processed": ["A", "B", "C"]})
+        );
+    }
+
+    #[test]
+    fn a_loop_defaults_to_one_at_a_time_and_an_empty_array_completes_at_once() {
+        let mut state = ExecutionState::new(plan(loop_doc("data-array", None)), json!({}));
+        run_ok(&mut state, "source", json!([1, 2]));
+        state.advance();
+        assert_eq!(ids(&state, &state.ready()), ["process[0]"]);
+
+        let mut state = ExecutionState::new(plan(loop_doc("data-array", None)), json!({}));
+        run_ok(&mut state, "source", json!([]));
+        let changes = state.advance();
+        let lp = node(&state, "process-items");
+        assert!(changes.contains(&Change::Output {
+            node: lp,
+            value: json!([])
+        }));
+        assert_eq!(ids(&state, &state.ready()), ["after"]);
+    }
+
+    #[test]
+    fn loop_items_may_be_execution_input_or_an_expression_and_must_be_an_array() {
+        let mut state =
+            ExecutionState::new(plan(loop_doc("input.files", None)), json!({"files": ["x"]}));
+        run_ok(&mut state, "source", json!(null));
+        state.advance();
+        assert_eq!(ids(&state, &state.ready()), ["process[0]"]);
+
+        let mut state = ExecutionState::new(
+            plan(loop_doc("[1, 2, len(data-array)]", Some(5))),
+            json!({}),
+        );
+        run_ok(&mut state, "source", json!("abcd"));
+        state.advance();
+        assert_eq!(
+            state.item_of(node(&state, "process[2]")),
+            Some((json!(4), 2))
+        );
+
+        let mut state = ExecutionState::new(plan(loop_doc("data-array", None)), json!({}));
+        run_ok(&mut state, "source", json!({"not": "an array"}));
+        let changes = state.advance();
+        let lp = node(&state, "process-items");
+        assert_eq!(state.status(lp), StepStatus::Failed);
+        assert!(changes.iter().any(|c| matches!(c, Change::Step { error: Some(e), .. } if e.contains("must be an array, found an object"))), "{changes:?}");
+        assert_eq!(state.finished(), Some(ExecutionStatus::Failed));
+    }
+
+    #[test]
+    fn restore_re_expands_loops_from_their_stored_items() {
+        let mut state = ExecutionState::new(plan(loop_doc("data-array", Some(3))), json!({}));
+        run_ok(&mut state, "source", json!(["a", "b"]));
+        state.advance();
+        run_ok(&mut state, "process[1]", json!("B"));
+        let statuses: BTreeMap<String, StepStatus> = state
+            .plan()
+            .nodes()
+            .map(|(id, n)| (n.step_id.clone(), state.status(id)))
+            .collect();
+        let mut outputs = BTreeMap::new();
+        outputs.insert("data-array".to_owned(), json!(["a", "b"]));
+        outputs.insert(loop_items_key("process-items"), json!(["a", "b"]));
+        outputs.insert("process[1]".to_owned(), json!("B"));
+        let mut restored = ExecutionState::restore(
+            plan(loop_doc("data-array", Some(3))),
+            json!({}),
+            &statuses,
+            outputs,
+        );
+        assert!(restored.advance().is_empty(), "already decided");
+        assert_eq!(ids(&restored, &restored.ready()), ["process[0]"]);
+        let changes = run_ok(&mut restored, "process[0]", json!("A"));
+        let lp = node(&restored, "process-items");
+        assert!(changes.contains(&Change::Output {
+            node: lp,
+            value: json!(["A", "B"])
+        }));
+    }
+
+    #[test]
+    fn team_steps_are_tasks_whose_runner_is_the_team() {
+        let doc = json!({"name": "t", "steps": [
+            {"id": "team-project", "type": "team", "teamId": "engineering", "task": "Build {{ input.feature }}"}
+        ]});
+        let state = ExecutionState::new(plan(doc), json!({"feature": "search"}));
+        let n = node(&state, "team-project");
+        assert_eq!(ids(&state, &state.ready()), ["team-project"]);
+        assert!(
+            matches!(&state.plan().node(n).kind, NodeKind::Task { runner: Runner::Team(t), .. } if t == "engineering")
+        );
+        assert_eq!(state.plan().node(n).type_name(), "team");
+        assert_eq!(state.task_text(n), Ok("Build search".to_owned()));
     }
 }

@@ -3,6 +3,8 @@
 //! Nothing here does I/O, so every rule can be tested without processes or a database.
 
 pub mod engine;
+pub mod expr;
 pub mod model;
+pub mod template;
 pub mod validate;
 pub mod workflow;

@@ -124,6 +124,20 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// How a team step picks the member that runs it.
+    TeamStrategy { RoundRobin = "round-robin", LeastBusy = "least-busy", Random = "random" }
+);
+
+/// A named group of agents; a `team` step runs on one member, chosen by the strategy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamSpec {
+    pub id: String,
+    pub members: Vec<String>,
+    pub strategy: TeamStrategy,
+}
+
+wire_enum!(
     /// How an agent is started.
     AgentKind { Command = "command", Shell = "shell" }
 );

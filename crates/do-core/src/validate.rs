@@ -674,6 +674,11 @@ impl Validator {
                     fields.insert(main.into(), Value::String(text));
                 }
                 if let Some(text) = self.required_string(obj, &path, "task", &what, false) {
+                    if let Ok(template) =
+                        self.parsed(&text, crate::template::parse(&text), &join(&path, "task"))
+                    {
+                        self.expression_refs(template.names(), &join(&path, "task"), &mut refs);
+                    }
                     fields.insert("task".into(), Value::String(text));
                 }
                 if let Some(input) = self.inputs(obj, &path, &mut refs) {
@@ -716,6 +721,15 @@ impl Validator {
             }
             Kind::Conditional => {
                 if let Some(text) = self.required_string(obj, &path, "condition", &what, true) {
+                    if let Ok(condition) =
+                        self.parsed(&text, crate::expr::parse(&text), &join(&path, "condition"))
+                    {
+                        self.expression_refs(
+                            condition.names(),
+                            &join(&path, "condition"),
+                            &mut refs,
+                        );
+                    }
                     fields.insert("condition".into(), Value::String(text));
                 }
                 then = self.branch(obj, &path, "then", idx, depth, Some(&what));
@@ -731,6 +745,10 @@ impl Validator {
                             tick,
                             items: true,
                         });
+                    } else if let Ok(expression) =
+                        self.parsed(&items, crate::expr::parse(&items), &join(&path, "items"))
+                    {
+                        self.expression_refs(expression.names(), &join(&path, "items"), &mut refs);
                     }
                     fields.insert("items".into(), Value::String(items));
                 }
@@ -1107,6 +1125,30 @@ impl Validator {
             format!("`{field}` must be a number of seconds, at least 0, found {found}"),
         );
         None
+    }
+
+    /// Reports an expression's or template's parse error at `path`, with its column.
+    fn parsed<T>(
+        &mut self,
+        text: &str,
+        parsed: Result<T, crate::expr::ParseError>,
+        path: &str,
+    ) -> Result<T, ()> {
+        parsed.map_err(|e| self.error(path, format!("cannot parse `{}`: {e}", show(text))))
+    }
+
+    /// Records the root names an expression reads as references to check (`input` is always
+    /// there).
+    fn expression_refs(&mut self, names: Vec<String>, path: &str, refs: &mut Vec<Ref>) {
+        for name in names.into_iter().filter(|n| n != "input") {
+            let tick = self.next_tick();
+            refs.push(Ref {
+                name,
+                path: path.to_owned(),
+                tick,
+                items: false,
+            });
+        }
     }
 
     /// Checks a step's `input` (a name or an array of names) and records each name as a
@@ -2100,7 +2142,7 @@ mod tests {
         let doc = wf(json!([
             task("x"),
             {"id": "p", "type": "parallel", "steps": [task("x")]},
-            {"id": "c", "type": "conditional", "condition": "x", "then": [task("x")],
+            {"id": "c", "type": "conditional", "condition": "true", "then": [task("x")],
              "else": task("x")},
             {"id": "l", "type": "loop", "items": "x", "step": task("x")},
             {"id": "f", "agent": "a", "task": "t",
@@ -2242,7 +2284,7 @@ mod tests {
             json!([{"type": "conditional", "condition": "", "then": task("a")}]),
         ));
         assert_eq!(error.path, "steps[0].condition");
-        let error = one_error(&wf(json!([{"type": "conditional", "condition": "x"}])));
+        let error = one_error(&wf(json!([{"type": "conditional", "condition": "true"}])));
         assert_eq!(
             (error.path.as_str(), error.message.as_str()),
             (
@@ -2251,21 +2293,21 @@ mod tests {
             )
         );
         let error = one_error(&wf(
-            json!([{"type": "conditional", "condition": "x", "then": []}]),
+            json!([{"type": "conditional", "condition": "true", "then": []}]),
         ));
         assert_eq!(error.path, "steps[0].then");
         let error = one_error(&wf(json!([
-            {"type": "conditional", "condition": "x", "then": task("a"), "else": "nope"}
+            {"type": "conditional", "condition": "true", "then": task("a"), "else": "nope"}
         ])));
         assert_eq!(error.path, "steps[0].else");
         assert!(error.message.ends_with("found string"), "{error}");
         let error = one_error(&wf(json!([
-            {"type": "conditional", "condition": "x", "then": [task("a"), {"id": "b", "agent": "x"}]}
+            {"type": "conditional", "condition": "true", "then": [task("a"), {"id": "b", "agent": "x"}]}
         ])));
         assert_eq!(error.path, "steps[0].then[1]");
 
         let doc = wf(json!([
-            {"id": "c", "type": "conditional", "condition": "x", "then": task("a"),
+            {"id": "c", "type": "conditional", "condition": "true", "then": task("a"),
              "else": [task("b"), task("d")]}
         ]));
         let StepKind::Conditional(conditional) = &ok(&doc).document.steps[0].kind else {
@@ -2635,7 +2677,7 @@ mod tests {
         );
 
         let doc = wf(json!([
-            {"id": "check", "type": "conditional", "condition": "x",
+            {"id": "check", "type": "conditional", "condition": "true",
              "then": task_io("deploy", json!([]), "url"),
              "else": task_io("fix", json!("url"), "patch")}
         ]));
@@ -2649,7 +2691,7 @@ mod tests {
 
         // Inside a branch, the conditional itself has not finished.
         let doc = wf(json!([
-            {"id": "check", "type": "conditional", "condition": "x",
+            {"id": "check", "type": "conditional", "condition": "true",
              "then": task_io("deploy", json!("check"), "url")}
         ]));
         let error = one_error(&doc);
@@ -2799,11 +2841,52 @@ mod tests {
     }
 
     #[test]
-    fn conditions_are_not_checked_yet() {
+    fn conditions_items_and_templates_are_parsed_and_their_names_checked() {
         let doc = wf(json!([
-            {"type": "conditional", "condition": "nothing.here ===", "then": task("a")}
+            {"id": "a", "agent": "x", "task": "t", "output": "test-results"},
+            {"type": "conditional", "condition": "test-results.passed === true && len(input.k) > 0", "then": task("b")},
+            {"type": "conditional", "condition": "nothing.here ===", "then": task("c")},
+            {"type": "conditional", "condition": "tests-results.passed", "then": task("d")},
+            {"id": "e", "agent": "x", "task": "Deploy {{ test-results.url }} for {{ input.who }}"},
+            {"id": "f", "agent": "x", "task": "Use {{ missing }}"},
+            {"id": "g", "agent": "x", "task": "Broken {{ a + }}"},
+            {"id": "l", "type": "loop", "items": "[1, 2, len(test-results)]", "step": {"id": "s", "agent": "x", "task": "{{ item }} #{{ index }}"}},
+            {"id": "m", "agent": "x", "task": "{{ item }}"}
         ]));
-        assert!(parse_document(&doc).is_ok());
+        let errors = expect_errors(&doc);
+        let paths: Vec<&str> = errors.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "steps[2].condition",
+                "steps[3].condition",
+                "steps[5].task",
+                "steps[6].task",
+                "steps[8].task"
+            ],
+            "{errors:#?}"
+        );
+        assert!(
+            errors[0].message.contains("column"),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[1].message.contains("did you mean `test-results`"),
+            "{}",
+            errors[1].message
+        );
+        assert!(
+            errors[2].message.contains("`missing`"),
+            "{}",
+            errors[2].message
+        );
+        assert!(
+            errors[3].message.contains("column 15"),
+            "{}",
+            errors[3].message
+        );
+        assert!(errors[4].message.contains("loop"), "{}", errors[4].message);
     }
 
     // --- Rules 10 and 11: all errors at once, in document order -----------------------------

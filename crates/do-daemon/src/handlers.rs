@@ -9,12 +9,13 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::{Diagnostic, did_you_mean, parse_document};
 use do_core::workflow::{StepKind, WorkflowDocument};
 use do_proto::{
-    AddAgent, AgentData, ApiError, ById, ByName, CreateWorkflow, DaemonStatusData, ErrorCode,
-    EventKind, ExecuteWorkflow, HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION,
-    Request, ValidationData, WorkflowData,
+    AddAgent, AgentData, ApiError, ById, ByName, CreateTeam, CreateWorkflow, DaemonStatusData,
+    ErrorCode, EventKind, ExecuteWorkflow, HelloData, ListExecutions, ListWorkflows,
+    PROTOCOL_VERSION, Request, TeamData, ValidationData, WorkflowData,
 };
 use do_store::{
-    AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, WorkflowFilter, WorkflowRecord,
+    AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, TeamRecord, WorkflowFilter,
+    WorkflowRecord,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -83,6 +84,25 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
             }
             Ok(json!({"name": name, "removed": true}))
         }
+        Request::CreateTeam(params) => create_team(shared, params),
+        Request::ListTeams(_) => {
+            let teams = shared.store().list_teams().map_err(internal)?;
+            to_value(&teams.into_iter().map(team_data).collect::<Vec<_>>())
+        }
+        Request::GetTeam(ById { id }) => {
+            let team = shared.store().team(&id).map_err(internal)?;
+            to_value(&team_data(team.ok_or_else(|| team_not_found(shared, &id))?))
+        }
+        Request::RemoveTeam(ById { id }) => {
+            let removed = shared
+                .store()
+                .write(|w| w.remove_team(&id))
+                .map_err(internal)?;
+            if !removed {
+                return Err(team_not_found(shared, &id));
+            }
+            Ok(json!({"id": id, "removed": true}))
+        }
         Request::DaemonStatus(_) => daemon_status(shared),
         Request::Hello(_) | Request::WatchExecution(_) | Request::StopDaemon(_) => Err(
             ApiError::new(ErrorCode::Internal, "request routed to the wrong handler"),
@@ -136,16 +156,40 @@ fn checked_document(
         .with_details(json!({ "errors": errors }))
     })?;
     let mut warnings = validated.warnings;
-    let agents = shared.store().list_agents().map_err(internal)?;
-    let names: Vec<&str> = agents.iter().map(|a| a.spec.name.as_str()).collect();
-    validated.document.walk(&mut |path, step| {
-        if let StepKind::Task(task) = &step.kind
-            && !names.contains(&task.agent.as_str())
-        {
-            warnings.push(unknown_agent(&format!("{path}.agent"), &task.agent, &names));
-        }
-    });
+    warnings.extend(unknown_runners(shared, &validated.document)?);
     Ok((validated.document, warnings))
+}
+
+/// Steps whose agent is not registered or whose team is not defined.
+fn unknown_runners(
+    shared: &Shared,
+    document: &WorkflowDocument,
+) -> Result<Vec<Diagnostic>, ApiError> {
+    let agents = shared.store().list_agents().map_err(internal)?;
+    let teams = shared.store().list_teams().map_err(internal)?;
+    let names: Vec<&str> = agents.iter().map(|a| a.spec.name.as_str()).collect();
+    let team_ids: Vec<&str> = teams.iter().map(|t| t.spec.id.as_str()).collect();
+    let mut found = Vec::new();
+    document.walk(&mut |path, step| match &step.kind {
+        StepKind::Task(task) if !names.contains(&task.agent.as_str()) => {
+            found.push(unknown_agent(&format!("{path}.agent"), &task.agent, &names));
+        }
+        StepKind::Team(team) if !team_ids.contains(&team.team_id.as_str()) => {
+            let hint = match did_you_mean(&team.team_id, team_ids.iter().copied()) {
+                Some(id) => format!("did you mean `{id}`? "),
+                None => String::new(),
+            };
+            found.push(Diagnostic {
+                path: format!("{path}.teamId"),
+                message: format!(
+                    "team `{}` is not defined; {hint}define it with `do team create {} --members a,b`",
+                    team.team_id, team.team_id
+                ),
+            });
+        }
+        _ => {}
+    });
+    Ok(found)
 }
 
 fn unknown_agent(path: &str, agent: &str, names: &[&str]) -> Diagnostic {
@@ -232,8 +276,7 @@ fn load_workflow(shared: &Shared, id: &str) -> Result<WorkflowRecord, ApiError> 
 
 fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     let workflow = load_workflow(shared, &params.workflow_id)?;
-    let plan = Plan::new(&workflow.document)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    let plan = Plan::new(&workflow.document);
     let input = match params.input {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => Value::Object(map),
@@ -244,29 +287,13 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
             ));
         }
     };
-    let agents = shared.store().list_agents().map_err(internal)?;
-    let names: Vec<&str> = agents.iter().map(|a| a.spec.name.as_str()).collect();
-    let mut missing = Vec::new();
-    for (_, node) in plan.nodes() {
-        if let Some(agent) = node.agent()
-            && !names.contains(&agent)
-            && !missing
-                .iter()
-                .any(|d: &Diagnostic| d.message.contains(&format!("`{agent}`")))
-        {
-            missing.push(unknown_agent(
-                &format!("step `{}`", node.step_id),
-                agent,
-                &names,
-            ));
-        }
-    }
+    let missing = unknown_runners(shared, &workflow.document)?;
     if !missing.is_empty() {
         let lines: Vec<String> = missing.iter().map(|d| format!("  {d}")).collect();
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
             format!(
-                "workflow `{}` uses agents that are not registered:\n{}",
+                "workflow `{}` uses agents or teams that do not exist:\n{}",
                 workflow.id,
                 lines.join("\n")
             ),
@@ -405,6 +432,79 @@ fn agent_not_found(shared: &Shared, name: &str) -> ApiError {
         None => "; `do agent list` shows the registered ones".to_owned(),
     };
     ApiError::new(ErrorCode::NotFound, format!("no agent `{name}`{hint}"))
+}
+
+fn create_team(shared: &Shared, params: CreateTeam) -> Answer {
+    let spec = params.team;
+    if !valid_agent_name(&spec.id) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "invalid team id `{}`: use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+                spec.id
+            ),
+        ));
+    }
+    if spec.members.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("team `{}` needs at least one member", spec.id),
+        ));
+    }
+    let agents = shared.store().list_agents().map_err(internal)?;
+    let names: Vec<&str> = agents.iter().map(|a| a.spec.name.as_str()).collect();
+    for (i, member) in spec.members.iter().enumerate() {
+        if spec.members[..i].contains(member) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("member `{member}` is listed twice"),
+            ));
+        }
+        if !names.contains(&member.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                unknown_agent("--members", member, &names).to_string(),
+            ));
+        }
+    }
+    let record = TeamRecord {
+        spec,
+        next: 0,
+        created_at: time::now_ms(),
+    };
+    let id = record.spec.id.clone();
+    shared
+        .store()
+        .write(|w| {
+            if !params.replace && w.team_exists(&id)? {
+                return Err(StoreError::Conflict { what: "team", id: id.clone() });
+            }
+            w.put_team(&record)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("team `{id}` already exists; pass `--replace` to change it, or `do team remove {id}` first"),
+            ),
+            other => internal(other),
+        })?;
+    to_value(&team_data(record))
+}
+
+fn team_data(record: TeamRecord) -> TeamData {
+    TeamData {
+        spec: record.spec,
+        created_at: time::rfc3339(record.created_at),
+    }
+}
+
+fn team_not_found(shared: &Shared, id: &str) -> ApiError {
+    let teams = shared.store().list_teams().unwrap_or_default();
+    let hint = match did_you_mean(id, teams.iter().map(|t| t.spec.id.as_str())) {
+        Some(other) => format!("; did you mean `{other}`?"),
+        None => "; `do team list` shows the defined ones".to_owned(),
+    };
+    ApiError::new(ErrorCode::NotFound, format!("no team `{id}`{hint}"))
 }
 
 fn daemon_status(shared: &Shared) -> Answer {

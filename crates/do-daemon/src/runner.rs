@@ -32,6 +32,8 @@ pub(crate) struct RunSpec {
     pub(crate) agent: AgentSpec,
     pub(crate) task: String,
     pub(crate) inputs: Map<String, Value>,
+    /// Inside a loop iteration: the item and its index.
+    pub(crate) item: Option<(Value, usize)>,
     pub(crate) execution_input: Value,
     pub(crate) workspace: PathBuf,
     /// Where the attempt's log and input file go.
@@ -115,6 +117,11 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if let Some((item, index)) = &spec.item {
+        command
+            .env("DO_ITEM", item.to_string())
+            .env("DO_INDEX", index.to_string());
+    }
     if input_json.len() <= MAX_ENV_INPUT_BYTES {
         command.env("DO_INPUT", &input_json);
     }

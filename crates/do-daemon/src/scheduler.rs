@@ -5,8 +5,8 @@
 use crate::runner::{self, Outcome, RunSpec};
 use crate::status::append_event;
 use crate::{Shared, time};
-use do_core::engine::{Change, ExecutionState, NodeId, Plan};
-use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
+use do_core::engine::{Change, ExecutionState, NodeId, NodeKind, Plan, Runner, loop_items_key};
+use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus, TeamStrategy};
 use do_proto::{Event, EventKind};
 use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError, Writer};
 use serde_json::{Value, json};
@@ -140,10 +140,7 @@ impl Scheduler {
                 what: "workflow version",
                 detail: record.workflow_id.clone(),
             })?;
-        let plan = Plan::new(&document).map_err(|e| StoreError::Corrupt {
-            what: "workflow document",
-            detail: e.to_string(),
-        })?;
+        let plan = Plan::new(&document);
         let rows_by_id: HashMap<String, StepRecord> = store
             .steps(id)?
             .into_iter()
@@ -187,6 +184,10 @@ impl Scheduler {
             .collect();
         order.sort();
         for (_, _, id) in order {
+            if let Err(e) = self.advance(&id) {
+                tracing::error!(execution = %id, error = %e, "cannot record a decision");
+                continue;
+            }
             let ready = match self.active.get(&id) {
                 Some(active) => active.state.ready(),
                 None => continue,
@@ -203,49 +204,133 @@ impl Scheduler {
         }
     }
 
-    fn start(&mut self, id: &str, node: NodeId) -> Result<(), StoreError> {
+    /// Lets the engine take the decisions within reach (conditions, loop items) and commits them.
+    fn advance(&mut self, id: &str) -> Result<(), StoreError> {
         let shared = self.shared.clone();
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
-        let step = active.state.plan().node(node).clone();
-        let Some(agent_name) = step.agent().map(str::to_owned) else {
+        let changes = active.state.advance();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = time::now_ms();
+        let (events, kills) = shared.store().write(|w| commit(w, active, changes, now))?;
+        self.after_commit(id, events, kills);
+        Ok(())
+    }
+
+    /// Chooses the member of a team that runs a team step, by the team's strategy.
+    fn pick_member(&self, team_id: &str) -> Result<String, StoreError> {
+        let Some(team) = self.shared.store().team(team_id)? else {
+            return Err(StoreError::Corrupt {
+                what: "team",
+                detail: format!("team `{team_id}` is not defined"),
+            });
+        };
+        let member = match team.spec.strategy {
+            TeamStrategy::RoundRobin => {
+                let index = team.next as usize % team.spec.members.len().max(1);
+                self.shared
+                    .store()
+                    .write(|w| w.set_team_cursor(team_id, team.next.wrapping_add(1)))?;
+                team.spec.members.get(index).cloned()
+            }
+            TeamStrategy::LeastBusy => {
+                let busy = |member: &String| {
+                    self.active
+                        .values()
+                        .flat_map(|a| a.running.values())
+                        .filter(|r| &r.attempt.agent == member)
+                        .count()
+                };
+                team.spec.members.iter().min_by_key(|m| busy(m)).cloned()
+            }
+            TeamStrategy::Random => team
+                .spec
+                .members
+                .get(fastrand::usize(..team.spec.members.len().max(1)))
+                .cloned(),
+        };
+        member.ok_or_else(|| StoreError::Corrupt {
+            what: "team",
+            detail: format!("team `{team_id}` has no members"),
+        })
+    }
+
+    /// Fails a step that cannot start (its agent or team is gone, its task text does not render).
+    fn refuse(&mut self, id: &str, node: NodeId, error: String) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
-        let now = time::now_ms();
+        let mut changes = active.state.start(node);
+        changes.extend(active.state.fail(node, error));
+        let (events, kills) = shared
+            .store()
+            .write(|w| commit(w, active, changes, time::now_ms()))?;
+        self.after_commit(id, events, kills);
+        Ok(())
+    }
+
+    fn start(&mut self, id: &str, node: NodeId) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let Some(runner) =
+            self.active
+                .get(id)
+                .and_then(|a| match &a.state.plan().node(node).kind {
+                    NodeKind::Task { runner, .. } => Some(runner.clone()),
+                    _ => None,
+                })
+        else {
+            return Ok(());
+        };
+        let agent_name = match runner {
+            Runner::Agent(name) => name,
+            Runner::Team(team) => match self.pick_member(&team) {
+                Ok(member) => member,
+                Err(StoreError::Corrupt { detail, .. }) => {
+                    let error =
+                        format!("{detail}; define it with `do team create {team} --members a,b`");
+                    return self.refuse(id, node, error);
+                }
+                Err(other) => return Err(other),
+            },
+        };
         let agent = shared.store().agent(&agent_name)?;
         let Some(agent) = agent.map(|a| a.spec) else {
-            // Removed since the execution was queued: the step cannot run.
-            let mut changes = active.state.start(node);
-            changes.extend(active.state.fail(
-                node,
-                format!("agent `{agent_name}` is not registered (was it removed?); add it with `do agent add {agent_name} -- COMMAND…` and retry"),
-            ));
-            let events = shared.store().write(|w| commit(w, active, changes, now))?;
-            self.after_commit(id, events.0, events.1);
+            let error = format!(
+                "agent `{agent_name}` is not registered (was it removed?); add it with `do agent add {agent_name} -- COMMAND…`"
+            );
+            return self.refuse(id, node, error);
+        };
+        let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
+        let task = match active.state.task_text(node) {
+            Ok(task) => task,
+            Err(error) => return self.refuse(id, node, error),
+        };
+        let step_id = active.state.plan().node(node).step_id.clone();
+        let now = time::now_ms();
         let changes = active.state.start(node);
         let attempt_no = active.rows.get(&node).map_or(0, |r| r.attempts) + 1;
-        let run_dir = shared.config.data_dir.join("runs").join(id);
         let spec = RunSpec {
             execution_id: id.to_owned(),
-            step_id: step.step_id.clone(),
+            step_id: step_id.clone(),
             attempt: attempt_no,
             agent,
-            task: match &step.kind {
-                do_core::engine::NodeKind::Task { task, .. } => task.clone(),
-                do_core::engine::NodeKind::Parallel { .. } => String::new(),
-            },
+            task,
             inputs: active.state.inputs_for(node),
+            item: active.state.item_of(node),
             execution_input: active.record.input.clone(),
             workspace: shared.config.data_dir.join("workspaces").join(id),
-            run_dir,
+            run_dir: shared.config.data_dir.join("runs").join(id),
             kill_grace: shared.config.kill_grace,
         };
         let attempt = AttemptRecord {
             execution_id: id.to_owned(),
-            step_id: step.step_id.clone(),
+            step_id,
             attempt: attempt_no,
             status: AttemptStatus::Running,
             agent: agent_name.clone(),
@@ -447,6 +532,10 @@ fn commit(
                     w.put_output(&id, name, &value)?;
                 }
                 row_mut(active, node, &id).output = Some(value);
+            }
+            Change::Expanded { node, items } => {
+                let step_id = active.state.plan().node(node).step_id.clone();
+                w.put_output(&id, &loop_items_key(&step_id), &items)?;
             }
             Change::Kill { node } => kills.push(node),
             Change::Finished { status, error } => {

@@ -3,12 +3,12 @@
 use crate::handlers::internal;
 use crate::server::Connection;
 use crate::{Shared, time};
-use do_core::engine::{NodeId, Plan};
+use do_core::engine::{ExecutionState, NodeId, Plan};
 use do_core::model::StepStatus;
 use do_proto::{ApiError, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData};
 use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError, Writer};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast::error::RecvError;
 
 /// The status document of an execution; with `with_steps`, its step tree and input too.
@@ -36,8 +36,16 @@ pub(crate) fn execution_data(
                     ),
                 )
             })?;
-        let plan =
-            Plan::new(&document).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        // Loops show one child per iteration: expand them as the engine did.
+        let items: BTreeMap<String, serde_json::Value> = store
+            .outputs(id)
+            .map_err(internal)?
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("#items:"))
+            .collect();
+        let state =
+            ExecutionState::restore(Plan::new(&document), Value::Null, &BTreeMap::new(), items);
+        let plan = state.plan();
         let rows: HashMap<String, StepRecord> = store
             .steps(id)
             .map_err(internal)?
@@ -47,7 +55,7 @@ pub(crate) fn execution_data(
         data.steps = Some(
             plan.roots()
                 .iter()
-                .map(|&root| step_data(&plan, root, &rows))
+                .map(|&root| step_data(plan, root, &rows))
                 .collect(),
         );
         data.input = Some(record.input.clone());

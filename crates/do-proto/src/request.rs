@@ -1,5 +1,5 @@
 use crate::envelope::{ApiError, ErrorCode};
-use do_core::model::{AgentSpec, ExecutionStatus, Priority, WorkflowStatus};
+use do_core::model::{AgentSpec, ExecutionStatus, Priority, TeamSpec, WorkflowStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,6 +40,14 @@ pub enum Request {
     GetAgent(ByName),
     #[serde(rename = "agents.remove")]
     RemoveAgent(ByName),
+    #[serde(rename = "teams.create")]
+    CreateTeam(CreateTeam),
+    #[serde(rename = "teams.list")]
+    ListTeams(Empty),
+    #[serde(rename = "teams.get")]
+    GetTeam(ById),
+    #[serde(rename = "teams.remove")]
+    RemoveTeam(ById),
     #[serde(rename = "daemon.status")]
     DaemonStatus(Empty),
     #[serde(rename = "daemon.stop")]
@@ -121,6 +129,14 @@ pub struct ExecuteWorkflow {
 pub struct AddAgent {
     pub agent: AgentSpec,
     /// Replace an agent of the same name instead of refusing.
+    #[serde(default)]
+    pub replace: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateTeam {
+    pub team: TeamSpec,
+    /// Replace a team of the same id instead of refusing.
     #[serde(default)]
     pub replace: bool,
 }

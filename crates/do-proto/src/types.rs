@@ -1,6 +1,6 @@
 //! The `data` of responses and events. Times are RFC 3339 strings in UTC, as in the API.
 
-use do_core::model::{AgentSpec, ExecutionStatus, Priority, StepStatus, WorkflowStatus};
+use do_core::model::{AgentSpec, ExecutionStatus, Priority, StepStatus, TeamSpec, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::WorkflowDocument;
 use serde::{Deserialize, Serialize};
@@ -151,6 +151,15 @@ pub struct StepData {
 pub struct AgentData {
     #[serde(flatten)]
     pub spec: AgentSpec,
+    pub created_at: String,
+}
+
+/// Answer to `teams.*`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamData {
+    #[serde(flatten)]
+    pub spec: TeamSpec,
     pub created_at: String,
 }
 

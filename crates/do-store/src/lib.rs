@@ -195,6 +195,27 @@ impl Store {
         rows.next()?.map(agent_from_row).transpose()
     }
 
+    pub fn team(&self, id: &str) -> Result<Option<TeamRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT spec, next, created_at FROM teams WHERE id = ?1")?;
+        let mut rows = stmt.query([id])?;
+        rows.next()?.map(team_from_row).transpose()
+    }
+
+    /// All teams, by id.
+    pub fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT spec, next, created_at FROM teams ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(team_from_row(row)?);
+        }
+        Ok(out)
+    }
+
     /// All agents, by name.
     pub fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
         let mut stmt = self
@@ -425,6 +446,46 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Inserts or replaces a team (keeping the round-robin cursor of a replaced one).
+    pub fn put_team(&mut self, record: &TeamRecord) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO teams (id, spec, next, created_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (id) DO UPDATE SET spec = excluded.spec",
+            )?
+            .execute(params![
+                record.spec.id,
+                to_json(&record.spec)?,
+                record.next,
+                record.created_at
+            ])?;
+        Ok(())
+    }
+
+    /// Returns whether a team of this id exists.
+    pub fn team_exists(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?
+            .exists([id])?)
+    }
+
+    pub fn set_team_cursor(&mut self, id: &str, next: u32) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE teams SET next = ?2 WHERE id = ?1")?
+            .execute(params![id, next])?;
+        Ok(())
+    }
+
+    /// Returns whether a team was removed.
+    pub fn remove_team(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("DELETE FROM teams WHERE id = ?1")?
+            .execute([id])?
+            > 0)
+    }
+
     /// Returns whether an agent of this name exists.
     pub fn agent_exists(&mut self, name: &str) -> Result<bool, StoreError> {
         let mut stmt = self
@@ -628,6 +689,14 @@ fn workflow_from_row(row: &Row<'_>) -> Result<WorkflowRecord, StoreError> {
         created_at: col(row, "created_at", WHAT)?,
         updated_at: col(row, "updated_at", WHAT)?,
         id,
+    })
+}
+
+fn team_from_row(row: &Row<'_>) -> Result<TeamRecord, StoreError> {
+    Ok(TeamRecord {
+        spec: json_col(row, "spec", "team")?,
+        next: int_col(row, "next", "team")?,
+        created_at: col(row, "created_at", "team")?,
     })
 }
 

@@ -42,6 +42,13 @@ CREATE TABLE agents (
     created_at INTEGER NOT NULL
 ) STRICT;
 
+CREATE TABLE teams (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    spec       TEXT    NOT NULL,
+    next       INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE executions (
     id               TEXT    NOT NULL PRIMARY KEY,
     workflow_id      TEXT    NOT NULL REFERENCES workflows (id),

@@ -1,7 +1,7 @@
 //! The rows the store reads and writes. Times are milliseconds since the Unix epoch.
 
 use do_core::model::{
-    AgentSpec, AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus,
+    AgentSpec, AttemptStatus, ExecutionStatus, Priority, StepStatus, TeamSpec, WorkflowStatus,
 };
 use do_core::workflow::WorkflowDocument;
 use serde_json::Value;
@@ -106,4 +106,12 @@ pub struct EventRecord {
     pub at: i64,
     pub kind: String,
     pub data: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamRecord {
+    pub spec: TeamSpec,
+    /// The round-robin cursor: how many steps the team has been given.
+    pub next: u32,
+    pub created_at: i64,
 }

@@ -260,12 +260,24 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
 pub(crate) struct ShowArgs {
     /// The workflow's id (`wf_…`).
     workflow: String,
+    /// Draw the step tree instead: an indented tree, a Mermaid flowchart or a Graphviz digraph
+    /// (`| dot -Tsvg > workflow.svg`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    graph: Option<crate::graph::GraphFormat>,
 }
 
 fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     let workflow: WorkflowData = ctx.client()?.call(Request::GetWorkflow(ById {
         id: args.workflow.clone(),
     }))?;
+    if let Some(format) = args.graph {
+        write!(
+            std::io::stdout(),
+            "{}",
+            crate::graph::render(&workflow.document, format)
+        )?;
+        return Ok(SUCCESS);
+    }
     if ctx.json {
         print_json(&workflow)?;
         return Ok(SUCCESS);

@@ -1,0 +1,137 @@
+//! `do team …`: groups of agents that `team` steps run on.
+
+use crate::context::Context;
+use crate::exit::SUCCESS;
+use crate::render::{print_json, print_table, short_time, table};
+use clap::{Args, Subcommand};
+use do_core::model::{TeamSpec, TeamStrategy};
+use do_proto::{ById, CreateTeam, Empty, Request, TeamData};
+use serde_json::Value;
+use std::io::Write;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TeamCommand {
+    /// Define a team: a `team` step with this `teamId` runs on one of its members.
+    #[command(
+        after_help = "Example:\n  dowf team create engineering --members tom,rae,quinn --strategy round-robin"
+    )]
+    Create(CreateArgs),
+    /// List teams.
+    List,
+    /// Show one team.
+    Show(IdArgs),
+    /// Remove a team.
+    Remove(IdArgs),
+}
+
+pub(crate) fn run(ctx: &Context, command: TeamCommand) -> anyhow::Result<u8> {
+    match command {
+        TeamCommand::Create(args) => cmd_create(ctx, args),
+        TeamCommand::List => cmd_list(ctx),
+        TeamCommand::Show(args) => cmd_show(ctx, &args),
+        TeamCommand::Remove(args) => cmd_remove(ctx, &args),
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The team's id, as `team` steps name it in `teamId`.
+    id: String,
+    /// Registered agents, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    members: Vec<String>,
+    /// How a step picks its member: in turn, the one with fewest running steps, or at random.
+    #[arg(long, default_value = "round-robin", value_parser = parse_strategy)]
+    strategy: TeamStrategy,
+    /// Replace an existing team of the same id.
+    #[arg(long)]
+    replace: bool,
+}
+
+fn parse_strategy(text: &str) -> Result<TeamStrategy, String> {
+    text.parse()
+        .map_err(|e: do_core::model::UnknownValue| e.to_string())
+}
+
+fn cmd_create(ctx: &Context, args: CreateArgs) -> anyhow::Result<u8> {
+    let team = TeamSpec {
+        id: args.id,
+        members: args.members,
+        strategy: args.strategy,
+    };
+    let created: TeamData = ctx.client()?.call(Request::CreateTeam(CreateTeam {
+        team,
+        replace: args.replace,
+    }))?;
+    if ctx.json {
+        print_json(&created)?;
+    } else {
+        writeln!(
+            std::io::stdout(),
+            "Created team {} ({}, {}).",
+            created.spec.id,
+            created.spec.members.join(", "),
+            created.spec.strategy
+        )?;
+    }
+    Ok(SUCCESS)
+}
+
+fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
+    let teams: Vec<TeamData> = ctx.client()?.call(Request::ListTeams(Empty {}))?;
+    if ctx.json {
+        print_json(&teams)?;
+        return Ok(SUCCESS);
+    }
+    if teams.is_empty() {
+        writeln!(
+            std::io::stdout(),
+            "No teams. Define one with `dowf team create ID --members a,b`."
+        )?;
+        return Ok(SUCCESS);
+    }
+    let mut t = table(ctx.is_terminal(), &["ID", "STRATEGY", "MEMBERS", "CREATED"]);
+    for team in &teams {
+        t.add_row(vec![
+            team.spec.id.clone(),
+            team.spec.strategy.to_string(),
+            team.spec.members.join(", "),
+            short_time(&team.created_at),
+        ]);
+    }
+    print_table(&t)?;
+    Ok(SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArgs {
+    /// The team's id.
+    id: String,
+}
+
+fn cmd_show(ctx: &Context, args: &IdArgs) -> anyhow::Result<u8> {
+    let team: TeamData = ctx.client()?.call(Request::GetTeam(ById {
+        id: args.id.clone(),
+    }))?;
+    if ctx.json {
+        print_json(&team)?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}  ({})", team.spec.id, team.spec.strategy)?;
+        writeln!(out, "members: {}", team.spec.members.join(", "))?;
+        writeln!(out, "created: {}", short_time(&team.created_at))?;
+    }
+    Ok(SUCCESS)
+}
+
+fn cmd_remove(ctx: &Context, args: &IdArgs) -> anyhow::Result<u8> {
+    let answer: Value = ctx.client()?.call(Request::RemoveTeam(ById {
+        id: args.id.clone(),
+    }))?;
+    if ctx.json {
+        print_json(&answer)?;
+    } else {
+        writeln!(std::io::stdout(), "Removed team {}.", args.id)?;
+    }
+    Ok(SUCCESS)
+}
