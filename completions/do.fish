@@ -35,19 +35,23 @@ complete -c do -n "__fish_do_needs_command" -f -a "team" -d 'Group agents into t
 complete -c do -n "__fish_do_needs_command" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
 complete -c do -n "__fish_do_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c do -n "__fish_do_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -s h -l help -d 'Print help'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -s V -l version -d 'Print version'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "list" -d 'List stored workflows, newest first'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "show" -d 'Show a workflow and its steps'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "execute" -d 'Start an execution of a workflow'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "executions" -d 'List executions, newest first'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "list" -d 'List stored workflows, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "show" -d 'Show a workflow and its steps'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "execute" -d 'Start an execution of a workflow'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "executions" -d 'List executions, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "cancel" -d 'Cancel an execution: its running steps are ended (their whole process groups)'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "pause" -d 'Pause an execution: no new step starts; running steps finish'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "resume" -d 'Resume a paused execution'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "retry" -d 'Run a failed step of a failed or escalated execution again, and continue from there'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
@@ -78,6 +82,10 @@ complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcomma
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l input -d 'The execution input, a JSON object; steps read it as `input.KEY`' -r
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l input-file -d 'Read the execution input from a JSON file (`-` for standard input)' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l priority -d 'Ready steps of higher-priority executions start first' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l notify-webhook -d 'POST each notification (the event JSON) to this URL' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l notify-command -d 'Run this shell command for each notification, with the event JSON on stdin' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l notify-slack -d 'Post notifications to Slack: an incoming-webhook URL, or a #channel mapped in config' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l notify-email -d 'Mail notifications to this address (through the configured sendmail command)' -r
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
@@ -99,6 +107,30 @@ complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcomma
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -s h -l help -d 'Print help'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from executions" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from cancel" -l reason -d 'Why; kept in the execution\'s status document' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from cancel" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from cancel" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from cancel" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from pause" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from pause" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from pause" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from pause" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from pause" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from resume" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from resume" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from resume" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from resume" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from resume" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored workflows, newest first'
@@ -106,6 +138,10 @@ complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcomma
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "execute" -d 'Start an execution of a workflow'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "executions" -d 'List executions, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'Cancel an execution: its running steps are ended (their whole process groups)'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Pause an execution: no new step starts; running steps finish'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Resume a paused execution'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Run a failed step of a failed or escalated execution again, and continue from there'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
@@ -241,6 +277,10 @@ complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_f
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "execute" -d 'Start an execution of a workflow'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "executions" -d 'List executions, newest first'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "cancel" -d 'Cancel an execution: its running steps are ended (their whole process groups)'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "pause" -d 'Pause an execution: no new step starts; running steps finish'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "resume" -d 'Resume a paused execution'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "retry" -d 'Run a failed step of a failed or escalated execution again, and continue from there'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "add" -d 'Register an agent: a program run with fixed arguments, or a shell script'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "list" -d 'List registered agents'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "show" -d 'Show one agent'

@@ -148,6 +148,9 @@ _dowf() {
             dowf__subcmd__help__subcmd__team,show)
                 cmd="dowf__subcmd__help__subcmd__team__subcmd__show"
                 ;;
+            dowf__subcmd__help__subcmd__workflow,cancel)
+                cmd="dowf__subcmd__help__subcmd__workflow__subcmd__cancel"
+                ;;
             dowf__subcmd__help__subcmd__workflow,create)
                 cmd="dowf__subcmd__help__subcmd__workflow__subcmd__create"
                 ;;
@@ -162,6 +165,15 @@ _dowf() {
                 ;;
             dowf__subcmd__help__subcmd__workflow,list)
                 cmd="dowf__subcmd__help__subcmd__workflow__subcmd__list"
+                ;;
+            dowf__subcmd__help__subcmd__workflow,pause)
+                cmd="dowf__subcmd__help__subcmd__workflow__subcmd__pause"
+                ;;
+            dowf__subcmd__help__subcmd__workflow,resume)
+                cmd="dowf__subcmd__help__subcmd__workflow__subcmd__resume"
+                ;;
+            dowf__subcmd__help__subcmd__workflow,retry)
+                cmd="dowf__subcmd__help__subcmd__workflow__subcmd__retry"
                 ;;
             dowf__subcmd__help__subcmd__workflow,show)
                 cmd="dowf__subcmd__help__subcmd__workflow__subcmd__show"
@@ -199,6 +211,9 @@ _dowf() {
             dowf__subcmd__team__subcmd__help,show)
                 cmd="dowf__subcmd__team__subcmd__help__subcmd__show"
                 ;;
+            dowf__subcmd__workflow,cancel)
+                cmd="dowf__subcmd__workflow__subcmd__cancel"
+                ;;
             dowf__subcmd__workflow,create)
                 cmd="dowf__subcmd__workflow__subcmd__create"
                 ;;
@@ -217,11 +232,23 @@ _dowf() {
             dowf__subcmd__workflow,list)
                 cmd="dowf__subcmd__workflow__subcmd__list"
                 ;;
+            dowf__subcmd__workflow,pause)
+                cmd="dowf__subcmd__workflow__subcmd__pause"
+                ;;
+            dowf__subcmd__workflow,resume)
+                cmd="dowf__subcmd__workflow__subcmd__resume"
+                ;;
+            dowf__subcmd__workflow,retry)
+                cmd="dowf__subcmd__workflow__subcmd__retry"
+                ;;
             dowf__subcmd__workflow,show)
                 cmd="dowf__subcmd__workflow__subcmd__show"
                 ;;
             dowf__subcmd__workflow,validate)
                 cmd="dowf__subcmd__workflow__subcmd__validate"
+                ;;
+            dowf__subcmd__workflow__subcmd__help,cancel)
+                cmd="dowf__subcmd__workflow__subcmd__help__subcmd__cancel"
                 ;;
             dowf__subcmd__workflow__subcmd__help,create)
                 cmd="dowf__subcmd__workflow__subcmd__help__subcmd__create"
@@ -240,6 +267,15 @@ _dowf() {
                 ;;
             dowf__subcmd__workflow__subcmd__help,list)
                 cmd="dowf__subcmd__workflow__subcmd__help__subcmd__list"
+                ;;
+            dowf__subcmd__workflow__subcmd__help,pause)
+                cmd="dowf__subcmd__workflow__subcmd__help__subcmd__pause"
+                ;;
+            dowf__subcmd__workflow__subcmd__help,resume)
+                cmd="dowf__subcmd__workflow__subcmd__help__subcmd__resume"
+                ;;
+            dowf__subcmd__workflow__subcmd__help,retry)
+                cmd="dowf__subcmd__workflow__subcmd__help__subcmd__retry"
                 ;;
             dowf__subcmd__workflow__subcmd__help,show)
                 cmd="dowf__subcmd__workflow__subcmd__help__subcmd__show"
@@ -962,8 +998,22 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__help__subcmd__workflow)
-            opts="create validate list show execute execution executions"
+            opts="create validate list show execute execution executions cancel pause resume retry"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__help__subcmd__workflow__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1032,6 +1082,48 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__help__subcmd__workflow__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__help__subcmd__workflow__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__help__subcmd__workflow__subcmd__resume)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__help__subcmd__workflow__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1276,12 +1368,38 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow)
-            opts="-h -V --json --socket --data-dir --help --version create validate list show execute execution executions help"
+            opts="-h -V --json --socket --data-dir --help --version create validate list show execute execution executions cancel pause resume retry help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__cancel)
+            opts="-h -V --reason --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1320,7 +1438,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow__subcmd__execute)
-            opts="-h -V --input --input-file --priority --wait --json --socket --data-dir --help --version"
+            opts="-h -V --input --input-file --priority --wait --notify-webhook --notify-command --notify-slack --notify-email --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1335,6 +1453,22 @@ _dowf() {
                     return 0
                     ;;
                 --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-webhook)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-slack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1414,8 +1548,22 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow__subcmd__help)
-            opts="create validate list show execute execution executions help"
+            opts="create validate list show execute execution executions cancel pause resume retry help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1511,6 +1659,48 @@ _dowf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dowf__subcmd__workflow__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__help__subcmd__resume)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__help__subcmd__retry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dowf__subcmd__workflow__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1562,6 +1752,72 @@ _dowf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__pause)
+            opts="-h -V --wait --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__resume)
+            opts="-h -V --wait --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__retry)
+            opts="-h -V --wait --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

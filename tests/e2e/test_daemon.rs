@@ -172,11 +172,15 @@ fn a_stopped_daemon_resumes_the_execution_and_reruns_only_the_interrupted_step()
             .clone()
     };
     assert_eq!(
-        step("first")["attempts"],
-        1,
+        step("first")["attempts"].as_array().map(Vec::len),
+        Some(1),
         "a finished step is not run again"
     );
-    assert_eq!(step("blocked")["attempts"], 2);
+    assert_eq!(
+        step("blocked")["attempts"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(step("blocked")["attempts"][0]["status"], "interrupted");
     assert_eq!(step("blocked")["output"]["blocked"], "done on attempt 2");
     assert_eq!(step("last")["output"]["last"], "ran last");
 }

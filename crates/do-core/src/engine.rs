@@ -8,7 +8,7 @@
 use crate::expr::{self, Scope};
 use crate::model::{ExecutionStatus, StepStatus};
 use crate::template;
-use crate::workflow::{Step, StepKind, WorkflowDocument};
+use crate::workflow::{Backoff, ErrorHandling, Step, StepKind, Strategy, WorkflowDocument};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -27,6 +27,8 @@ pub fn loop_items_key(loop_step_id: &str) -> String {
 pub struct Plan {
     nodes: Vec<Node>,
     roots: Vec<NodeId>,
+    /// The workflow's `errorHandling`, under every step's own.
+    defaults: ErrorHandling,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +44,14 @@ pub struct Node {
     pub output: Option<String>,
     /// For the root of a loop iteration: the loop and the item's position.
     pub iteration: Option<(NodeId, usize)>,
+    /// The step's `errorHandling` over the workflow's (`fallback` is the step's own only).
+    pub handling: ErrorHandling,
+    /// The node of the step's `errorHandling.fallback`, run when its retries are exhausted.
+    pub fallback: Option<NodeId>,
+    /// For a fallback node: the step it stands in for.
+    pub fallback_for: Option<NodeId>,
+    /// Longest an attempt may run, in seconds.
+    pub timeout: Option<f64>,
 }
 
 /// Who runs a task: an agent, or a member of a team chosen when the step starts.
@@ -113,6 +123,7 @@ impl Plan {
         let mut plan = Plan {
             nodes: Vec::new(),
             roots: Vec::new(),
+            defaults: document.error_handling.clone().unwrap_or_default(),
         };
         for step in &document.steps {
             let id = plan.add(step, None);
@@ -135,11 +146,41 @@ impl Plan {
             kind,
             output,
             iteration: None,
+            handling: ErrorHandling::default(),
+            fallback: None,
+            fallback_for: None,
+            timeout: None,
         });
         self.nodes.len() - 1
     }
 
     fn add(&mut self, step: &Step, parent: Option<NodeId>) -> NodeId {
+        let node = self.add_kind(step, parent);
+        let own = step.error_handling.clone().unwrap_or_default();
+        let defaults = &self.defaults;
+        let handling = ErrorHandling {
+            strategy: own.strategy.or(defaults.strategy),
+            max_retries: own.max_retries.or(defaults.max_retries),
+            backoff: own.backoff.or(defaults.backoff),
+            initial_delay: own.initial_delay.or(defaults.initial_delay),
+            max_delay: own.max_delay.or(defaults.max_delay),
+            jitter: own.jitter.or(defaults.jitter),
+            fallback: None,
+            escalate_on_failure: own.escalate_on_failure.or(defaults.escalate_on_failure),
+            notify_on_error: own.notify_on_error.or(defaults.notify_on_error),
+        };
+        self.nodes[node].handling = handling;
+        self.nodes[node].timeout = step.timeout;
+        if let Some(fallback) = &own.fallback {
+            // Runs in the step's place, so it hangs off the step without being one of its children.
+            let fallback = self.add(fallback, Some(node));
+            self.nodes[fallback].fallback_for = Some(node);
+            self.nodes[node].fallback = Some(fallback);
+        }
+        node
+    }
+
+    fn add_kind(&mut self, step: &Step, parent: Option<NodeId>) -> NodeId {
         let id = step.id.clone();
         match &step.kind {
             StepKind::Task(task) => {
@@ -248,6 +289,14 @@ impl Plan {
             *body = inner;
         }
         self.nodes[id].kind = kind;
+        self.nodes[id].output = None;
+        self.nodes[id].handling = original.handling.clone();
+        self.nodes[id].timeout = original.timeout;
+        if let Some(fallback) = original.fallback {
+            let copy = self.copy(fallback, id, index);
+            self.nodes[copy].fallback_for = Some(id);
+            self.nodes[id].fallback = Some(copy);
+        }
         for child in original.children {
             let child = self.copy(child, id, index);
             self.nodes[id].children.push(child);
@@ -299,6 +348,17 @@ pub enum Change {
     Output { node: NodeId, value: Value },
     /// A loop resolved its items (stored under [`loop_items_key`]) and has one iteration each.
     Expanded { node: NodeId, items: Value },
+    /// A task failed and runs again once `delay` seconds (less a random part, with `jitter`)
+    /// have passed.
+    Retry {
+        node: NodeId,
+        delay: f64,
+        jitter: bool,
+        error: String,
+    },
+    /// A step failed for good and `escalateOnFailure` asks a person to decide: the execution
+    /// waits for `retry` or `cancel`.
+    Escalated { error: String },
     /// A running task must be ended (its process group signalled).
     Kill { node: NodeId },
     /// The execution ended.
@@ -323,6 +383,18 @@ pub struct ExecutionState {
     /// as failed when the last running task has reported.
     failure: Option<String>,
     finished: Option<ExecutionStatus>,
+    /// Attempts started per task.
+    attempts: Vec<u32>,
+    /// Tasks waiting for their retry's backoff delay to pass.
+    waiting: Vec<bool>,
+    /// Tasks whose fallback runs in their place.
+    in_fallback: Vec<bool>,
+    /// Failed tasks the workflow goes on past (strategy `continue`).
+    continued: Vec<bool>,
+    /// A failure escalated to a person: nothing new starts until a retry.
+    escalated: bool,
+    /// Cancelled or timed out: running tasks are ended, then the execution ends so.
+    stop: Option<(ExecutionStatus, String)>,
 }
 
 /// Something reachable that can proceed now.
@@ -344,6 +416,12 @@ impl ExecutionState {
             items: BTreeMap::new(),
             failure: None,
             finished: None,
+            attempts: vec![0; n],
+            waiting: vec![false; n],
+            in_fallback: vec![false; n],
+            continued: vec![false; n],
+            escalated: false,
+            stop: None,
         }
     }
 
@@ -353,7 +431,7 @@ impl ExecutionState {
     pub fn restore(
         plan: Plan,
         input: Value,
-        statuses: &BTreeMap<String, StepStatus>,
+        steps: &BTreeMap<String, (StepStatus, u32)>,
         outputs: BTreeMap<String, Value>,
     ) -> ExecutionState {
         let mut state = ExecutionState::new(plan, input);
@@ -372,8 +450,12 @@ impl ExecutionState {
             node += 1;
         }
         for (id, node) in state.plan.nodes.iter().enumerate() {
-            if let Some(status) = statuses.get(&node.step_id) {
-                state.status[id] = *status;
+            if let Some(&(status, attempts)) = steps.get(&node.step_id) {
+                state.status[id] = status;
+                state.attempts[id] = attempts;
+                state.continued[id] = status == StepStatus::Failed
+                    && node.fallback.is_none()
+                    && node.handling.strategy == Some(Strategy::Continue);
             }
         }
         state
@@ -384,6 +466,11 @@ impl ExecutionState {
         self.status
             .resize(self.plan.nodes.len(), StepStatus::Pending);
         self.killing.resize(self.plan.nodes.len(), false);
+        let n = self.plan.nodes.len();
+        self.attempts.resize(n, 0);
+        self.waiting.resize(n, false);
+        self.in_fallback.resize(n, false);
+        self.continued.resize(n, false);
         self.items.insert(node, items);
     }
 
@@ -417,7 +504,7 @@ impl ExecutionState {
 
     fn next(&self) -> Vec<Next> {
         let mut next = Vec::new();
-        if self.failure.is_none() && self.finished.is_none() {
+        if !self.stopping() && !self.escalated && self.finished.is_none() {
             self.next_in_sequence(&self.plan.roots, &mut next);
         }
         next
@@ -425,6 +512,9 @@ impl ExecutionState {
 
     fn next_in_sequence(&self, children: &[NodeId], next: &mut Vec<Next>) {
         for &child in children {
+            if self.done(child) {
+                continue;
+            }
             match self.status[child] {
                 StepStatus::Completed | StepStatus::Skipped => continue,
                 StepStatus::Pending | StepStatus::Running => {
@@ -445,7 +535,11 @@ impl ExecutionState {
         }
         match &self.plan.nodes[node].kind {
             NodeKind::Task { .. } => {
-                if status == StepStatus::Pending {
+                if self.in_fallback[node] {
+                    if let Some(fallback) = self.plan.nodes[node].fallback {
+                        self.next_in_node(fallback, next);
+                    }
+                } else if status == StepStatus::Pending && !self.waiting[node] {
                     next.push(Next::Task(node));
                 }
                 true
@@ -608,6 +702,9 @@ impl ExecutionState {
     /// outermost first, so that events read top-down).
     pub fn start(&mut self, node: NodeId) -> Vec<Change> {
         let mut changes = Vec::new();
+        if self.plan.nodes[node].is_task() {
+            self.attempts[node] += 1;
+        }
         let mut current = Some(node);
         while let Some(id) = current {
             if self.status[id] != StepStatus::Pending {
@@ -628,36 +725,190 @@ impl ExecutionState {
     /// Records a task's success and whatever that completes in turn.
     pub fn succeed(&mut self, node: NodeId, value: Value) -> Vec<Change> {
         let mut changes = Vec::new();
-        self.complete(node, value, &mut changes);
-        self.settle(node, &mut changes);
+        self.complete(node, value.clone(), &mut changes);
+        match self.plan.nodes[node].fallback_for {
+            // The fallback's output replaces the failed step's, and the workflow goes on.
+            Some(step) if !self.stopping() => {
+                self.in_fallback[step] = false;
+                self.complete(step, value, &mut changes);
+                self.settle(step, &mut changes);
+            }
+            _ => self.settle(node, &mut changes),
+        }
         changes
     }
 
-    /// Records a task's failure. With the default strategy (`fail`) the execution stops: running
-    /// tasks are ended, nothing new starts, and it fails once they have all reported.
+    /// Records a task's failure, and applies its error handling: retry after a backoff delay,
+    /// run its fallback, go on (`continue`), escalate to a person, or (`fail`, the default) stop
+    /// the execution: running tasks are ended, nothing new starts, and it fails once they have
+    /// all reported.
     pub fn fail(&mut self, node: NodeId, error: String) -> Vec<Change> {
         let mut changes = Vec::new();
-        let status = if self.killing[node] {
-            StepStatus::Cancelled
+        if self.killing[node] || self.stop.is_some() {
+            self.set(node, StepStatus::Cancelled, Some(error), &mut changes);
+            self.settle(node, &mut changes);
+            return changes;
+        }
+        if let Some(step) = self.plan.nodes[node].fallback_for {
+            self.set(node, StepStatus::Failed, Some(error.clone()), &mut changes);
+            self.in_fallback[step] = false;
+            let fallback = &self.plan.nodes[node].step_id;
+            self.give_up(
+                step,
+                format!("its fallback `{fallback}` failed too: {error}"),
+                &mut changes,
+            );
+            return changes;
+        }
+        let step = &self.plan.nodes[node];
+        if step.is_task() && self.attempts[node] <= retries(&step.handling) {
+            let delay = backoff_delay(&step.handling, self.attempts[node]);
+            let jitter = step.handling.jitter.unwrap_or(false);
+            self.status[node] = StepStatus::Pending;
+            self.waiting[node] = true;
+            changes.push(Change::Retry {
+                node,
+                delay,
+                jitter,
+                error,
+            });
+            return changes;
+        }
+        if let Some(fallback) = step.fallback {
+            let message = format!(
+                "{error}; running fallback `{}`",
+                self.plan.nodes[fallback].step_id
+            );
+            self.in_fallback[node] = true;
+            changes.push(Change::Step {
+                node,
+                status: StepStatus::Running,
+                error: Some(message),
+            });
+            return changes;
+        }
+        self.give_up(node, error, &mut changes);
+        changes
+    }
+
+    /// A step failed for good: the workflow goes on, waits for a person, or stops.
+    fn give_up(&mut self, node: NodeId, error: String, changes: &mut Vec<Change>) {
+        self.set(node, StepStatus::Failed, Some(error.clone()), changes);
+        let step = &self.plan.nodes[node];
+        let message = format!("step `{}` failed: {error}", step.step_id);
+        if step.handling.strategy == Some(Strategy::Continue) {
+            self.continued[node] = true;
+            let step_id = step.step_id.clone();
+            self.outputs.insert(step_id, Value::Null);
+            if let Some(name) = self.plan.nodes[node].output.clone() {
+                self.outputs.insert(name, Value::Null);
+            }
+            changes.push(Change::Output {
+                node,
+                value: Value::Null,
+            });
+            self.settle(node, changes);
+        } else if step.handling.escalate_on_failure == Some(true) {
+            self.escalated = true;
+            changes.push(Change::Escalated { error: message });
         } else {
-            StepStatus::Failed
-        };
-        self.set(node, status, Some(error.clone()), &mut changes);
-        if status == StepStatus::Failed && self.failure.is_none() {
-            let step_id = &self.plan.nodes[node].step_id;
-            self.failure = Some(format!("step `{step_id}` failed: {error}"));
-            for id in 0..self.plan.nodes.len() {
-                if self.status[id] == StepStatus::Running
-                    && self.plan.nodes[id].is_task()
-                    && !self.killing[id]
-                {
-                    self.killing[id] = true;
-                    changes.push(Change::Kill { node: id });
-                }
+            if self.failure.is_none() {
+                self.failure = Some(message);
+                self.kill_running(changes);
+            }
+            self.settle(node, changes);
+        }
+    }
+
+    fn kill_running(&mut self, changes: &mut Vec<Change>) {
+        for id in 0..self.plan.nodes.len() {
+            if self.status[id] == StepStatus::Running
+                && self.plan.nodes[id].is_task()
+                && !self.killing[id]
+            {
+                self.killing[id] = true;
+                changes.push(Change::Kill { node: id });
             }
         }
-        self.settle(node, &mut changes);
+    }
+
+    /// Cancels the execution (or times it out): running tasks are ended, nothing new starts,
+    /// and it ends with `status` once none runs.
+    pub fn cancel(&mut self, status: ExecutionStatus, reason: String) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if self.finished.is_some() {
+            return changes;
+        }
+        self.stop = Some((status, reason));
+        self.kill_running(&mut changes);
+        self.finish_if_done(&mut changes);
         changes
+    }
+
+    /// Lets a task whose retry delay has passed start again.
+    pub fn wake(&mut self, node: NodeId) {
+        if let Some(waiting) = self.waiting.get_mut(node) {
+            *waiting = false;
+        }
+    }
+
+    /// Marks a pending task as waiting for its retry delay (after a restart).
+    pub fn wait(&mut self, node: NodeId) {
+        if let Some(waiting) = self.waiting.get_mut(node) {
+            *waiting = true;
+        }
+    }
+
+    /// Makes a failed step run again (a new attempt, numbered after the earlier ones), with the
+    /// steps that were cut short by its failure; the workflow then continues from there.
+    pub fn retry_step(&mut self, node: NodeId) -> Result<Vec<Change>, String> {
+        let step = &self.plan.nodes[node];
+        if self.status[node] != StepStatus::Failed {
+            return Err(format!(
+                "step `{}` is {}, not failed; only a failed step can be retried",
+                step.step_id, self.status[node]
+            ));
+        }
+        self.failure = None;
+        self.escalated = false;
+        self.finished = None;
+        self.stop = None;
+        let mut changes = Vec::new();
+        let mut reset = vec![node];
+        reset.extend(
+            (0..self.plan.nodes.len()).filter(|&n| self.status[n] == StepStatus::Cancelled),
+        );
+        for id in reset {
+            let mut current = Some(id);
+            while let Some(n) = current {
+                if matches!(self.status[n], StepStatus::Failed | StepStatus::Cancelled) {
+                    self.continued[n] = false;
+                    self.in_fallback[n] = false;
+                    self.killing[n] = false;
+                    self.set(n, StepStatus::Pending, None, &mut changes);
+                }
+                current = self.plan.nodes[n].parent;
+            }
+        }
+        Ok(changes)
+    }
+
+    /// The attempts a task has started.
+    pub fn attempts(&self, node: NodeId) -> u32 {
+        self.attempts[node]
+    }
+
+    fn stopping(&self) -> bool {
+        self.failure.is_some() || self.stop.is_some()
+    }
+
+    /// Whether the sequence can go on past `node`.
+    fn done(&self, node: NodeId) -> bool {
+        match self.status[node] {
+            StepStatus::Completed | StepStatus::Skipped => true,
+            StepStatus::Failed => self.continued[node],
+            _ => false,
+        }
     }
 
     fn set(
@@ -703,7 +954,7 @@ impl ExecutionState {
             }
             let children = self.plan.nodes[parent].children.clone();
             if children.iter().any(|&c| !self.status[c].is_finished()) {
-                if self.failure.is_none() {
+                if !self.stopping() {
                     return;
                 }
                 // A failing execution leaves pending children unstarted: the parent ends as soon
@@ -717,14 +968,11 @@ impl ExecutionState {
             }
             let failed = children
                 .iter()
-                .find(|&&c| self.status[c] == StepStatus::Failed);
+                .find(|&&c| self.status[c] == StepStatus::Failed && !self.continued[c]);
             if let Some(&failed) = failed {
                 let error = format!("step `{}` failed", self.plan.nodes[failed].step_id);
                 self.set(parent, StepStatus::Failed, Some(error), changes);
-            } else if children
-                .iter()
-                .all(|&c| matches!(self.status[c], StepStatus::Completed | StepStatus::Skipped))
-            {
+            } else if children.iter().all(|&c| self.done(c)) {
                 let value = self.composite_output(parent);
                 self.complete(parent, value, changes);
             } else {
@@ -771,6 +1019,24 @@ impl ExecutionState {
         if self.finished.is_some() {
             return;
         }
+        if let Some((status, reason)) = self.stop.clone() {
+            let tasks_running = (0..self.plan.nodes.len())
+                .any(|n| self.status[n] == StepStatus::Running && self.plan.nodes[n].is_task());
+            if tasks_running {
+                return;
+            }
+            for n in 0..self.plan.nodes.len() {
+                if self.status[n] == StepStatus::Running {
+                    self.set(n, StepStatus::Cancelled, None, changes);
+                }
+            }
+            changes.push(Change::Finished {
+                status,
+                error: Some(reason),
+            });
+            self.finished = Some(status);
+            return;
+        }
         let running = self.status.contains(&StepStatus::Running);
         let status = if let Some(error) = &self.failure {
             if running {
@@ -781,12 +1047,7 @@ impl ExecutionState {
                 error: Some(error.clone()),
             });
             ExecutionStatus::Failed
-        } else if self
-            .plan
-            .roots
-            .iter()
-            .all(|&r| matches!(self.status[r], StepStatus::Completed | StepStatus::Skipped))
-        {
+        } else if self.plan.roots.iter().all(|&r| self.done(r)) {
             changes.push(Change::Finished {
                 status: ExecutionStatus::Completed,
                 error: None,
@@ -842,11 +1103,7 @@ impl ExecutionState {
 
     /// Completed (or skipped) top-level steps, for `progress`.
     pub fn completed_roots(&self) -> usize {
-        self.plan
-            .roots
-            .iter()
-            .filter(|&&r| matches!(self.status[r], StepStatus::Completed | StepStatus::Skipped))
-            .count()
+        self.plan.roots.iter().filter(|&&r| self.done(r)).count()
     }
 
     /// The first top-level step that has not finished: the API's `currentStep`.
@@ -857,6 +1114,28 @@ impl ExecutionState {
             .find(|&&r| !self.status[r].is_finished())
             .map(|&r| self.plan.nodes[r].step_id.as_str())
     }
+}
+
+/// How many times a failed task runs again: `maxRetries`, or 3 under strategy `retry`.
+fn retries(handling: &ErrorHandling) -> u32 {
+    match (handling.max_retries, handling.strategy) {
+        (Some(n), _) => n,
+        (None, Some(Strategy::Retry)) => 3,
+        (None, _) => 0,
+    }
+}
+
+/// Seconds to wait before retry number `retry` (1, 2, …): `initialDelay` (default 1 s) grown by
+/// the backoff (default exponential), at most `maxDelay` (default 5 minutes).
+pub fn backoff_delay(handling: &ErrorHandling, retry: u32) -> f64 {
+    let initial = handling.initial_delay.unwrap_or(1.0);
+    let n = f64::from(retry.max(1));
+    let delay = match handling.backoff.unwrap_or(Backoff::Exponential) {
+        Backoff::Exponential => initial * 2f64.powf(n - 1.0),
+        Backoff::Linear => initial * n,
+        Backoff::Fixed => initial,
+    };
+    delay.min(handling.max_delay.unwrap_or(300.0)).max(0.0)
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -1202,10 +1481,10 @@ mod tests {
         run_ok(&mut state, "market-research", json!("r"));
         run_ok(&mut state, "product-strategy", json!("s"));
         run_ok(&mut state, "backend-dev", json!("b"));
-        let statuses: BTreeMap<String, StepStatus> = state
+        let statuses: BTreeMap<String, (StepStatus, u32)> = state
             .plan()
             .nodes()
-            .map(|(id, n)| (n.step_id.clone(), state.status(id)))
+            .map(|(id, n)| (n.step_id.clone(), (state.status(id), state.attempts(id))))
             .collect();
         let mut outputs = BTreeMap::new();
         for name in [
@@ -1397,10 +1676,10 @@ mod tests {
         run_ok(&mut state, "source", json!(["a", "b"]));
         state.advance();
         run_ok(&mut state, "process[1]", json!("B"));
-        let statuses: BTreeMap<String, StepStatus> = state
+        let statuses: BTreeMap<String, (StepStatus, u32)> = state
             .plan()
             .nodes()
-            .map(|(id, n)| (n.step_id.clone(), state.status(id)))
+            .map(|(id, n)| (n.step_id.clone(), (state.status(id), state.attempts(id))))
             .collect();
         let mut outputs = BTreeMap::new();
         outputs.insert("data-array".to_owned(), json!(["a", "b"]));
@@ -1435,5 +1714,209 @@ mod tests {
         );
         assert_eq!(state.plan().node(n).type_name(), "team");
         assert_eq!(state.task_text(n), Ok("Build search".to_owned()));
+    }
+
+    fn with_handling(handling: Value) -> ExecutionState {
+        let mut flaky = task("flaky", Value::Null, Some("result"));
+        flaky["errorHandling"] = handling;
+        let doc = json!({"name": "eh", "steps": [flaky, task("after", json!("result"), None)]});
+        ExecutionState::new(plan(doc), json!({}))
+    }
+
+    fn fail_once(state: &mut ExecutionState, id: &str) -> Vec<Change> {
+        let n = node(state, id);
+        state.start(n);
+        state.fail(n, "boom".into())
+    }
+
+    #[test]
+    fn retries_wait_a_growing_backoff_then_the_step_can_succeed() {
+        let mut state = with_handling(
+            json!({"strategy": "retry", "maxRetries": 3, "backoff": "exponential", "initialDelay": 0.2}),
+        );
+        let flaky = node(&state, "flaky");
+        for (retry, delay) in [(1, 0.2), (2, 0.4)] {
+            let changes = fail_once(&mut state, "flaky");
+            assert_eq!(
+                changes,
+                vec![Change::Retry {
+                    node: flaky,
+                    delay,
+                    jitter: false,
+                    error: "boom".into()
+                }],
+                "retry {retry}"
+            );
+            assert!(state.ready().is_empty(), "waits for its delay");
+            state.wake(flaky);
+            assert_eq!(ids(&state, &state.ready()), ["flaky"]);
+        }
+        run_ok(&mut state, "flaky", json!("ok"));
+        assert_eq!(state.attempts(flaky), 3);
+        assert_eq!(ids(&state, &state.ready()), ["after"]);
+    }
+
+    #[test]
+    fn backoff_delays_follow_their_kind_and_stop_at_max_delay() {
+        let handling = |backoff: &str| -> ErrorHandling {
+            serde_json::from_value(
+                json!({"backoff": backoff, "initialDelay": 1.0, "maxDelay": 5.0}),
+            )
+            .expect("eh")
+        };
+        let delays = |h: &ErrorHandling| (1..=5).map(|n| backoff_delay(h, n)).collect::<Vec<_>>();
+        assert_eq!(delays(&handling("exponential")), [1.0, 2.0, 4.0, 5.0, 5.0]);
+        assert_eq!(delays(&handling("linear")), [1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(delays(&handling("fixed")), [1.0; 5]);
+    }
+
+    #[test]
+    fn exhausted_retries_fail_the_execution_by_default() {
+        let mut state = with_handling(json!({"maxRetries": 1, "initialDelay": 0}));
+        fail_once(&mut state, "flaky");
+        state.wake(node(&state, "flaky"));
+        let changes = fail_once(&mut state, "flaky");
+        assert!(matches!(
+            changes.last(),
+            Some(Change::Finished {
+                status: ExecutionStatus::Failed,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_fallback_runs_in_place_of_the_failed_step_and_its_output_replaces_it() {
+        let mut state = with_handling(json!({"strategy": "fallback",
+            "fallback": {"id": "plan-b", "type": "task", "agent": "b", "task": "t"}}));
+        let changes = fail_once(&mut state, "flaky");
+        let flaky = node(&state, "flaky");
+        assert!(
+            matches!(&changes[..], [Change::Step { node, status: StepStatus::Running, error: Some(e) }] if *node == flaky && e.contains("plan-b"))
+        );
+        assert_eq!(ids(&state, &state.ready()), ["plan-b"]);
+        let changes = run_ok(&mut state, "plan-b", json!("from b"));
+        assert!(changes.contains(&Change::Output {
+            node: flaky,
+            value: json!("from b")
+        }));
+        assert_eq!(state.status(flaky), StepStatus::Completed);
+        let after = node(&state, "after");
+        assert_eq!(
+            Value::Object(state.inputs_for(after)),
+            json!({"result": "from b"})
+        );
+    }
+
+    #[test]
+    fn a_failing_fallback_fails_the_step() {
+        let mut state = with_handling(json!({"strategy": "fallback",
+            "fallback": {"id": "plan-b", "type": "task", "agent": "b", "task": "t"}}));
+        fail_once(&mut state, "flaky");
+        let changes = fail_once(&mut state, "plan-b");
+        assert_eq!(state.status(node(&state, "flaky")), StepStatus::Failed);
+        assert!(
+            matches!(changes.last(), Some(Change::Finished { status: ExecutionStatus::Failed, error: Some(e) }) if e.contains("plan-b"))
+        );
+    }
+
+    #[test]
+    fn continue_goes_on_with_a_null_output_and_the_step_failed() {
+        let mut state = with_handling(json!({"strategy": "continue"}));
+        fail_once(&mut state, "flaky");
+        let flaky = node(&state, "flaky");
+        assert_eq!(state.status(flaky), StepStatus::Failed);
+        assert_eq!(ids(&state, &state.ready()), ["after"]);
+        let after = node(&state, "after");
+        assert_eq!(
+            Value::Object(state.inputs_for(after)),
+            json!({"result": null})
+        );
+        let changes = run_ok(&mut state, "after", json!(1));
+        assert!(matches!(
+            changes.last(),
+            Some(Change::Finished {
+                status: ExecutionStatus::Completed,
+                ..
+            })
+        ));
+        assert_eq!(state.completed_roots(), 2);
+    }
+
+    #[test]
+    fn escalation_waits_for_a_retry_that_continues_the_workflow() {
+        let mut state =
+            with_handling(json!({"strategy": "retry", "maxRetries": 0, "escalateOnFailure": true}));
+        let changes = fail_once(&mut state, "flaky");
+        assert!(
+            matches!(changes.last(), Some(Change::Escalated { error }) if error.contains("flaky"))
+        );
+        assert!(state.ready().is_empty());
+        assert_eq!(state.finished(), None);
+        let flaky = node(&state, "flaky");
+        let changes = state.retry_step(flaky).expect("retry");
+        assert!(changes.contains(&Change::Step {
+            node: flaky,
+            status: StepStatus::Pending,
+            error: None
+        }));
+        assert_eq!(ids(&state, &state.ready()), ["flaky"]);
+        run_ok(&mut state, "flaky", json!("fixed"));
+        assert_eq!(state.attempts(flaky), 2, "the attempt counter goes on");
+        assert_eq!(ids(&state, &state.ready()), ["after"]);
+    }
+
+    #[test]
+    fn retry_step_reruns_a_failed_parallel_child_and_its_cut_short_sibling() {
+        let mut state = saas();
+        run_ok(&mut state, "market-research", json!("r"));
+        run_ok(&mut state, "product-strategy", json!("s"));
+        let (backend, frontend) = (node(&state, "backend-dev"), node(&state, "frontend-dev"));
+        state.start(backend);
+        state.start(frontend);
+        state.fail(backend, "boom".into());
+        state.fail(frontend, "killed".into());
+        assert_eq!(state.finished(), Some(ExecutionStatus::Failed));
+        assert!(
+            state.retry_step(node(&state, "market-research")).is_err(),
+            "a completed step is not retried"
+        );
+        state.retry_step(backend).expect("retry");
+        assert_eq!(ids(&state, &state.ready()), ["backend-dev", "frontend-dev"]);
+        run_ok(&mut state, "backend-dev", json!("b"));
+        run_ok(&mut state, "frontend-dev", json!("f"));
+        assert_eq!(
+            state.status(node(&state, "parallel-development")),
+            StepStatus::Completed
+        );
+        assert_eq!(ids(&state, &state.ready()), ["testing"]);
+    }
+
+    #[test]
+    fn cancel_ends_running_tasks_then_the_execution() {
+        let mut state = saas();
+        let research = node(&state, "market-research");
+        state.start(research);
+        let changes = state.cancel(ExecutionStatus::Cancelled, "Requirements changed".into());
+        assert_eq!(changes, vec![Change::Kill { node: research }]);
+        assert!(state.ready().is_empty());
+        let changes = state.fail(research, "killed by SIGTERM".into());
+        assert_eq!(state.status(research), StepStatus::Cancelled);
+        assert_eq!(
+            changes.last(),
+            Some(&Change::Finished {
+                status: ExecutionStatus::Cancelled,
+                error: Some("Requirements changed".into())
+            })
+        );
+        let mut idle = saas();
+        let changes = idle.cancel(ExecutionStatus::TimedOut, "timed out".into());
+        assert!(matches!(
+            changes.last(),
+            Some(Change::Finished {
+                status: ExecutionStatus::TimedOut,
+                ..
+            })
+        ));
     }
 }

@@ -1,7 +1,7 @@
 //! One function per protocol method. Each validates its parameters, talks to the store and the
 //! scheduler, and answers with the API's envelope.
 
-use crate::scheduler::Message;
+use crate::scheduler::{Control, Message};
 use crate::server::Connection;
 use crate::{Shared, ids, status, time};
 use do_core::engine::Plan;
@@ -9,9 +9,9 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::{Diagnostic, did_you_mean, parse_document};
 use do_core::workflow::{StepKind, WorkflowDocument};
 use do_proto::{
-    AddAgent, AgentData, ApiError, ById, ByName, CreateTeam, CreateWorkflow, DaemonStatusData,
-    ErrorCode, EventKind, ExecuteWorkflow, HelloData, ListExecutions, ListWorkflows,
-    PROTOCOL_VERSION, Request, TeamData, ValidationData, WorkflowData,
+    AddAgent, AgentData, ApiError, ById, ByName, CancelExecution, CreateTeam, CreateWorkflow,
+    DaemonStatusData, ErrorCode, EventKind, ExecuteWorkflow, HelloData, ListExecutions,
+    ListWorkflows, PROTOCOL_VERSION, Request, RetryStep, TeamData, ValidationData, WorkflowData,
 };
 use do_store::{
     AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, TeamRecord, WorkflowFilter,
@@ -43,6 +43,20 @@ pub(crate) async fn handle(
         Request::WatchExecution(ById { id: execution_id }) => {
             return crate::status::watch(shared, conn, id, &execution_id).await;
         }
+        Request::CancelExecution(CancelExecution {
+            id: execution_id,
+            reason,
+        }) => control(shared, execution_id, Control::Cancel(reason)).await,
+        Request::PauseExecution(ById { id: execution_id }) => {
+            control(shared, execution_id, Control::Pause).await
+        }
+        Request::ResumeExecution(ById { id: execution_id }) => {
+            control(shared, execution_id, Control::Resume).await
+        }
+        Request::RetryStep(RetryStep {
+            id: execution_id,
+            step_id,
+        }) => control(shared, execution_id, Control::Retry(step_id)).await,
         Request::StopDaemon(_) => {
             let sent = conn.send_data(id, json!({"stopping": true})).await.is_ok();
             shared.shutdown.notify_one();
@@ -55,6 +69,27 @@ pub(crate) async fn handle(
         Err(error) => conn.send_error(id, error).await,
     };
     sent.is_ok()
+}
+
+/// Hands a decision to the scheduler, which owns running executions, and answers with the
+/// execution's status once it is committed.
+async fn control(shared: &Arc<Shared>, execution_id: String, action: Control) -> Answer {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let message = Message::Control {
+        execution_id: execution_id.clone(),
+        action,
+        reply,
+    };
+    if shared.scheduler.send(message).is_err() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "the daemon is stopping",
+        ));
+    }
+    answer
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the daemon is stopping"))??;
+    to_value(&status::execution_data(shared, &execution_id, true)?)
 }
 
 fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
@@ -104,9 +139,16 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
             Ok(json!({"id": id, "removed": true}))
         }
         Request::DaemonStatus(_) => daemon_status(shared),
-        Request::Hello(_) | Request::WatchExecution(_) | Request::StopDaemon(_) => Err(
-            ApiError::new(ErrorCode::Internal, "request routed to the wrong handler"),
-        ),
+        Request::Hello(_)
+        | Request::WatchExecution(_)
+        | Request::StopDaemon(_)
+        | Request::CancelExecution(_)
+        | Request::PauseExecution(_)
+        | Request::ResumeExecution(_)
+        | Request::RetryStep(_) => Err(ApiError::new(
+            ErrorCode::Internal,
+            "request routed to the wrong handler",
+        )),
     }
 }
 
@@ -299,6 +341,11 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
             ),
         )
         .with_details(json!({ "errors": missing })));
+    }
+    if let Some(notifications) = &params.notifications {
+        crate::notify::Notifications::from_value(notifications).map_err(|e| {
+            ApiError::new(ErrorCode::InvalidRequest, format!("`notifications`: {e}"))
+        })?;
     }
     let now = time::now_ms();
     let record = ExecutionRecord {

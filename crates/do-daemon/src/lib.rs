@@ -6,6 +6,7 @@
 mod error;
 mod handlers;
 mod ids;
+mod notify;
 mod runner;
 mod scheduler;
 mod server;

@@ -39,6 +39,8 @@ pub(crate) struct RunSpec {
     /// Where the attempt's log and input file go.
     pub(crate) run_dir: PathBuf,
     pub(crate) kill_grace: Duration,
+    /// The step's `timeout`.
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// How an attempt ended.
@@ -158,19 +160,23 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
             std::future::pending::<()>().await;
         }
     };
+    let timed_out = async {
+        match spec.timeout {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
     let mut killed = false;
+    let mut expired = false;
     let status = tokio::select! {
         status = child.wait() => status,
         () = kill_requested => {
             killed = true;
-            let _ = killpg(pgid, Signal::SIGTERM);
-            match tokio::time::timeout(spec.kill_grace, child.wait()).await {
-                Ok(status) => status,
-                Err(_) => {
-                    let _ = killpg(pgid, Signal::SIGKILL);
-                    child.wait().await
-                }
-            }
+            end_group(pgid, spec.kill_grace, &mut child).await
+        }
+        () = timed_out => {
+            expired = true;
+            end_group(pgid, spec.kill_grace, &mut child).await
         }
     };
     // Whatever the agent left behind in its group would keep the pipes open and outlive it.
@@ -188,6 +194,15 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
         Ok(status) => status,
         Err(e) => return failed(format!("lost track of agent `{agent}`: {e}")),
     };
+    if expired {
+        let limit = spec.timeout.map_or(0.0, |t| t.as_secs_f64());
+        return Outcome::Failed {
+            error: format!(
+                "agent `{agent}` timed out after {limit} s (the step's `timeout`) and was ended"
+            ),
+            exit_code: None,
+        };
+    }
     if killed {
         return Outcome::Killed {
             error: format!("agent `{agent}` {}", describe(status)),
@@ -207,6 +222,22 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
     match output {
         Ok(bytes) => Outcome::Succeeded(parse_output(&bytes)),
         Err(e) => failed(format!("agent `{agent}`: {e}")),
+    }
+}
+
+/// SIGTERM to the whole process group, SIGKILL after the grace period.
+async fn end_group(
+    pgid: Pid,
+    grace: Duration,
+    child: &mut tokio::process::Child,
+) -> std::io::Result<ExitStatus> {
+    let _ = killpg(pgid, Signal::SIGTERM);
+    match tokio::time::timeout(grace, child.wait()).await {
+        Ok(status) => status,
+        Err(_) => {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            child.wait().await
+        }
     }
 }
 

@@ -2,12 +2,13 @@
 //! within the concurrency limit (by priority, then age), and commits every transition to the
 //! store before acting on it.
 
+use crate::notify::{self, Notifications, NotifyConfig};
 use crate::runner::{self, Outcome, RunSpec};
 use crate::status::append_event;
 use crate::{Shared, time};
 use do_core::engine::{Change, ExecutionState, NodeId, NodeKind, Plan, Runner, loop_items_key};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus, TeamStrategy};
-use do_proto::{Event, EventKind};
+use do_proto::{ApiError, ErrorCode, Event, EventKind};
 use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError, Writer};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -24,8 +25,25 @@ pub(crate) enum Message {
         node: NodeId,
         outcome: Outcome,
     },
+    /// A failed step's backoff delay has passed.
+    Wake { execution_id: String, node: NodeId },
+    /// The workflow's `timeout` has passed.
+    Timeout(String),
+    /// A person's decision about an execution; answered once committed.
+    Control {
+        execution_id: String,
+        action: Control,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
     /// End every running step as interrupted, then answer.
     Shutdown(oneshot::Sender<()>),
+}
+
+pub(crate) enum Control {
+    Cancel(Option<String>),
+    Pause,
+    Resume,
+    Retry(String),
 }
 
 struct Active {
@@ -71,6 +89,23 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
                     tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
                 }
             }
+            Message::Wake { execution_id, node } => {
+                if let Some(active) = scheduler.active.get_mut(&execution_id) {
+                    active.state.wake(node);
+                }
+            }
+            Message::Timeout(id) => {
+                if let Err(e) = scheduler.time_out(&id) {
+                    tracing::error!(execution = %id, error = %e, "cannot time out an execution");
+                }
+            }
+            Message::Control {
+                execution_id,
+                action,
+                reply,
+            } => {
+                let _ = reply.send(scheduler.control(&execution_id, action));
+            }
             Message::Shutdown(reply) => {
                 scheduler.stopping = true;
                 scheduler.kill_all();
@@ -93,9 +128,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
 /// At start: every execution the last daemon left unfinished is resumed. Steps it left running
 /// were interrupted; they run again (at-least-once).
 pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
-    let unfinished = shared
-        .store()
-        .executions_with_status(&[ExecutionStatus::Queued, ExecutionStatus::Running])?;
+    let unfinished = shared.store().executions_with_status(&[
+        ExecutionStatus::Queued,
+        ExecutionStatus::Running,
+        ExecutionStatus::Paused,
+        ExecutionStatus::Escalated,
+    ])?;
     let now = time::now_ms();
     for execution in unfinished {
         let steps = shared.store().steps(&execution.id)?;
@@ -146,17 +184,32 @@ impl Scheduler {
             .into_iter()
             .map(|s| (s.step_id.clone(), s))
             .collect();
-        let statuses: BTreeMap<String, StepStatus> = rows_by_id
+        let statuses: BTreeMap<String, (StepStatus, u32)> = rows_by_id
             .iter()
-            .map(|(k, v)| (k.clone(), v.status))
+            .map(|(k, v)| (k.clone(), (v.status, v.attempts)))
             .collect();
         let outputs: BTreeMap<String, Value> = store.outputs(id)?.into_iter().collect();
         drop(store);
-        let rows = plan
+        let mut state = ExecutionState::restore(plan, record.input.clone(), &statuses, outputs);
+        // Rows are matched after the restore, which has added loops' iterations to the plan.
+        let rows: HashMap<NodeId, StepRecord> = state
+            .plan()
             .nodes()
             .filter_map(|(node, n)| rows_by_id.get(&n.step_id).map(|row| (node, row.clone())))
             .collect();
-        let state = ExecutionState::restore(plan, record.input.clone(), &statuses, outputs);
+        for (&node, row) in &rows {
+            if let (Some(at), StepStatus::Pending) = (row.retry_at, row.status) {
+                state.wait(node);
+                self.arm_wake(id, node, at);
+            }
+        }
+        if let Some(seconds) = document.timeout
+            && !record.status.is_terminal()
+        {
+            // Wall-clock time since the execution started, across daemon restarts.
+            let start = record.started_at.unwrap_or_else(time::now_ms);
+            self.arm_timeout(id, start + (seconds * 1000.0) as i64);
+        }
         self.active.insert(
             id.to_owned(),
             Active {
@@ -166,6 +219,170 @@ impl Scheduler {
                 running: HashMap::new(),
             },
         );
+        Ok(())
+    }
+
+    fn arm_wake(&self, id: &str, node: NodeId, at: i64) {
+        let sender = self.shared.scheduler.clone();
+        let execution_id = id.to_owned();
+        tokio::spawn(async move {
+            sleep_until_ms(at).await;
+            let _ = sender.send(Message::Wake { execution_id, node });
+        });
+    }
+
+    fn arm_timeout(&self, id: &str, at: i64) {
+        let sender = self.shared.scheduler.clone();
+        let execution_id = id.to_owned();
+        tokio::spawn(async move {
+            sleep_until_ms(at).await;
+            let _ = sender.send(Message::Timeout(execution_id));
+        });
+    }
+
+    fn time_out(&mut self, id: &str) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let Some(active) = self.active.get_mut(id) else {
+            return Ok(());
+        };
+        if active.record.status.is_terminal() {
+            return Ok(());
+        }
+        let reason = "the workflow's `timeout` passed".to_owned();
+        let changes = active.state.cancel(ExecutionStatus::TimedOut, reason);
+        let effects = shared
+            .store()
+            .write(|w| commit(w, active, changes, time::now_ms()))?;
+        self.after_commit(id, effects);
+        Ok(())
+    }
+
+    /// Carries out a person's decision: cancel, pause, resume, or retry a failed step.
+    fn control(&mut self, id: &str, action: Control) -> Result<(), ApiError> {
+        let record = match self.active.get(id) {
+            Some(active) => active.record.clone(),
+            None => self
+                .shared
+                .store()
+                .execution(id)
+                .map_err(crate::handlers::internal)?
+                .ok_or_else(|| crate::status::execution_not_found(id))?,
+        };
+        let refuse = |what: &str| {
+            Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!("execution {id} is {}; {what}", record.status),
+            ))
+        };
+        let now = time::now_ms();
+        let shared = self.shared.clone();
+        let internal = crate::handlers::internal;
+        match action {
+            Control::Cancel(reason) => {
+                if record.status.is_terminal() {
+                    return refuse("only an execution that has not ended can be cancelled");
+                }
+                let Some(active) = self.active.get_mut(id) else {
+                    return refuse("it is not loaded");
+                };
+                active.record.cancel_reason = reason.clone();
+                let reason = reason.unwrap_or_else(|| "cancelled by the user".to_owned());
+                let changes = active.state.cancel(ExecutionStatus::Cancelled, reason);
+                let effects = shared
+                    .store()
+                    .write(|w| commit(w, active, changes, now))
+                    .map_err(internal)?;
+                self.after_commit(id, effects);
+            }
+            Control::Pause | Control::Resume => {
+                let pause = matches!(action, Control::Pause);
+                let allowed = if pause {
+                    matches!(
+                        record.status,
+                        ExecutionStatus::Running | ExecutionStatus::Queued
+                    )
+                } else {
+                    record.status == ExecutionStatus::Paused
+                };
+                if !allowed {
+                    return refuse(if pause {
+                        "only a running or queued execution can be paused"
+                    } else {
+                        "only a paused execution can be resumed"
+                    });
+                }
+                let Some(active) = self.active.get_mut(id) else {
+                    return refuse("it is not loaded");
+                };
+                let (status, kind) = if pause {
+                    (ExecutionStatus::Paused, EventKind::ExecutionPaused)
+                } else if active.record.started_at.is_some() {
+                    (ExecutionStatus::Running, EventKind::ExecutionResumed)
+                } else {
+                    (ExecutionStatus::Queued, EventKind::ExecutionResumed)
+                };
+                active.record.status = status;
+                let event = shared
+                    .store()
+                    .write(|w| {
+                        w.update_execution(&active.record)?;
+                        append_event(w, id, now, kind, None, json!({"status": status}))
+                    })
+                    .map_err(internal)?;
+                let _ = shared.events.send(event);
+            }
+            Control::Retry(step_id) => {
+                if !matches!(
+                    record.status,
+                    ExecutionStatus::Failed | ExecutionStatus::Escalated
+                ) {
+                    return refuse("only a step of a failed or escalated execution can be retried");
+                }
+                self.load(id).map_err(internal)?;
+                let Some(active) = self.active.get_mut(id) else {
+                    return refuse("it cannot be loaded");
+                };
+                let Some(node) = active.state.plan().find(&step_id) else {
+                    let ids: Vec<&str> = active
+                        .state
+                        .plan()
+                        .nodes()
+                        .map(|(_, n)| n.step_id.as_str())
+                        .collect();
+                    let hint = do_core::validate::did_you_mean(&step_id, ids.iter().copied())
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    return Err(ApiError::new(
+                        ErrorCode::NotFound,
+                        format!("execution {id} has no step `{step_id}`{hint}"),
+                    ));
+                };
+                let changes = active
+                    .state
+                    .retry_step(node)
+                    .map_err(|e| ApiError::new(ErrorCode::Conflict, e))?;
+                active.record.status = ExecutionStatus::Running;
+                active.record.completed_at = None;
+                active.record.error = None;
+                let effects = shared
+                    .store()
+                    .write(|w| {
+                        let resumed = append_event(
+                            w,
+                            id,
+                            now,
+                            EventKind::ExecutionResumed,
+                            Some(&step_id),
+                            json!({"retry": true}),
+                        );
+                        let mut effects = commit(w, active, changes, now)?;
+                        effects.events.insert(0, resumed?);
+                        Ok(effects)
+                    })
+                    .map_err(internal)?;
+                self.after_commit(id, effects);
+            }
+        }
         Ok(())
     }
 
@@ -184,6 +401,15 @@ impl Scheduler {
             .collect();
         order.sort();
         for (_, _, id) in order {
+            let waiting = self.active.get(&id).is_none_or(|a| {
+                matches!(
+                    a.record.status,
+                    ExecutionStatus::Paused | ExecutionStatus::Escalated
+                )
+            });
+            if waiting {
+                continue;
+            }
             if let Err(e) = self.advance(&id) {
                 tracing::error!(execution = %id, error = %e, "cannot record a decision");
                 continue;
@@ -215,8 +441,8 @@ impl Scheduler {
             return Ok(());
         }
         let now = time::now_ms();
-        let (events, kills) = shared.store().write(|w| commit(w, active, changes, now))?;
-        self.after_commit(id, events, kills);
+        let effects = shared.store().write(|w| commit(w, active, changes, now))?;
+        self.after_commit(id, effects);
         Ok(())
     }
 
@@ -266,10 +492,10 @@ impl Scheduler {
         };
         let mut changes = active.state.start(node);
         changes.extend(active.state.fail(node, error));
-        let (events, kills) = shared
+        let effects = shared
             .store()
             .write(|w| commit(w, active, changes, time::now_ms()))?;
-        self.after_commit(id, events, kills);
+        self.after_commit(id, effects);
         Ok(())
     }
 
@@ -312,6 +538,12 @@ impl Scheduler {
             Err(error) => return self.refuse(id, node, error),
         };
         let step_id = active.state.plan().node(node).step_id.clone();
+        let step_timeout = active
+            .state
+            .plan()
+            .node(node)
+            .timeout
+            .map(std::time::Duration::from_secs_f64);
         let now = time::now_ms();
         let changes = active.state.start(node);
         let attempt_no = active.rows.get(&node).map_or(0, |r| r.attempts) + 1;
@@ -327,6 +559,7 @@ impl Scheduler {
             workspace: shared.config.data_dir.join("workspaces").join(id),
             run_dir: shared.config.data_dir.join("runs").join(id),
             kill_grace: shared.config.kill_grace,
+            timeout: step_timeout,
         };
         let attempt = AttemptRecord {
             execution_id: id.to_owned(),
@@ -341,7 +574,7 @@ impl Scheduler {
             pgid: None,
             log_path: Some(spec.log_path().display().to_string()),
         };
-        let (events, kills) = shared.store().write(|w| {
+        let effects = shared.store().write(|w| {
             w.put_attempt(&attempt)?;
             let row = row_mut(active, node, id);
             row.attempts = attempt_no;
@@ -368,7 +601,7 @@ impl Scheduler {
                 outcome,
             });
         });
-        self.after_commit(id, events, kills);
+        self.after_commit(id, effects);
         Ok(())
     }
 
@@ -415,24 +648,30 @@ impl Scheduler {
                 active.state.fail(node, error)
             }
         };
-        let (events, kills) = shared.store().write(|w| {
+        let effects = shared.store().write(|w| {
             w.put_attempt(&attempt)?;
             commit(w, active, changes, now)
         })?;
-        self.after_commit(id, events, kills);
+        self.after_commit(id, effects);
         Ok(())
     }
 
     /// Broadcasts committed events, ends the tasks the engine asked to end, and forgets a
     /// finished execution.
-    fn after_commit(&mut self, id: &str, events: Vec<Event>, kills: Vec<NodeId>) {
-        for event in events {
+    fn after_commit(&mut self, id: &str, effects: Effects) {
+        for event in effects.events {
+            if let Some(active) = self.active.get(id) {
+                self.notify(active, &event);
+            }
             let _ = self.shared.events.send(event);
+        }
+        for (node, at) in effects.timers {
+            self.arm_wake(id, node, at);
         }
         let Some(active) = self.active.get_mut(id) else {
             return;
         };
-        for node in kills {
+        for node in effects.kills {
             if let Some(kill) = active.running.get_mut(&node).and_then(|r| r.kill.take()) {
                 let _ = kill.send(());
             }
@@ -441,6 +680,56 @@ impl Scheduler {
             tracing::info!(execution = %id, status = %active.record.status, "execution finished");
             self.active.remove(id);
         }
+    }
+
+    /// Sends the execution's notifications for an event that warrants one (its end, an
+    /// escalation, a step's failure under `notifyOnError`), in the background: a delivery never
+    /// holds up or fails the execution, and its outcome joins the event log.
+    fn notify(&self, active: &Active, event: &Event) {
+        let wanted = match event.kind {
+            EventKind::ExecutionFinished | EventKind::ExecutionEscalated => true,
+            EventKind::StepFailed => event
+                .step_id
+                .as_deref()
+                .and_then(|step| active.state.plan().find(step))
+                .is_some_and(|node| {
+                    active.state.plan().node(node).handling.notify_on_error == Some(true)
+                }),
+            _ => false,
+        };
+        if !wanted {
+            return;
+        }
+        let targets = match Notifications::from_value(&active.record.notifications) {
+            Ok(targets) if !targets.is_empty() => targets,
+            _ => return,
+        };
+        let mut payload = serde_json::to_value(event).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut payload {
+            map.insert("workflowId".into(), json!(active.record.workflow_id));
+            map.insert("workflowName".into(), json!(active.record.workflow_name));
+            if let Some(status) = event.data.get("status") {
+                map.insert("status".into(), status.clone());
+            }
+        }
+        let shared = self.shared.clone();
+        let execution_id = active.record.id.clone();
+        tokio::spawn(async move {
+            let deliveries = notify::deliver(&targets, &NotifyConfig::default(), &payload).await;
+            for delivery in deliveries {
+                if !delivery.ok {
+                    tracing::warn!(execution = %execution_id, channel = delivery.channel, error = ?delivery.error, "notification not delivered");
+                }
+                let data = serde_json::to_value(&delivery).unwrap_or(Value::Null);
+                let now = time::now_ms();
+                let event = shared.store().write(|w| {
+                    append_event(w, &execution_id, now, EventKind::Notification, None, data)
+                });
+                if let Ok(event) = event {
+                    let _ = shared.events.send(event);
+                }
+            }
+        });
     }
 
     fn kill_all(&mut self) {
@@ -467,20 +756,31 @@ fn row_mut<'a>(active: &'a mut Active, node: NodeId, execution_id: &str) -> &'a 
         error: None,
         progress: None,
         attempts: 0,
+        retry_at: None,
     })
 }
 
 /// Writes the engine's changes and the execution's new summary in the open transaction;
 /// returns the events to broadcast and the tasks to end once it has committed.
+/// What a committed transition asks for once it is durable.
+#[derive(Default)]
+struct Effects {
+    events: Vec<Event>,
+    kills: Vec<NodeId>,
+    /// Retry timers to arm: the task and when it may run again.
+    timers: Vec<(NodeId, i64)>,
+}
+
 fn commit(
     w: &mut Writer<'_>,
     active: &mut Active,
     changes: Vec<Change>,
     now: i64,
-) -> Result<(Vec<Event>, Vec<NodeId>), StoreError> {
+) -> Result<Effects, StoreError> {
     let id = active.record.id.clone();
     let mut events = Vec::new();
     let mut kills = Vec::new();
+    let mut timers = Vec::new();
     if active.record.status == ExecutionStatus::Queued {
         active.record.status = ExecutionStatus::Running;
         active.record.started_at = Some(now);
@@ -502,8 +802,15 @@ fn commit(
             } => {
                 let row = row_mut(active, node, &id);
                 row.status = status;
+                row.retry_at = None;
                 if status == StepStatus::Running {
                     row.started_at.get_or_insert(now);
+                    row.completed_at = None;
+                    if error.is_some() {
+                        row.error = error.clone();
+                    }
+                } else if status == StepStatus::Pending {
+                    row.started_at = None;
                     row.completed_at = None;
                     row.error = None;
                 } else if status.is_finished() {
@@ -538,6 +845,49 @@ fn commit(
                 w.put_output(&id, &loop_items_key(&step_id), &items)?;
             }
             Change::Kill { node } => kills.push(node),
+            Change::Retry {
+                node,
+                delay,
+                jitter,
+                error,
+            } => {
+                // Full jitter keeps retries of many steps from arriving together.
+                let delay = if jitter {
+                    delay * (0.5 + fastrand::f64() / 2.0)
+                } else {
+                    delay
+                };
+                let at = now + (delay * 1000.0) as i64;
+                let row = row_mut(active, node, &id);
+                row.status = StepStatus::Pending;
+                row.retry_at = Some(at);
+                row.error = Some(error.clone());
+                w.put_step(row)?;
+                let step_id = row.step_id.clone();
+                let data = json!({"error": error, "delay": delay, "attempt": row.attempts});
+                events.push(append_event(
+                    w,
+                    &id,
+                    now,
+                    EventKind::StepRetrying,
+                    Some(&step_id),
+                    data,
+                )?);
+                timers.push((node, at));
+            }
+            Change::Escalated { error } => {
+                active.record.status = ExecutionStatus::Escalated;
+                active.record.error = Some(error.clone());
+                let data = json!({"status": ExecutionStatus::Escalated, "error": error});
+                events.push(append_event(
+                    w,
+                    &id,
+                    now,
+                    EventKind::ExecutionEscalated,
+                    None,
+                    data,
+                )?);
+            }
             Change::Finished { status, error } => {
                 active.record.status = status;
                 active.record.completed_at = Some(now);
@@ -557,5 +907,14 @@ fn commit(
     active.record.steps_completed =
         u32::try_from(active.state.completed_roots()).unwrap_or(u32::MAX);
     w.update_execution(&active.record)?;
-    Ok((events, kills))
+    Ok(Effects {
+        events,
+        kills,
+        timers,
+    })
+}
+
+async fn sleep_until_ms(at: i64) {
+    let wait = u64::try_from(at - time::now_ms()).unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
 }

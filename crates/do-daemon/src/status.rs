@@ -5,7 +5,9 @@ use crate::server::Connection;
 use crate::{Shared, time};
 use do_core::engine::{ExecutionState, NodeId, Plan};
 use do_core::model::StepStatus;
-use do_proto::{ApiError, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData};
+use do_proto::{
+    ApiError, AttemptData, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData,
+};
 use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError, Writer};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -46,6 +48,21 @@ pub(crate) fn execution_data(
         let state =
             ExecutionState::restore(Plan::new(&document), Value::Null, &BTreeMap::new(), items);
         let plan = state.plan();
+        let mut attempts: HashMap<String, Vec<AttemptData>> = HashMap::new();
+        for a in store.attempts(id).map_err(internal)? {
+            attempts
+                .entry(a.step_id.clone())
+                .or_default()
+                .push(AttemptData {
+                    attempt: a.attempt,
+                    status: a.status,
+                    agent: a.agent,
+                    started_at: time::rfc3339(a.started_at),
+                    completed_at: a.completed_at.map(time::rfc3339),
+                    exit_code: a.exit_code,
+                    error: a.error,
+                });
+        }
         let rows: HashMap<String, StepRecord> = store
             .steps(id)
             .map_err(internal)?
@@ -55,7 +72,7 @@ pub(crate) fn execution_data(
         data.steps = Some(
             plan.roots()
                 .iter()
-                .map(|&root| step_data(plan, root, &rows))
+                .map(|&root| step_data(plan, root, &rows, &mut attempts))
                 .collect(),
         );
         data.input = Some(record.input.clone());
@@ -97,7 +114,12 @@ pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
     }
 }
 
-fn step_data(plan: &Plan, node_id: NodeId, rows: &HashMap<String, StepRecord>) -> StepData {
+fn step_data(
+    plan: &Plan,
+    node_id: NodeId,
+    rows: &HashMap<String, StepRecord>,
+    attempts: &mut HashMap<String, Vec<AttemptData>>,
+) -> StepData {
     let node = plan.node(node_id);
     let row = rows.get(&node.step_id);
     let duration_ms = row.and_then(|r| match (r.started_at, r.completed_at) {
@@ -126,11 +148,12 @@ fn step_data(plan: &Plan, node_id: NodeId, rows: &HashMap<String, StepRecord>) -
         output,
         error: row.and_then(|r| r.error.clone()),
         progress: row.and_then(|r| r.progress),
-        attempts: row.map(|r| r.attempts).filter(|&n| n > 0),
+        attempts: attempts.remove(&node.step_id).unwrap_or_default(),
+        retry_at: row.and_then(|r| r.retry_at).map(time::rfc3339),
         steps: node
             .children
             .iter()
-            .map(|&child| step_data(plan, child, rows))
+            .map(|&child| step_data(plan, child, rows, attempts))
             .collect(),
     }
 }
@@ -240,5 +263,9 @@ async fn send_event(conn: &mut Connection, request_id: &str, event: &Event) -> O
     if conn.send_data(request_id, data).await.is_err() {
         return Some(false);
     }
-    (event.kind == EventKind::ExecutionFinished).then_some(true)
+    matches!(
+        event.kind,
+        EventKind::ExecutionFinished | EventKind::ExecutionEscalated
+    )
+    .then_some(true)
 }

@@ -106,7 +106,10 @@ impl Client {
             let event: Event = serde_json::from_value(self.receive()?)
                 .map_err(|e| ClientError::Protocol(e.to_string()))?;
             on_event(&event);
-            if event.kind == EventKind::ExecutionFinished {
+            if matches!(
+                event.kind,
+                EventKind::ExecutionFinished | EventKind::ExecutionEscalated
+            ) {
                 return Ok(event);
             }
         }

@@ -29,6 +29,18 @@ pub enum Request {
     GetExecution(ById),
     #[serde(rename = "executions.list")]
     ListExecutions(ListExecutions),
+    /// `POST /agents/workflows/executions/:id/cancel`
+    #[serde(rename = "executions.cancel")]
+    CancelExecution(CancelExecution),
+    /// `POST /agents/workflows/executions/:id/pause`
+    #[serde(rename = "executions.pause")]
+    PauseExecution(ById),
+    /// `POST /agents/workflows/executions/:id/resume`
+    #[serde(rename = "executions.resume")]
+    ResumeExecution(ById),
+    /// `POST /agents/workflows/executions/:id/steps/:stepId/retry`
+    #[serde(rename = "executions.retryStep")]
+    RetryStep(RetryStep),
     /// Streams the execution's events until it ends.
     #[serde(rename = "executions.watch")]
     WatchExecution(ById),
@@ -131,6 +143,20 @@ pub struct AddAgent {
     /// Replace an agent of the same name instead of refusing.
     #[serde(default)]
     pub replace: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelExecution {
+    pub id: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryStep {
+    pub id: String,
+    pub step_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -139,10 +139,30 @@ pub struct StepData {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<u8>,
+    /// Every attempt, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<AttemptData>,
+    /// When a step waiting to be retried runs again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attempts: Option<u32>,
+    pub retry_at: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepData>,
+}
+
+/// One run of an agent for a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptData {
+    pub attempt: u32,
+    pub status: do_core::model::AttemptStatus,
+    pub agent: String,
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Answer to `agents.*`.
@@ -192,6 +212,19 @@ pub enum EventKind {
     StepFailed,
     #[serde(rename = "step.cancelled")]
     StepCancelled,
+    /// A failed step runs again after `data.delay` seconds.
+    #[serde(rename = "step.retrying")]
+    StepRetrying,
+    #[serde(rename = "execution.paused")]
+    ExecutionPaused,
+    #[serde(rename = "execution.resumed")]
+    ExecutionResumed,
+    /// A failure waits for a person (`retry` or `cancel`); a stream ends here too.
+    #[serde(rename = "execution.escalated")]
+    ExecutionEscalated,
+    /// A notification was delivered, or failed to be (`data.ok`).
+    #[serde(rename = "notification")]
+    Notification,
     /// The last event of a stream; `data.status` is the execution's final status.
     #[serde(rename = "execution.finished")]
     ExecutionFinished,
@@ -206,6 +239,11 @@ impl EventKind {
             EventKind::StepCompleted => "step.completed",
             EventKind::StepFailed => "step.failed",
             EventKind::StepCancelled => "step.cancelled",
+            EventKind::StepRetrying => "step.retrying",
+            EventKind::ExecutionPaused => "execution.paused",
+            EventKind::ExecutionResumed => "execution.resumed",
+            EventKind::ExecutionEscalated => "execution.escalated",
+            EventKind::Notification => "notification",
             EventKind::ExecutionFinished => "execution.finished",
         }
     }

@@ -298,7 +298,7 @@ impl Store {
     pub fn steps(&self, execution_id: &str) -> Result<Vec<StepRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT execution_id, step_id, status, agent, started_at, completed_at, output, \
-             error, progress, attempts FROM steps WHERE execution_id = ?1 ORDER BY ord",
+             error, progress, attempts, retry_at FROM steps WHERE execution_id = ?1 ORDER BY ord",
         )?;
         let mut rows = stmt.query([execution_id])?;
         let mut out = Vec::new();
@@ -571,14 +571,15 @@ impl Writer<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO steps (execution_id, step_id, ord, status, agent, started_at, \
-                 completed_at, output, error, progress, attempts) \
+                 completed_at, output, error, progress, attempts, retry_at) \
                  VALUES (?1, ?2, (SELECT COALESCE(MAX(ord), 0) + 1 FROM steps WHERE execution_id = ?1), \
-                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
                  ON CONFLICT (execution_id, step_id) DO UPDATE SET \
                  status = excluded.status, agent = excluded.agent, \
                  started_at = excluded.started_at, completed_at = excluded.completed_at, \
                  output = excluded.output, error = excluded.error, \
-                 progress = excluded.progress, attempts = excluded.attempts",
+                 progress = excluded.progress, attempts = excluded.attempts, \
+                 retry_at = excluded.retry_at",
             )?
             .execute(params![
                 record.execution_id,
@@ -591,6 +592,7 @@ impl Writer<'_> {
                 record.error,
                 record.progress,
                 record.attempts,
+                record.retry_at,
             ])?;
         Ok(())
     }
@@ -742,6 +744,7 @@ fn step_from_row(row: &Row<'_>) -> Result<StepRecord, StoreError> {
         output: opt_json_col(row, "output", WHAT)?,
         error: col(row, "error", WHAT)?,
         progress: opt_int_col(row, "progress", WHAT)?,
+        retry_at: col(row, "retry_at", WHAT)?,
         attempts: int_col(row, "attempts", WHAT)?,
     })
 }

@@ -82,6 +82,7 @@ CREATE TABLE steps (
     output       TEXT,
     error        TEXT,
     progress     INTEGER,
+    retry_at     INTEGER,
     attempts     INTEGER NOT NULL,
     PRIMARY KEY (execution_id, step_id)
 ) STRICT;

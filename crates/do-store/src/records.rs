@@ -77,6 +77,8 @@ pub struct StepRecord {
     pub progress: Option<u8>,
     /// Number of attempts started so far.
     pub attempts: u32,
+    /// When a failed step waiting to be retried runs again (its durable backoff timer).
+    pub retry_at: Option<i64>,
 }
 
 /// One run of an agent for a step.

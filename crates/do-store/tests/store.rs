@@ -86,6 +86,7 @@ fn step(execution_id: &str, step_id: &str, status: StepStatus) -> StepRecord {
         error: None,
         progress: None,
         attempts: 0,
+        retry_at: None,
     }
 }
 
@@ -681,6 +682,7 @@ fn steps_round_trip_in_first_written_order() {
         error: Some("warning".into()),
         progress: Some(100),
         attempts: 2,
+        retry_at: Some(5),
     };
     let mut null_output = step("e1", "m-second", StepStatus::Skipped);
     null_output.output = Some(serde_json::Value::Null);

@@ -9,8 +9,9 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::{Step, StepKind};
 use do_proto::{
-    ApiError, ById, ClientError, CreateWorkflow, ErrorCode, Event, EventKind, ExecuteWorkflow,
-    ExecutionData, ListExecutions, ListWorkflows, Request, StepData, ValidationData, WorkflowData,
+    ApiError, ById, CancelExecution, ClientError, CreateWorkflow, ErrorCode, Event, EventKind,
+    ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows, Request, RetryStep, StepData,
+    ValidationData, WorkflowData,
 };
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
@@ -32,6 +33,59 @@ pub(crate) enum WorkflowCommand {
     Execution(ExecutionArgs),
     /// List executions, newest first.
     Executions(ExecutionsArgs),
+    /// Cancel an execution: its running steps are ended (their whole process groups).
+    Cancel(CancelArgs),
+    /// Pause an execution: no new step starts; running steps finish.
+    Pause(ExecutionArgs),
+    /// Resume a paused execution.
+    Resume(ExecutionArgs),
+    /// Run a failed step of a failed or escalated execution again, and continue from there.
+    Retry(RetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The execution's id (`exec_…`).
+    execution: String,
+    /// Why; kept in the execution's status document.
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetryArgs {
+    /// The execution's id (`exec_…`).
+    execution: String,
+    /// The failed step's id (inside a loop: `process[2]`).
+    step: String,
+    /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
+    #[arg(long)]
+    wait: bool,
+}
+
+/// Sends a decision about an execution and prints its status afterwards.
+fn cmd_control(
+    ctx: &Context,
+    request: Request,
+    done: &str,
+    wait: Option<&str>,
+) -> anyhow::Result<u8> {
+    let mut client = ctx.client()?;
+    let execution: ExecutionData = client.call(request)?;
+    if let Some(id) = wait {
+        return wait_for(ctx, &mut client, id);
+    }
+    if ctx.json {
+        print_json(&execution)?;
+    } else {
+        writeln!(
+            std::io::stdout(),
+            "{done} {} (now {}).",
+            execution.execution_id,
+            execution.status
+        )?;
+    }
+    Ok(SUCCESS)
 }
 
 pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8> {
@@ -43,6 +97,35 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
         WorkflowCommand::Execute(args) => cmd_execute(ctx, &args),
         WorkflowCommand::Execution(args) => cmd_execution(ctx, &args),
         WorkflowCommand::Executions(args) => cmd_executions(ctx, &args),
+        WorkflowCommand::Cancel(args) => cmd_control(
+            ctx,
+            Request::CancelExecution(CancelExecution {
+                id: args.execution,
+                reason: args.reason,
+            }),
+            "Cancelled",
+            None,
+        ),
+        WorkflowCommand::Pause(args) => cmd_control(
+            ctx,
+            Request::PauseExecution(ById { id: args.execution }),
+            "Paused",
+            None,
+        ),
+        WorkflowCommand::Resume(args) => cmd_control(
+            ctx,
+            Request::ResumeExecution(ById { id: args.execution }),
+            "Resumed",
+            None,
+        ),
+        WorkflowCommand::Retry(args) => {
+            let wait = args.wait.then_some(args.execution.as_str());
+            let request = Request::RetryStep(RetryStep {
+                id: args.execution.clone(),
+                step_id: args.step.clone(),
+            });
+            cmd_control(ctx, request, "Retrying a step of", wait)
+        }
     }
 }
 
@@ -385,6 +468,36 @@ pub(crate) struct ExecuteArgs {
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
+    /// POST each notification (the event JSON) to this URL.
+    #[arg(long, value_name = "URL")]
+    notify_webhook: Option<String>,
+    /// Run this shell command for each notification, with the event JSON on stdin.
+    #[arg(long, value_name = "CMD")]
+    notify_command: Option<String>,
+    /// Post notifications to Slack: an incoming-webhook URL, or a #channel mapped in config.
+    #[arg(long, value_name = "URL|#CHANNEL")]
+    notify_slack: Option<String>,
+    /// Mail notifications to this address (through the configured sendmail command).
+    #[arg(long, value_name = "ADDR")]
+    notify_email: Option<String>,
+}
+
+impl ExecuteArgs {
+    /// The `notifications` object of the execute request, from the `--notify-…` flags.
+    fn notifications(&self) -> Option<Value> {
+        let mut map = serde_json::Map::new();
+        for (key, value) in [
+            ("webhook", &self.notify_webhook),
+            ("command", &self.notify_command),
+            ("slack", &self.notify_slack),
+            ("email", &self.notify_email),
+        ] {
+            if let Some(value) = value {
+                map.insert(key.to_owned(), Value::String(value.clone()));
+            }
+        }
+        (!map.is_empty()).then_some(Value::Object(map))
+    }
 }
 
 fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
@@ -410,7 +523,7 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
         workflow_id: args.workflow.clone(),
         input,
         priority: Some(args.priority),
-        notifications: None,
+        notifications: args.notifications(),
     }))?;
     if !args.wait {
         if ctx.json {
@@ -505,6 +618,35 @@ fn print_event(event: &Event) {
                 .unwrap_or("")
         ),
         EventKind::StepCancelled => format!("  cancelled {step}"),
+        EventKind::StepRetrying => format!(
+            "  retrying  {step} in {:.1} s: {}",
+            event
+                .data
+                .get("delay")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            event
+                .data
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+        ),
+        EventKind::ExecutionEscalated => format!(
+            "escalated: {} — fix the cause, then `dowf workflow retry {} STEP` or `dowf workflow cancel {}`",
+            event
+                .data
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            event.execution_id,
+            event.execution_id
+        ),
+        EventKind::ExecutionPaused => "paused".to_owned(),
+        EventKind::ExecutionResumed => "resumed".to_owned(),
+        EventKind::Notification => return,
         EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => {
             return;
         }
