@@ -6,6 +6,7 @@ mod test_agents;
 mod test_completions;
 mod test_daemon;
 mod test_execution;
+mod test_failures;
 mod test_step_types;
 mod test_validation;
 

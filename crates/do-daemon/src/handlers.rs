@@ -11,7 +11,8 @@ use do_core::workflow::{StepKind, WorkflowDocument};
 use do_proto::{
     AddAgent, AgentData, ApiError, ById, ByName, CancelExecution, CreateTeam, CreateWorkflow,
     DaemonStatusData, ErrorCode, EventKind, ExecuteWorkflow, HelloData, ListExecutions,
-    ListWorkflows, PROTOCOL_VERSION, Request, RetryStep, TeamData, ValidationData, WorkflowData,
+    ListWorkflows, PROTOCOL_VERSION, Request, RetryStep, TeamData, ValidationData, Watch,
+    WorkflowData,
 };
 use do_store::{
     AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, TeamRecord, WorkflowFilter,
@@ -40,8 +41,11 @@ pub(crate) async fn handle(
             ErrorCode::InvalidRequest,
             "the first request on a connection must be `hello` with the protocol version",
         )),
-        Request::WatchExecution(ById { id: execution_id }) => {
-            return crate::status::watch(shared, conn, id, &execution_id).await;
+        Request::WatchExecution(Watch {
+            id: execution_id,
+            notifications,
+        }) => {
+            return crate::status::watch(shared, conn, id, &execution_id, notifications).await;
         }
         Request::CancelExecution(CancelExecution {
             id: execution_id,

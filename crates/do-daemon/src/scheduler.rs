@@ -714,6 +714,10 @@ impl Scheduler {
         }
         let shared = self.shared.clone();
         let execution_id = active.record.id.clone();
+        let ends = matches!(
+            event.kind,
+            EventKind::ExecutionFinished | EventKind::ExecutionEscalated
+        );
         tokio::spawn(async move {
             let deliveries = notify::deliver(&targets, &NotifyConfig::default(), &payload).await;
             for delivery in deliveries {
@@ -726,6 +730,22 @@ impl Scheduler {
                     append_event(w, &execution_id, now, EventKind::Notification, None, data)
                 });
                 if let Ok(event) = event {
+                    let _ = shared.events.send(event);
+                }
+            }
+            if ends {
+                let now = time::now_ms();
+                let done = shared.store().write(|w| {
+                    append_event(
+                        w,
+                        &execution_id,
+                        now,
+                        EventKind::NotificationsDone,
+                        None,
+                        json!({}),
+                    )
+                });
+                if let Ok(event) = done {
                     let _ = shared.events.send(event);
                 }
             }
@@ -878,7 +898,7 @@ fn commit(
             Change::Escalated { error } => {
                 active.record.status = ExecutionStatus::Escalated;
                 active.record.error = Some(error.clone());
-                let data = json!({"status": ExecutionStatus::Escalated, "error": error});
+                let data = json!({"status": ExecutionStatus::Escalated, "error": error, "notifying": notifying(&active.record)});
                 events.push(append_event(
                     w,
                     &id,
@@ -898,7 +918,7 @@ fn commit(
                     now,
                     EventKind::ExecutionFinished,
                     None,
-                    json!({"status": status, "error": error}),
+                    json!({"status": status, "error": error, "notifying": notifying(&active.record)}),
                 )?);
             }
         }
@@ -912,6 +932,11 @@ fn commit(
         kills,
         timers,
     })
+}
+
+/// Whether the execution's end is announced to anyone.
+fn notifying(record: &ExecutionRecord) -> bool {
+    Notifications::from_value(&record.notifications).is_ok_and(|n| !n.is_empty())
 }
 
 async fn sleep_until_ms(at: i64) {

@@ -207,7 +207,12 @@ pub(crate) async fn watch(
     conn: &mut Connection,
     request_id: &str,
     execution_id: &str,
+    through_notifications: bool,
 ) -> bool {
+    let mut end = End {
+        through_notifications,
+        notifying: false,
+    };
     // Subscribe before reading the backlog, so no event falls between the two.
     let mut live = shared.events.subscribe();
     let found = shared.store().execution(execution_id);
@@ -228,10 +233,19 @@ pub(crate) async fn watch(
             Ok(events) => events,
             Err(e) => return conn.send_error(request_id, internal(e)).await.is_ok(),
         };
-        for record in backlog {
+        // An end followed by a resumption (a retried step) is history: the stream starts at
+        // the last resumption, so that it ends where the execution now ends.
+        let resumed_at = backlog.iter().rposition(|r| {
+            r.kind == EventKind::ExecutionResumed.as_str()
+                && r.data.get("retry") == Some(&serde_json::Value::Bool(true))
+        });
+        for (i, record) in backlog.into_iter().enumerate() {
             let event = event(record);
             last = event.seq;
-            match send_event(conn, request_id, &event).await {
+            if resumed_at.is_some_and(|at| i < at) {
+                continue;
+            }
+            match send_event(conn, request_id, &event, &mut end).await {
                 Some(keep_going) => return keep_going,
                 None => continue,
             }
@@ -243,7 +257,7 @@ pub(crate) async fn watch(
                 Ok(event) if event.seq > last + 1 => break,
                 Ok(event) => {
                     last = event.seq;
-                    if let Some(keep_going) = send_event(conn, request_id, &event).await {
+                    if let Some(keep_going) = send_event(conn, request_id, &event, &mut end).await {
                         return keep_going;
                     }
                 }
@@ -255,7 +269,19 @@ pub(crate) async fn watch(
 }
 
 /// Sends one event; `Some(open)` when the stream is over (finished, or the client is gone).
-async fn send_event(conn: &mut Connection, request_id: &str, event: &Event) -> Option<bool> {
+/// Where a watch stream ends: at the execution's end (or escalation), or, when asked, after the
+/// end's notifications.
+struct End {
+    through_notifications: bool,
+    notifying: bool,
+}
+
+async fn send_event(
+    conn: &mut Connection,
+    request_id: &str,
+    event: &Event,
+    end: &mut End,
+) -> Option<bool> {
     let data = match serde_json::to_value(event) {
         Ok(data) => data,
         Err(_) => return Some(false),
@@ -263,9 +289,17 @@ async fn send_event(conn: &mut Connection, request_id: &str, event: &Event) -> O
     if conn.send_data(request_id, data).await.is_err() {
         return Some(false);
     }
-    matches!(
-        event.kind,
-        EventKind::ExecutionFinished | EventKind::ExecutionEscalated
-    )
-    .then_some(true)
+    match event.kind {
+        EventKind::ExecutionFinished | EventKind::ExecutionEscalated => {
+            let notifying = event.data.get("notifying") == Some(&serde_json::Value::Bool(true));
+            if end.through_notifications && notifying {
+                end.notifying = true;
+                None
+            } else {
+                Some(true)
+            }
+        }
+        EventKind::NotificationsDone if end.notifying => Some(true),
+        _ => None,
+    }
 }

@@ -99,7 +99,8 @@ impl Client {
         execution_id: &str,
         mut on_event: impl FnMut(&Event),
     ) -> Result<Event, ClientError> {
-        self.send(&Request::WatchExecution(crate::ById {
+        self.send(&Request::WatchExecution(crate::Watch {
+            notifications: false,
             id: execution_id.to_owned(),
         }))?;
         loop {

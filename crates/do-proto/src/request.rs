@@ -43,7 +43,7 @@ pub enum Request {
     RetryStep(RetryStep),
     /// Streams the execution's events until it ends.
     #[serde(rename = "executions.watch")]
-    WatchExecution(ById),
+    WatchExecution(Watch),
     #[serde(rename = "agents.add")]
     AddAgent(AddAgent),
     #[serde(rename = "agents.list")]
@@ -143,6 +143,15 @@ pub struct AddAgent {
     /// Replace an agent of the same name instead of refusing.
     #[serde(default)]
     pub replace: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Watch {
+    pub id: String,
+    /// Go on past the end until the end's notifications are delivered (or given up on), so that
+    /// their outcomes are part of the stream.
+    #[serde(default)]
+    pub notifications: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

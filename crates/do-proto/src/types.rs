@@ -225,6 +225,9 @@ pub enum EventKind {
     /// A notification was delivered, or failed to be (`data.ok`).
     #[serde(rename = "notification")]
     Notification,
+    /// Every notification of the execution's end has been delivered or given up on.
+    #[serde(rename = "notifications.done")]
+    NotificationsDone,
     /// The last event of a stream; `data.status` is the execution's final status.
     #[serde(rename = "execution.finished")]
     ExecutionFinished,
@@ -244,6 +247,7 @@ impl EventKind {
             EventKind::ExecutionResumed => "execution.resumed",
             EventKind::ExecutionEscalated => "execution.escalated",
             EventKind::Notification => "notification",
+            EventKind::NotificationsDone => "notifications.done",
             EventKind::ExecutionFinished => "execution.finished",
         }
     }

@@ -646,7 +646,7 @@ fn print_event(event: &Event) {
         ),
         EventKind::ExecutionPaused => "paused".to_owned(),
         EventKind::ExecutionResumed => "resumed".to_owned(),
-        EventKind::Notification => return,
+        EventKind::Notification | EventKind::NotificationsDone => return,
         EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => {
             return;
         }

@@ -1,0 +1,434 @@
+use crate::common::{TestEnv, find_step};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+fn ms(time: &Value) -> u128 {
+    let text = time
+        .as_str()
+        .unwrap_or_else(|| panic!("a time, not {time}"));
+    let at = humantime::parse_rfc3339(text).expect("RFC 3339");
+    at.duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+}
+
+/// `execute --wait` in the background; returns it with its execution id once `until` lines
+/// (substrings of its progress lines on stderr) have all appeared.
+fn execute_until(
+    env: &TestEnv,
+    workflow: &str,
+    until: &[&str],
+) -> (Child, String, impl Iterator<Item = String>) {
+    let mut child = env
+        .command()
+        .args(["workflow", "execute", workflow, "--wait"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr"))
+        .lines()
+        .map(|l| l.expect("line"));
+    let mut execution = String::new();
+    let mut missing: Vec<&str> = until.to_vec();
+    for line in lines.by_ref() {
+        if let Some(id) = line.strip_prefix("Started execution ") {
+            execution = id.trim_end_matches('.').to_owned();
+        }
+        missing.retain(|wanted| !line.contains(wanted));
+        if missing.is_empty() {
+            break;
+        }
+    }
+    assert!(missing.is_empty(), "the execution ended before {missing:?}");
+    (child, execution, lines)
+}
+
+#[test]
+fn a_flaky_agent_is_retried_with_growing_delays_until_it_succeeds() {
+    let env = TestEnv::new();
+    let flaky = env.script(
+        "flaky.sh",
+        r#"n=$(cat "$DO_WORKSPACE/count" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$DO_WORKSPACE/count"
+if [ "$n" -lt 3 ]; then echo "attempt $n failed" >&2; exit 1; fi
+echo "ok on attempt $DO_ATTEMPT""#,
+    );
+    env.run(&[
+        "agent",
+        "add",
+        "flaky",
+        "--",
+        flaky.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "retry", "steps": [{"id": "flaky", "agent": "flaky", "task": "t"}],
+        "errorHandling": {"strategy": "retry", "maxRetries": 3, "backoff": "exponential", "initialDelay": 0.2}}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let step = find_step(&status["steps"], "flaky").expect("flaky");
+    assert_eq!(step["output"]["flaky"], "ok on attempt 3");
+    let attempts = step["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 3, "{step}");
+    assert_eq!(attempts[0]["status"], "failed");
+    assert!(
+        attempts[0]["error"]
+            .as_str()
+            .expect("error")
+            .contains("attempt 1 failed")
+    );
+    assert_eq!(attempts[2]["status"], "succeeded");
+    let gap = |i: usize| ms(&attempts[i + 1]["startedAt"]) - ms(&attempts[i]["completedAt"]);
+    // 0.2 s then 0.4 s, with tolerance for scheduling: the second wait is clearly longer.
+    assert!(gap(0) >= 190, "first delay {} ms", gap(0));
+    assert!(gap(1) >= 390, "second delay {} ms", gap(1));
+    assert!(
+        gap(1) > gap(0) + 100,
+        "delays grow: {} then {} ms",
+        gap(0),
+        gap(1)
+    );
+}
+
+#[test]
+fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 1"])
+        .ok();
+    env.run(&[
+        "agent",
+        "add",
+        "echo",
+        "--shell",
+        r#"printf '%s' "$DO_INPUT""#,
+    ])
+    .ok();
+    env.run(&["agent", "add", "plan-b", "--shell", "echo from-plan-b"])
+        .ok();
+    let workflow = env.create(&json!({"name": "fallback", "steps": [
+        {"id": "primary", "agent": "broken", "task": "t", "output": "result",
+         "errorHandling": {"strategy": "fallback", "maxRetries": 1, "initialDelay": 0,
+            "fallback": {"id": "backup", "agent": "plan-b", "task": "t"}}},
+        {"id": "optional", "agent": "broken", "task": "t", "output": "extra",
+         "errorHandling": {"strategy": "continue"}},
+        {"id": "use", "agent": "echo", "task": "t", "input": ["result", "extra"]}
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(status["status"], "completed");
+    let primary = find_step(&status["steps"], "primary").expect("primary");
+    assert_eq!(primary["output"]["result"], "from-plan-b");
+    assert_eq!(primary["attempts"].as_array().map(Vec::len), Some(2));
+    let optional = find_step(&status["steps"], "optional").expect("optional");
+    assert_eq!(optional["status"], "failed");
+    assert_eq!(optional["output"]["extra"], Value::Null);
+    let used = find_step(&status["steps"], "use").expect("use");
+    assert_eq!(
+        used["output"]["use"],
+        json!({"result": "from-plan-b", "extra": null})
+    );
+}
+
+#[test]
+fn an_escalated_failure_waits_for_a_retry_after_the_fix() {
+    let env = TestEnv::new();
+    let gate = env.path("fixed");
+    env.run(&[
+        "agent",
+        "add",
+        "gate",
+        "--shell",
+        &format!(
+            "test -e '{}' || {{ echo 'not fixed yet' >&2; exit 1; }}; echo fixed",
+            gate.display()
+        ),
+    ])
+    .ok();
+    env.run(&["agent", "add", "ok", "--shell", "echo after"])
+        .ok();
+    let workflow = env.create(&json!({"name": "escalate", "steps": [
+        {"id": "gated", "agent": "gate", "task": "t"}, {"id": "after", "agent": "ok", "task": "t"}],
+        "errorHandling": {"strategy": "retry", "maxRetries": 1, "initialDelay": 0, "escalateOnFailure": true}}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 1, "--wait ends at the escalation: {}", run.stderr);
+    assert_eq!(status["status"], "escalated");
+    assert!(
+        status["error"]
+            .as_str()
+            .expect("error")
+            .contains("not fixed yet"),
+        "{status}"
+    );
+    let execution = status["executionId"].as_str().expect("id");
+    let refused = env.run(&["workflow", "retry", execution, "after"]);
+    assert_eq!(
+        refused.code, 2,
+        "only a failed step can be retried: {}",
+        refused.stderr
+    );
+    std::fs::write(&gate, "").expect("fix");
+    let retried = env
+        .run(&["--json", "workflow", "retry", execution, "gated", "--wait"])
+        .json();
+    assert_eq!(retried["status"], "completed");
+    let gated = find_step(&retried["steps"], "gated").expect("gated");
+    assert_eq!(
+        gated["attempts"].as_array().map(Vec::len),
+        Some(3),
+        "the attempt counter goes on"
+    );
+    assert_eq!(
+        find_step(&retried["steps"], "after").expect("after")["status"],
+        "completed"
+    );
+}
+
+#[test]
+fn a_step_timeout_ends_the_whole_process_group() {
+    let env = TestEnv::new();
+    let sleeper = env.script(
+        "sleeper.sh",
+        r#"sleep 30 &
+echo $! > "$DO_WORKSPACE/grandchild"
+sleep 30"#,
+    );
+    env.run(&[
+        "agent",
+        "add",
+        "sleeper",
+        "--",
+        sleeper.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "timeout", "steps": [{"id": "slow", "agent": "sleeper", "task": "t", "timeout": 1}]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 1);
+    let slow = find_step(&status["steps"], "slow").expect("slow");
+    assert_eq!(slow["status"], "failed");
+    assert!(
+        slow["error"]
+            .as_str()
+            .expect("error")
+            .contains("timed out after 1 s"),
+        "{slow}"
+    );
+    assert!(
+        slow["durationMs"].as_u64().expect("duration") < 3000,
+        "{slow}"
+    );
+    let pid = std::fs::read_to_string(env.path(&format!(
+        "data/workspaces/{}/grandchild",
+        status["executionId"].as_str().expect("id")
+    )))
+    .expect("grandchild pid");
+    let proc_status =
+        std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap_or_default();
+    assert!(
+        proc_status.is_empty() || proc_status.contains("State:\tZ"),
+        "the grandchild survived:\n{proc_status}"
+    );
+}
+
+#[test]
+fn cancel_during_a_parallel_step_ends_every_child_and_keeps_the_reason() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "slow", "--", "/bin/sleep", "30"])
+        .ok();
+    let workflow = env.create(&json!({"name": "cancel", "steps": [{"id": "both", "type": "parallel", "steps": [
+        {"id": "left", "agent": "slow", "task": "t"}, {"id": "right", "agent": "slow", "task": "t"}]}]}));
+    let (mut waiting, execution, _) =
+        execute_until(&env, &workflow, &["started   left", "started   right"]);
+    let cancelled = env
+        .run(&[
+            "--json",
+            "workflow",
+            "cancel",
+            &execution,
+            "--reason",
+            "Requirements changed",
+        ])
+        .json();
+    assert_eq!(cancelled["cancelReason"], "Requirements changed");
+    assert_eq!(waiting.wait().expect("wait").code(), Some(1));
+    let status = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(status["status"], "cancelled");
+    assert_eq!(status["cancelReason"], "Requirements changed");
+    for id in ["left", "right", "both"] {
+        assert_eq!(
+            find_step(&status["steps"], id).expect("step")["status"],
+            "cancelled",
+            "{id}"
+        );
+    }
+    for args in [
+        vec!["workflow", "cancel", execution.as_str()],
+        vec!["workflow", "pause", &execution],
+        vec!["workflow", "resume", &execution],
+    ] {
+        let run = env.run(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("is cancelled"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_paused_execution_starts_nothing_new_until_resumed() {
+    let env = TestEnv::new();
+    let gate = env.path("go");
+    env.run(&[
+        "agent",
+        "add",
+        "gated",
+        "--shell",
+        &format!(
+            "while [ ! -e '{}' ]; do sleep 0.05; done; echo first",
+            gate.display()
+        ),
+    ])
+    .ok();
+    env.run(&["agent", "add", "ok", "--shell", "echo second"])
+        .ok();
+    let workflow = env.create(&json!({"name": "pause", "steps": [
+        {"id": "first", "agent": "gated", "task": "t"}, {"id": "second", "agent": "ok", "task": "t"}]}));
+    let (mut waiting, execution, mut lines) = execute_until(&env, &workflow, &["started   first"]);
+    let resumed_too_early = env.run(&["workflow", "resume", &execution]);
+    assert_eq!(
+        resumed_too_early.code, 2,
+        "a running execution cannot be resumed"
+    );
+    let paused = env.json(&["workflow", "pause", &execution]);
+    assert_eq!(paused["status"], "paused");
+    std::fs::write(&gate, "").expect("open the gate");
+    assert!(
+        lines.any(|line| line.contains("completed first")),
+        "the running step finishes"
+    );
+    let status = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(status["status"], "paused");
+    assert_eq!(
+        find_step(&status["steps"], "second").expect("second")["status"],
+        "pending"
+    );
+    env.run(&["workflow", "resume", &execution]).ok();
+    assert_eq!(waiting.wait().expect("wait").code(), Some(0));
+    assert_eq!(
+        env.json(&["workflow", "execution", &execution])["status"],
+        "completed"
+    );
+}
+
+/// A one-shot HTTP server: answers every request with `status` and hands over the bodies.
+fn webhook_server(status: u16) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn webhooks_receive_the_event_and_a_dead_one_does_not_fail_the_execution() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "ok", "--shell", "echo done"])
+        .ok();
+    let workflow = env
+        .create(&json!({"name": "notify", "steps": [{"id": "only", "agent": "ok", "task": "t"}]}));
+    let (url, bodies) = webhook_server(200);
+    let (run, status) = env.execute_wait(&workflow, &["--notify-webhook", &url]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let body: Value = serde_json::from_str(
+        &bodies
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a POST"),
+    )
+    .expect("JSON");
+    assert_eq!(body["type"], "execution.finished");
+    assert_eq!(body["status"], "completed");
+    assert_eq!(body["executionId"], status["executionId"]);
+    assert_eq!(body["workflowName"], "notify");
+
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/gone", listener.local_addr().expect("addr"))
+    };
+    let (run, status) = env.execute_wait(&workflow, &["--notify-webhook", &dead]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(status["status"], "completed");
+    let execution = status["executionId"].as_str().expect("id").to_owned();
+    // The delivery is recorded once it has given up: follow the stream through it.
+    let events = watch_through_notifications(&env, &execution);
+    let delivery = events
+        .iter()
+        .find(|e| e["type"] == "notification")
+        .unwrap_or_else(|| panic!("no delivery in {events:#?}"));
+    assert_eq!(delivery["data"]["ok"], false, "{delivery}");
+    assert_eq!(delivery["data"]["channel"], "webhook");
+    assert!(
+        delivery["data"]["error"]
+            .as_str()
+            .expect("error")
+            .contains("/gone"),
+        "{delivery}"
+    );
+    assert_eq!(
+        env.json(&["workflow", "execution", &execution])["status"],
+        "completed"
+    );
+}
+
+/// The execution's events, as `executions.watch` with `notifications: true` streams them.
+fn watch_through_notifications(env: &TestEnv, execution: &str) -> Vec<Value> {
+    use std::io::Write;
+    let mut client = std::os::unix::net::UnixStream::connect(env.socket()).expect("connect");
+    writeln!(
+        client,
+        r#"{{"id":"1","method":"hello","params":{{"protocolVersion":1}}}}"#
+    )
+    .expect("hello");
+    writeln!(
+        client,
+        r#"{{"id":"2","method":"executions.watch","params":{{"id":"{execution}","notifications":true}}}}"#
+    )
+    .expect("watch");
+    let mut reader = BufReader::new(client);
+    let mut events = Vec::new();
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("hello answer");
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).expect("event") > 0,
+            "the stream ended early: {events:#?}"
+        );
+        let envelope: Value = serde_json::from_str(&line).expect("envelope");
+        let event = envelope["data"].clone();
+        let done = event["type"] == "notifications.done";
+        events.push(event);
+        if done {
+            return events;
+        }
+    }
+}
