@@ -432,3 +432,85 @@ fn watch_through_notifications(env: &TestEnv, execution: &str) -> Vec<Value> {
         }
     }
 }
+
+#[test]
+fn slack_channels_and_sendmail_come_from_the_config_file_and_commands_get_the_event() {
+    let env = TestEnv::new();
+    let (url, bodies) = webhook_server(200);
+    let config = env.path("home/.config/do/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    let mail = env.path("mail.txt");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nkill_grace = 1\n\n[notifications]\nsendmail = [\"sh\", \"-c\", \"cat > '{}'\"]\n\n[notifications.slack]\n\"#launches\" = \"{url}\"\n",
+            mail.display()
+        ),
+    )
+    .expect("config");
+    env.run(&["agent", "add", "broken", "--shell", "exit 4"])
+        .ok();
+    let workflow = env.create(
+        &json!({"name": "notify", "steps": [{"id": "only", "agent": "broken", "task": "t"}]}),
+    );
+    let event_file = env.path("event.json");
+    let command = format!("cat > '{}'", event_file.display());
+    let (run, status) = env.execute_wait(
+        &workflow,
+        &[
+            "--notify-slack",
+            "#launches",
+            "--notify-command",
+            &command,
+            "--notify-email",
+            "ops@example.com",
+        ],
+    );
+    assert_eq!(run.code, 1);
+    let execution = status["executionId"].as_str().expect("id");
+    let events = watch_through_notifications(&env, execution);
+    let deliveries: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "notification")
+        .collect();
+    assert_eq!(deliveries.len(), 3, "{deliveries:#?}");
+    assert!(
+        deliveries.iter().all(|d| d["data"]["ok"] == true),
+        "{deliveries:#?}"
+    );
+    let slack: Value = serde_json::from_str(
+        &bodies
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("slack post"),
+    )
+    .expect("json");
+    assert!(
+        slack["text"].as_str().expect("text").contains(execution),
+        "{slack}"
+    );
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(&event_file).expect("event file"))
+            .expect("json");
+    assert_eq!(event["type"], "execution.finished");
+    assert_eq!(event["status"], "failed");
+    assert!(
+        std::fs::read_to_string(&mail)
+            .expect("mail")
+            .contains("To: ops@example.com")
+    );
+}
+
+#[test]
+fn an_invalid_config_file_is_named_in_the_error() {
+    let env = TestEnv::new();
+    let config = env.path("home/.config/do/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    std::fs::write(&config, "[daemon]\nmax_paralel = 2\n").expect("config");
+    let run = env.run(&["workflow", "list"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("config.toml") && run.stderr.contains("max_paralel"),
+        "{}",
+        run.stderr
+    );
+}

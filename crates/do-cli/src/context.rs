@@ -14,6 +14,8 @@ pub(crate) struct Context {
     pub(crate) json: bool,
     pub(crate) data_dir: PathBuf,
     pub(crate) socket: PathBuf,
+    /// The daemon's `config.toml`.
+    pub(crate) config_file: PathBuf,
 }
 
 impl Context {
@@ -37,10 +39,16 @@ impl Context {
             (None, None, Some(runtime)) => runtime.join("do.sock"),
             (None, _, _) => data_dir.join("do.sock"),
         };
+        let config_file = match (std::env::var_os("DO_CONFIG"), &dirs) {
+            (Some(file), _) => PathBuf::from(file),
+            (None, Some(dirs)) => dirs.config_dir().join("config.toml"),
+            (None, None) => data_dir.join("config.toml"),
+        };
         Ok(Context {
             json: global.json,
             data_dir,
             socket,
+            config_file,
         })
     }
 

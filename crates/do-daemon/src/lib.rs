@@ -14,6 +14,7 @@ mod status;
 mod time;
 
 pub use error::DaemonError;
+pub use notify::NotifyConfig;
 
 use do_store::Store;
 use std::fs::{self, File};
@@ -34,6 +35,8 @@ pub struct Config {
     pub max_parallel: usize,
     /// Time a step's process group gets between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
+    /// Where notifications can go besides what each execution names.
+    pub notify: NotifyConfig,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
             socket,
             max_parallel: cpus,
             kill_grace: Duration::from_secs(5),
+            notify: NotifyConfig::default(),
         }
     }
 

@@ -122,16 +122,16 @@ impl Notifications {
     }
 }
 
-/// Daemon-wide settings for deliveries (from config.toml later).
+/// Daemon-wide settings for deliveries (`[notifications]` in config.toml).
 #[derive(Debug, Clone)]
-pub(crate) struct NotifyConfig {
+pub struct NotifyConfig {
     /// `"#product-launches"` → incoming-webhook URL (`[notifications.slack]`).
-    pub(crate) slack_channels: BTreeMap<String, String>,
+    pub slack_channels: BTreeMap<String, String>,
     /// The sendmail-compatible command as argv, e.g. `["sendmail", "-t"]`; the message, with
     /// its `To:` and `Subject:` headers, goes on its stdin.
-    pub(crate) sendmail: Option<Vec<String>>,
+    pub sendmail: Option<Vec<String>>,
     /// Per HTTP attempt; zero means the default, 10 s.
-    pub(crate) timeout: Duration,
+    pub timeout: Duration,
 }
 
 impl Default for NotifyConfig {

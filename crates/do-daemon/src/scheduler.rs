@@ -2,7 +2,7 @@
 //! within the concurrency limit (by priority, then age), and commits every transition to the
 //! store before acting on it.
 
-use crate::notify::{self, Notifications, NotifyConfig};
+use crate::notify::{self, Notifications};
 use crate::runner::{self, Outcome, RunSpec};
 use crate::status::append_event;
 use crate::{Shared, time};
@@ -714,12 +714,13 @@ impl Scheduler {
         }
         let shared = self.shared.clone();
         let execution_id = active.record.id.clone();
+        let config = self.shared.config.notify.clone();
         let ends = matches!(
             event.kind,
             EventKind::ExecutionFinished | EventKind::ExecutionEscalated
         );
         tokio::spawn(async move {
-            let deliveries = notify::deliver(&targets, &NotifyConfig::default(), &payload).await;
+            let deliveries = notify::deliver(&targets, &config, &payload).await;
             for delivery in deliveries {
                 if !delivery.ok {
                     tracing::warn!(execution = %execution_id, channel = delivery.channel, error = ?delivery.error, "notification not delivered");

@@ -1,0 +1,97 @@
+//! `config.toml`: the daemon's settings (`DO_CONFIG`, default `~/.config/do/config.toml`).
+//!
+//! ```toml
+//! [daemon]
+//! max_parallel = 4        # steps running at once (default: CPUs)
+//! kill_grace = 5          # seconds between SIGTERM and SIGKILL when a step is ended
+//!
+//! [notifications]
+//! sendmail = ["sendmail", "-t"]
+//! timeout = 10            # seconds per webhook attempt
+//!
+//! [notifications.slack]
+//! "#product-launches" = "https://hooks.slack.com/services/…"
+//! ```
+
+use crate::exit::UsageError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    #[serde(default)]
+    daemon: DaemonSection,
+    #[serde(default)]
+    notifications: NotificationsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DaemonSection {
+    max_parallel: Option<u32>,
+    kill_grace: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationsSection {
+    sendmail: Option<Vec<String>>,
+    timeout: Option<f64>,
+    #[serde(default)]
+    slack: BTreeMap<String, String>,
+}
+
+impl FileConfig {
+    /// Reads the file; a missing file is the defaults, an unreadable or invalid one an error
+    /// that names it.
+    pub(crate) fn load(path: &Path) -> Result<FileConfig, UsageError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+            Err(e) => {
+                return Err(UsageError(format!(
+                    "cannot read the config file `{}`: {e}",
+                    path.display()
+                )));
+            }
+        };
+        let config: FileConfig = toml::from_str(&text)
+            .map_err(|e| UsageError(format!("config file `{}`: {e}", path.display())))?;
+        if config.daemon.max_parallel == Some(0) {
+            return Err(UsageError(format!(
+                "config file `{}`: daemon.max_parallel must be at least 1",
+                path.display()
+            )));
+        }
+        for (field, value) in [
+            ("daemon.kill_grace", config.daemon.kill_grace),
+            ("notifications.timeout", config.notifications.timeout),
+        ] {
+            if value.is_some_and(|v| !(v.is_finite() && v >= 0.0 && v <= 3600.0)) {
+                return Err(UsageError(format!(
+                    "config file `{}`: {field} must be 0 to 3600 seconds",
+                    path.display()
+                )));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Applies the file's settings over the daemon's defaults.
+    pub(crate) fn apply(self, config: &mut do_daemon::Config) {
+        if let Some(n) = self.daemon.max_parallel {
+            config.max_parallel = n as usize;
+        }
+        if let Some(grace) = self.daemon.kill_grace {
+            config.kill_grace = Duration::from_secs_f64(grace);
+        }
+        config.notify.sendmail = self.notifications.sendmail;
+        config.notify.slack_channels = self.notifications.slack;
+        if let Some(timeout) = self.notifications.timeout {
+            config.notify.timeout = Duration::from_secs_f64(timeout);
+        }
+    }
+}
