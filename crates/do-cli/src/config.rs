@@ -70,7 +70,7 @@ impl FileConfig {
             ("daemon.kill_grace", config.daemon.kill_grace),
             ("notifications.timeout", config.notifications.timeout),
         ] {
-            if value.is_some_and(|v| !(v.is_finite() && v >= 0.0 && v <= 3600.0)) {
+            if value.is_some_and(|v| !(0.0..=3600.0).contains(&v)) {
                 return Err(UsageError(format!(
                     "config file `{}`: {field} must be 0 to 3600 seconds",
                     path.display()
