@@ -514,3 +514,22 @@ fn an_invalid_config_file_is_named_in_the_error() {
         run.stderr
     );
 }
+
+#[test]
+fn the_workflow_timeout_ends_the_execution_as_timed_out() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "slow", "--", "/bin/sleep", "30"])
+        .ok();
+    let workflow = env.create(&json!({"name": "slow", "timeout": 1, "steps": [{"id": "nap", "agent": "slow", "task": "t"}]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(status["status"], "timed_out");
+    assert_eq!(
+        find_step(&status["steps"], "nap").expect("nap")["status"],
+        "cancelled"
+    );
+    assert!(
+        status["durationMs"].as_u64().expect("duration") < 5000,
+        "{status}"
+    );
+}
