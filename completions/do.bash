@@ -724,7 +724,7 @@ _do() {
             return 0
             ;;
         do__subcmd__daemon__subcmd__stop)
-            opts="-h -V --json --socket --data-dir --help --version"
+            opts="-h -V --now --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

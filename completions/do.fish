@@ -228,7 +228,7 @@ complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcom
 complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -s V -l version -d 'Print version'
 complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
 complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "stop" -d 'Stop the daemon. Running steps are ended and run again when it next starts'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
 complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
 complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l max-parallel -d 'Steps running at once across all executions [default: number of CPUs]' -r
@@ -245,6 +245,7 @@ complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l now -d 'Don\'t wait: end running steps now (each runs again when the daemon next starts)'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
@@ -255,7 +256,7 @@ complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
-complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the daemon. Running steps are ended and run again when it next starts'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand completions" -l name -d 'The program name to complete (`do` or `dowf`)' -r
@@ -291,5 +292,5 @@ complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_f
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from team" -f -a "remove" -d 'Remove a team'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
-complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop the daemon. Running steps are ended and run again when it next starts'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'

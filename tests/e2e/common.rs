@@ -164,7 +164,7 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
-        let _ = self.command().args(["daemon", "stop"]).output();
+        let _ = self.command().args(["daemon", "stop", "--now"]).output();
     }
 }
 

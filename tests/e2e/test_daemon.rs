@@ -158,7 +158,7 @@ fn a_stopped_daemon_resumes_the_execution_and_reruns_only_the_interrupted_step()
         }
     }
     assert!(execution.starts_with("exec_"), "{execution}");
-    env.run(&["daemon", "stop"]).ok();
+    env.run(&["daemon", "stop", "--now"]).ok();
     let code = waiting.wait().expect("wait").code();
     assert_eq!(code, Some(3), "the waiting client reports the lost daemon");
 
@@ -183,4 +183,45 @@ fn a_stopped_daemon_resumes_the_execution_and_reruns_only_the_interrupted_step()
     assert_eq!(step("blocked")["attempts"][0]["status"], "interrupted");
     assert_eq!(step("blocked")["output"]["blocked"], "done on attempt 2");
     assert_eq!(step("last")["output"]["last"], "ran last");
+}
+
+#[test]
+fn daemon_stop_waits_for_running_steps_and_now_interrupts_them() {
+    use std::io::{BufRead, BufReader};
+    let env = TestEnv::new();
+    let gate = env.path("go");
+    env.run(&[
+        "agent",
+        "add",
+        "gated",
+        "--shell",
+        &format!(
+            "while [ ! -e '{}' ]; do sleep 0.05; done; echo passed",
+            gate.display()
+        ),
+    ])
+    .ok();
+    let workflow = env.create(&serde_json::json!({"name": "stop", "steps": [{"id": "wait", "agent": "gated", "task": "t"}]}));
+    let (mut waiting, execution, _) =
+        crate::test_failures::execute_until(&env, &workflow, &["started   wait"]);
+    let mut stop = env
+        .command()
+        .args(["daemon", "stop"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("stop");
+    let mut stop_err = BufReader::new(stop.stderr.take().expect("stderr")).lines();
+    let line = stop_err.next().expect("a line").expect("utf-8");
+    assert!(line.contains("Waiting for 1 running step"), "{line}");
+    std::fs::write(&gate, "").expect("open the gate");
+    assert!(stop.wait().expect("stop").success());
+    let _ = waiting.wait();
+    let status = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(
+        status["status"], "completed",
+        "the running step finished before the daemon stopped"
+    );
+    let step = crate::common::find_step(&status["steps"], "wait").expect("wait");
+    assert_eq!(step["attempts"].as_array().map(Vec::len), Some(1), "{step}");
 }

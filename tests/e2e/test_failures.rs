@@ -15,7 +15,7 @@ fn ms(time: &Value) -> u128 {
 
 /// `execute --wait` in the background; returns it with its execution id once `until` lines
 /// (substrings of its progress lines on stderr) have all appeared.
-fn execute_until(
+pub(crate) fn execute_until(
     env: &TestEnv,
     workflow: &str,
     until: &[&str],

@@ -61,8 +61,14 @@ pub(crate) async fn handle(
             id: execution_id,
             step_id,
         }) => control(shared, execution_id, Control::Retry(step_id)).await,
-        Request::StopDaemon(_) => {
-            let sent = conn.send_data(id, json!({"stopping": true})).await.is_ok();
+        Request::StopDaemon(stop) => {
+            shared
+                .stop_now
+                .store(stop.now, std::sync::atomic::Ordering::Relaxed);
+            let sent = conn
+                .send_data(id, json!({"stopping": true, "now": stop.now}))
+                .await
+                .is_ok();
             shared.shutdown.notify_one();
             return sent;
         }

@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     /// Attempts running now, for `daemon.status`.
     pub(crate) running_steps: AtomicU64,
     pub(crate) shutdown: tokio::sync::Notify,
+    /// Whether the stop asked for ends running steps rather than waiting for them.
+    pub(crate) stop_now: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -97,6 +99,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
         started_at: time::now_ms(),
         running_steps: AtomicU64::new(0),
         shutdown: tokio::sync::Notify::new(),
+        stop_now: std::sync::atomic::AtomicBool::new(true),
     });
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), scheduler_rx));
     scheduler::recover(&shared)?;
@@ -107,7 +110,10 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
 
     tracing::info!("daemon stopping");
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let _ = shared.scheduler.send(scheduler::Message::Shutdown(done_tx));
+    let _ = shared.scheduler.send(scheduler::Message::Shutdown {
+        now: shared.stop_now.load(std::sync::atomic::Ordering::Relaxed),
+        reply: done_tx,
+    });
     let _ = done_rx.await;
     let _ = scheduler.await;
     let _ = fs::remove_file(&shared.config.socket);

@@ -41,6 +41,8 @@ pub(crate) struct RunSpec {
     pub(crate) kill_grace: Duration,
     /// The step's `timeout`.
     pub(crate) timeout: Option<Duration>,
+    /// Told the process group and its start time once the agent runs, to be recorded.
+    pub(crate) spawned: Option<oneshot::Sender<(i32, Option<i64>)>>,
 }
 
 /// How an attempt ended.
@@ -66,7 +68,7 @@ impl RunSpec {
 
 /// Runs the attempt to its end. Sending on (or dropping the sender of) `kill` has different
 /// meanings: a sent `()` ends the process group; a dropped sender changes nothing.
-pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
+pub(crate) async fn run(mut spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
     let agent = &spec.agent.name;
     if let Err(e) = std::fs::create_dir_all(&spec.run_dir)
         .and_then(|()| std::fs::create_dir_all(&spec.workspace))
@@ -139,6 +141,9 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
         return failed(format!("agent `{agent}` exited before it could be watched"));
     };
 
+    if let Some(spawned) = spec.spawned.take() {
+        let _ = spawned.send((pgid.as_raw(), process_start(pgid.as_raw())));
+    }
     if let Some(mut stdin) = child.stdin.take() {
         let task = spec.task.clone().into_bytes();
         // An agent that ignores stdin may exit before reading it; that is not an error.
@@ -223,6 +228,23 @@ pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
         Ok(bytes) => Outcome::Succeeded(parse_output(&bytes)),
         Err(e) => failed(format!("agent `{agent}`: {e}")),
     }
+}
+
+/// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
+pub(crate) fn process_start(pid: i32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from its end.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Ends what is left of an agent's process group after the daemon that ran it died: only if
+/// its leader is still the same process (same start time), so a reused pid is never killed.
+pub(crate) fn end_survivor(pgid: i32, started: Option<i64>) -> bool {
+    if started.is_none() || process_start(pgid) != started {
+        return false;
+    }
+    killpg(Pid::from_raw(pgid), Signal::SIGKILL).is_ok()
 }
 
 /// SIGTERM to the whole process group, SIGKILL after the grace period.

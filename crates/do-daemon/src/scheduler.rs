@@ -35,8 +35,19 @@ pub(crate) enum Message {
         action: Control,
         reply: oneshot::Sender<Result<(), ApiError>>,
     },
-    /// End every running step as interrupted, then answer.
-    Shutdown(oneshot::Sender<()>),
+    /// An attempt's agent runs: record its process group.
+    Spawned {
+        execution_id: String,
+        node: NodeId,
+        pgid: i32,
+        started: Option<i64>,
+    },
+    /// Stop: start nothing new; with `now`, end running steps (they run again at the next
+    /// start), else wait for them; then answer.
+    Shutdown {
+        now: bool,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 pub(crate) enum Control {
@@ -106,9 +117,21 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
             } => {
                 let _ = reply.send(scheduler.control(&execution_id, action));
             }
-            Message::Shutdown(reply) => {
+            Message::Spawned {
+                execution_id,
+                node,
+                pgid,
+                started,
+            } => {
+                if let Err(e) = scheduler.spawned(&execution_id, node, pgid, started) {
+                    tracing::error!(execution = %execution_id, error = %e, "cannot record a step's process");
+                }
+            }
+            Message::Shutdown { now, reply } => {
                 scheduler.stopping = true;
-                scheduler.kill_all();
+                if now {
+                    scheduler.kill_all();
+                }
                 shutdown_reply = Some(reply);
             }
         }
@@ -150,6 +173,12 @@ pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
                 .into_iter()
                 .filter(|a| a.status == AttemptStatus::Running)
             {
+                // The step runs again: what its last run left behind must not run beside it.
+                if let Some(pgid) = attempt.pgid
+                    && runner::end_survivor(pgid, attempt.pgid_start)
+                {
+                    tracing::info!(execution = %execution.id, step = %attempt.step_id, pgid, "ended a surviving process group");
+                }
                 attempt.status = AttemptStatus::Interrupted;
                 attempt.completed_at = Some(now);
                 attempt.error = Some("the daemon stopped while this attempt ran".into());
@@ -560,6 +589,7 @@ impl Scheduler {
             run_dir: shared.config.data_dir.join("runs").join(id),
             kill_grace: shared.config.kill_grace,
             timeout: step_timeout,
+            spawned: None,
         };
         let attempt = AttemptRecord {
             execution_id: id.to_owned(),
@@ -572,6 +602,7 @@ impl Scheduler {
             exit_code: None,
             error: None,
             pgid: None,
+            pgid_start: None,
             log_path: Some(spec.log_path().display().to_string()),
         };
         let effects = shared.store().write(|w| {
@@ -593,6 +624,20 @@ impl Scheduler {
         shared.running_steps.fetch_add(1, Ordering::Relaxed);
         let sender = shared.scheduler.clone();
         let execution_id = id.to_owned();
+        let (spawned_tx, spawned_rx) = oneshot::channel();
+        let mut spec = spec;
+        spec.spawned = Some(spawned_tx);
+        let (spawned_sender, spawned_id) = (sender.clone(), execution_id.clone());
+        tokio::spawn(async move {
+            if let Ok((pgid, started)) = spawned_rx.await {
+                let _ = spawned_sender.send(Message::Spawned {
+                    execution_id: spawned_id,
+                    node,
+                    pgid,
+                    started,
+                });
+            }
+        });
         tokio::spawn(async move {
             let outcome = runner::run(spec, kill_rx).await;
             let _ = sender.send(Message::Finished {
@@ -680,6 +725,26 @@ impl Scheduler {
             tracing::info!(execution = %id, status = %active.record.status, "execution finished");
             self.active.remove(id);
         }
+    }
+
+    fn spawned(
+        &mut self,
+        id: &str,
+        node: NodeId,
+        pgid: i32,
+        started: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let Some(running) = self
+            .active
+            .get_mut(id)
+            .and_then(|a| a.running.get_mut(&node))
+        else {
+            return Ok(());
+        };
+        running.attempt.pgid = Some(pgid);
+        running.attempt.pgid_start = started;
+        shared.store().write(|w| w.put_attempt(&running.attempt))
     }
 
     /// Sends the execution's notifications for an event that warrants one (its end, an

@@ -63,7 +63,7 @@ pub enum Request {
     #[serde(rename = "daemon.status")]
     DaemonStatus(Empty),
     #[serde(rename = "daemon.stop")]
-    StopDaemon(Empty),
+    StopDaemon(Stop),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -143,6 +143,13 @@ pub struct AddAgent {
     /// Replace an agent of the same name instead of refusing.
     #[serde(default)]
     pub replace: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stop {
+    /// End running steps now (they run again at the next start) instead of waiting for them.
+    #[serde(default)]
+    pub now: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -315,7 +315,7 @@ impl Store {
     pub fn attempts(&self, execution_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.execution_id, a.step_id, a.attempt, a.status, a.agent, a.started_at, \
-             a.completed_at, a.exit_code, a.error, a.pgid, a.log_path \
+             a.completed_at, a.exit_code, a.error, a.pgid, a.pgid_start, a.log_path \
              FROM attempts a \
              LEFT JOIN steps s ON s.execution_id = a.execution_id AND s.step_id = a.step_id \
              WHERE a.execution_id = ?1 \
@@ -602,13 +602,13 @@ impl Writer<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO attempts (execution_id, step_id, attempt, status, agent, started_at, \
-                 completed_at, exit_code, error, pgid, log_path) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 completed_at, exit_code, error, pgid, pgid_start, log_path) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                  ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET \
                  status = excluded.status, agent = excluded.agent, \
                  started_at = excluded.started_at, completed_at = excluded.completed_at, \
                  exit_code = excluded.exit_code, error = excluded.error, \
-                 pgid = excluded.pgid, log_path = excluded.log_path",
+                 pgid = excluded.pgid, pgid_start = excluded.pgid_start, log_path = excluded.log_path",
             )?
             .execute(params![
                 record.execution_id,
@@ -621,6 +621,7 @@ impl Writer<'_> {
                 record.exit_code,
                 record.error,
                 record.pgid,
+                record.pgid_start,
                 record.log_path,
             ])?;
         Ok(())
@@ -762,6 +763,7 @@ fn attempt_from_row(row: &Row<'_>) -> Result<AttemptRecord, StoreError> {
         exit_code: opt_int_col(row, "exit_code", WHAT)?,
         error: col(row, "error", WHAT)?,
         pgid: opt_int_col(row, "pgid", WHAT)?,
+        pgid_start: col(row, "pgid_start", WHAT)?,
         log_path: col(row, "log_path", WHAT)?,
     })
 }

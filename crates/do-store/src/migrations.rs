@@ -99,6 +99,7 @@ CREATE TABLE attempts (
     exit_code    INTEGER,
     error        TEXT,
     pgid         INTEGER,
+    pgid_start   INTEGER,
     log_path     TEXT,
     PRIMARY KEY (execution_id, step_id, attempt)
 ) STRICT;

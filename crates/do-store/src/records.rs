@@ -96,6 +96,9 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// Process group id of the agent, to end a survivor of a crashed daemon.
     pub pgid: Option<i32>,
+    /// When the group's leader started (clock ticks since boot, `/proc/PID/stat`), so that a
+    /// reused pid is never taken for it.
+    pub pgid_start: Option<i64>,
     /// Where the agent's stderr is kept.
     pub log_path: Option<String>,
 }

@@ -102,6 +102,7 @@ fn attempt(execution_id: &str, step_id: &str, number: u32) -> AttemptRecord {
         exit_code: None,
         error: None,
         pgid: None,
+        pgid_start: None,
         log_path: None,
     }
 }
@@ -732,6 +733,7 @@ fn attempts_round_trip_ordered_by_step_then_number() {
         exit_code: Some(-1),
         error: Some("exit 255".into()),
         pgid: Some(4242),
+        pgid_start: Some(99),
         log_path: Some("/var/log/do/e1-b-1.log".into()),
     };
     store

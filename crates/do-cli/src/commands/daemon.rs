@@ -5,7 +5,7 @@ use crate::exit::{SUCCESS, UNREACHABLE};
 use crate::render::print_json;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use do_proto::{Client, ClientError, DaemonStatusData, Empty, Request};
+use do_proto::{Client, ClientError, DaemonStatusData, Empty, Request, Stop};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
 
@@ -15,10 +15,17 @@ pub(crate) enum DaemonCommand {
     Run(RunArgs),
     /// Start the daemon in the background (its log goes to DATA_DIR/daemon.log).
     Start,
-    /// Stop the daemon. Running steps are ended and run again when it next starts.
-    Stop,
+    /// Stop the daemon: no new step starts, running steps finish, then it exits.
+    Stop(StopArgs),
     /// Tell whether the daemon runs, and what it is doing.
     Status,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StopArgs {
+    /// Don't wait: end running steps now (each runs again when the daemon next starts).
+    #[arg(long)]
+    now: bool,
 }
 
 #[derive(Debug, Args)]
@@ -35,7 +42,7 @@ pub(crate) fn run(ctx: &Context, command: DaemonCommand) -> anyhow::Result<u8> {
     match command {
         DaemonCommand::Run(args) => cmd_run(ctx, &args),
         DaemonCommand::Start => cmd_start(ctx),
-        DaemonCommand::Stop => cmd_stop(ctx),
+        DaemonCommand::Stop(args) => cmd_stop(ctx, &args),
         DaemonCommand::Status => cmd_status(ctx),
     }
 }
@@ -93,7 +100,7 @@ fn report(ctx: &Context, what: &str, status: &DaemonStatusData) -> anyhow::Resul
     Ok(SUCCESS)
 }
 
-fn cmd_stop(ctx: &Context) -> anyhow::Result<u8> {
+fn cmd_stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<u8> {
     let mut client = match Client::connect(&ctx.socket) {
         Ok(client) => client,
         Err(ClientError::Connect { .. }) => {
@@ -107,7 +114,14 @@ fn cmd_stop(ctx: &Context) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
-    let _: Value = client.call(Request::StopDaemon(Empty {}))?;
+    if !args.now && status.running_steps > 0 && !ctx.json {
+        writeln!(
+            std::io::stderr(),
+            "Waiting for {} running step(s) to finish (`--now` ends them).",
+            status.running_steps
+        )?;
+    }
+    let _: Value = client.call(Request::StopDaemon(Stop { now: args.now }))?;
     // The daemon closes every connection as it exits: waiting for that is waiting for it.
     client.wait_closed();
     if ctx.json {
