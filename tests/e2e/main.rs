@@ -5,6 +5,7 @@ mod common;
 mod test_agents;
 mod test_completions;
 mod test_daemon;
+mod test_durability;
 mod test_execution;
 mod test_failures;
 mod test_step_types;
