@@ -225,3 +225,30 @@ fn daemon_stop_waits_for_running_steps_and_now_interrupts_them() {
     let step = crate::common::find_step(&status["steps"], "wait").expect("wait");
     assert_eq!(step["attempts"].as_array().map(Vec::len), Some(1), "{step}");
 }
+
+#[test]
+fn a_database_from_a_newer_do_is_refused_and_left_untouched() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "a", "--shell", "true"]).ok();
+    env.run(&["daemon", "stop"]).ok();
+    let db = env.path("data/do.db");
+    let bump = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 999'); c.commit(); c.close()"])
+        .arg(&db)
+        .status()
+        .expect("python3");
+    assert!(bump.success());
+    let before = std::fs::read(&db).expect("db");
+    let run = env.run(&["agent", "list"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("schema version 999") && run.stderr.contains("upgrade `do`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&db).expect("db"),
+        before,
+        "the database is not modified"
+    );
+}
