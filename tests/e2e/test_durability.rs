@@ -185,3 +185,46 @@ fn the_workflow_timeout_counts_the_time_the_daemon_was_down() {
         "timed out {took} ms after it started"
     );
 }
+
+#[test]
+fn a_surviving_agent_of_a_killed_daemon_is_ended_before_its_step_runs_again() {
+    let env = TestEnv::new();
+    env.run(&[
+        "agent",
+        "add",
+        "slow",
+        "--shell",
+        r#"echo $$ > "$DO_WORKSPACE/pid.$DO_ATTEMPT"; exec sleep 30"#,
+    ])
+    .ok();
+    let workflow = env.create(
+        &json!({"name": "survivor", "steps": [{"id": "nap", "agent": "slow", "task": "t"}]}),
+    );
+    let (mut waiting, execution, _) = execute_until(&env, &workflow, &["started   nap"]);
+    let pid_file = env.path(&format!("data/workspaces/{execution}/pid.1"));
+    kill_daemon(&env);
+    let _ = waiting.wait();
+    let pid = loop {
+        // The agent writes its pid as its first act; it runs on while the daemon is dead.
+        if let Ok(pid) = std::fs::read_to_string(&pid_file)
+            && !pid.trim().is_empty()
+        {
+            break pid.trim().to_owned();
+        }
+        std::thread::yield_now();
+    };
+    let alive = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| !s.contains("State:\tZ"))
+    };
+    assert!(
+        alive(&pid),
+        "the agent outlived the daemon, as a process group of its own"
+    );
+    env.run(&["daemon", "start"]).ok();
+    assert!(
+        !alive(&pid),
+        "the restarted daemon ended the survivor before re-running its step"
+    );
+    env.run(&["workflow", "cancel", &execution]).ok();
+}
