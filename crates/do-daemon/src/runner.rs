@@ -8,8 +8,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
+use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -38,11 +39,26 @@ pub(crate) struct RunSpec {
     pub(crate) workspace: PathBuf,
     /// Where the attempt's log and input file go.
     pub(crate) run_dir: PathBuf,
+    /// Whether `run_dir` and `workspace` exist already (the scheduler makes them once per
+    /// execution); when not, the runner makes them.
+    pub(crate) dirs_ready: bool,
     pub(crate) kill_grace: Duration,
     /// The step's `timeout`.
     pub(crate) timeout: Option<Duration>,
     /// Told the process group and its start time once the agent runs, to be recorded.
-    pub(crate) spawned: Option<oneshot::Sender<(i32, Option<i64>)>>,
+    pub(crate) spawned: Option<Spawned>,
+}
+
+/// Called with the agent's process group and its start time once it runs.
+pub(crate) type Spawned = Box<dyn FnOnce(i32, Option<i64>) + Send>;
+
+/// How an attempt ended, and where its stderr went.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub(crate) outcome: Outcome,
+    /// The attempt's log: only when stderr produced data (the file is created on the first
+    /// byte), else `None`.
+    pub(crate) log_path: Option<PathBuf>,
 }
 
 /// How an attempt ended.
@@ -68,10 +84,29 @@ impl RunSpec {
 
 /// Runs the attempt to its end. Sending on (or dropping the sender of) `kill` has different
 /// meanings: a sent `()` ends the process group; a dropped sender changes nothing.
-pub(crate) async fn run(mut spec: RunSpec, kill: oneshot::Receiver<()>) -> Outcome {
+pub(crate) async fn run(spec: RunSpec, kill: oneshot::Receiver<()>) -> Ended {
+    let log_path = spec.log_path();
+    let mut log_written = false;
+    let outcome = attempt(spec, kill, &mut log_written).await;
+    Ended {
+        outcome,
+        log_path: log_written.then_some(log_path),
+    }
+}
+
+/// Makes the directories of an execution's steps: its run directory and its workspace.
+pub(crate) fn prepare_dirs(run_dir: &Path, workspace: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(run_dir).and_then(|()| std::fs::create_dir_all(workspace))
+}
+
+async fn attempt(
+    mut spec: RunSpec,
+    kill: oneshot::Receiver<()>,
+    log_written: &mut bool,
+) -> Outcome {
     let agent = &spec.agent.name;
-    if let Err(e) = std::fs::create_dir_all(&spec.run_dir)
-        .and_then(|()| std::fs::create_dir_all(&spec.workspace))
+    if !spec.dirs_ready
+        && let Err(e) = prepare_dirs(&spec.run_dir, &spec.workspace)
     {
         return failed(format!(
             "cannot prepare the directories of step `{}`: {e}",
@@ -82,18 +117,18 @@ pub(crate) async fn run(mut spec: RunSpec, kill: oneshot::Receiver<()>) -> Outco
     let input_file = spec
         .run_dir
         .join(format!("{}.{}.input.json", spec.step_id, spec.attempt));
-    if let Err(e) = std::fs::write(&input_file, &input_json) {
+    let written = match std::fs::write(&input_file, &input_json) {
+        // The directories are made once per execution: made again if removed since.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            prepare_dirs(&spec.run_dir, &spec.workspace)
+                .and_then(|()| std::fs::write(&input_file, &input_json))
+        }
+        other => other,
+    };
+    if let Err(e) = written {
         return failed(format!("cannot write `{}`: {e}", input_file.display()));
     }
-    let log = match tokio::fs::File::create(spec.log_path()).await {
-        Ok(file) => file,
-        Err(e) => {
-            return failed(format!(
-                "cannot create the log `{}`: {e}",
-                spec.log_path().display()
-            ));
-        }
-    };
+    let log = spec.log_path();
 
     let (program, args) = match spec.agent.command.split_first() {
         Some(split) => split,
@@ -142,9 +177,11 @@ pub(crate) async fn run(mut spec: RunSpec, kill: oneshot::Receiver<()>) -> Outco
     };
 
     if let Some(spawned) = spec.spawned.take() {
-        let _ = spawned.send((pgid.as_raw(), process_start(pgid.as_raw())));
+        spawned(pgid.as_raw(), process_start(pgid.as_raw()));
     }
-    if let Some(mut stdin) = child.stdin.take() {
+    if let Some(mut stdin) = child.stdin.take()
+        && !spec.task.is_empty()
+    {
         let task = spec.task.clone().into_bytes();
         // An agent that ignores stdin may exit before reading it; that is not an error.
         tokio::spawn(async move {
@@ -192,7 +229,11 @@ pub(crate) async fn run(mut spec: RunSpec, kill: oneshot::Receiver<()>) -> Outco
         None => Ok(Vec::new()),
     };
     let tail = match stderr {
-        Some(task) => task.await.unwrap_or_default(),
+        Some(task) => {
+            let (tail, written) = task.await.unwrap_or_default();
+            *log_written = written;
+            tail
+        }
         None => VecDeque::new(),
     };
     let status = match status {
@@ -315,8 +356,13 @@ async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: usize) -> Result<V
     Ok(buffer)
 }
 
-/// Copies stderr into the log file and returns its last lines.
-async fn keep_log(reader: impl AsyncRead + Unpin, mut log: tokio::fs::File) -> VecDeque<String> {
+/// Copies stderr into the log file at `path`, created on the first byte (an agent that writes
+/// nothing on stderr leaves no file), and returns its last lines and whether the file exists.
+/// Plain blocking writes: a log write lands in the page cache, cheaper than a hop to the
+/// blocking pool.
+async fn keep_log(reader: impl AsyncRead + Unpin, path: PathBuf) -> (VecDeque<String>, bool) {
+    let mut log: Option<std::fs::File> = None;
+    let mut log_failed = false;
     let mut lines = BufReader::new(reader);
     let mut tail = VecDeque::with_capacity(ERROR_TAIL_LINES);
     let mut line = Vec::new();
@@ -326,7 +372,18 @@ async fn keep_log(reader: impl AsyncRead + Unpin, mut log: tokio::fs::File) -> V
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let _ = log.write_all(&line).await;
+        if log.is_none() && !log_failed {
+            match std::fs::File::create(&path) {
+                Ok(file) => log = Some(file),
+                Err(e) => {
+                    log_failed = true;
+                    tracing::warn!("cannot create the log `{}`: {e}", path.display());
+                }
+            }
+        }
+        if let Some(file) = &mut log {
+            let _ = file.write_all(&line);
+        }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();
         if text.is_empty() {
@@ -337,8 +394,7 @@ async fn keep_log(reader: impl AsyncRead + Unpin, mut log: tokio::fs::File) -> V
         }
         tail.push_back(text.chars().take(500).collect());
     }
-    let _ = log.flush().await;
-    tail
+    (tail, log.is_some())
 }
 
 #[cfg(test)]

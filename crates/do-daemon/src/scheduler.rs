@@ -24,6 +24,8 @@ pub(crate) enum Message {
         execution_id: String,
         node: NodeId,
         outcome: Outcome,
+        /// The attempt's stderr log, if it wrote any.
+        log_path: Option<String>,
     },
     /// A failed step's backoff delay has passed.
     Wake { execution_id: String, node: NodeId },
@@ -62,6 +64,9 @@ struct Active {
     state: ExecutionState,
     rows: HashMap<NodeId, StepRecord>,
     running: HashMap<NodeId, Running>,
+    /// Whether the execution's run directory and workspace have been made (once, before its
+    /// first step runs).
+    dirs_ready: bool,
 }
 
 struct Running {
@@ -95,8 +100,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
                 execution_id,
                 node,
                 outcome,
+                log_path,
             } => {
-                if let Err(e) = scheduler.finished(&execution_id, node, outcome) {
+                if let Err(e) = scheduler.finished(&execution_id, node, outcome, log_path) {
                     tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
                 }
             }
@@ -246,6 +252,7 @@ impl Scheduler {
                 state,
                 rows,
                 running: HashMap::new(),
+                dirs_ready: false,
             },
         );
         Ok(())
@@ -576,6 +583,12 @@ impl Scheduler {
         let now = time::now_ms();
         let changes = active.state.start(node);
         let attempt_no = active.rows.get(&node).map_or(0, |r| r.attempts) + 1;
+        let workspace = shared.config.data_dir.join("workspaces").join(id);
+        let run_dir = shared.config.data_dir.join("runs").join(id);
+        if !active.dirs_ready {
+            // On failure the runner tries again and fails the step with the reason.
+            active.dirs_ready = runner::prepare_dirs(&run_dir, &workspace).is_ok();
+        }
         let spec = RunSpec {
             execution_id: id.to_owned(),
             step_id: step_id.clone(),
@@ -585,8 +598,9 @@ impl Scheduler {
             inputs: active.state.inputs_for(node),
             item: active.state.item_of(node),
             execution_input: active.record.input.clone(),
-            workspace: shared.config.data_dir.join("workspaces").join(id),
-            run_dir: shared.config.data_dir.join("runs").join(id),
+            workspace,
+            run_dir,
+            dirs_ready: active.dirs_ready,
             kill_grace: shared.config.kill_grace,
             timeout: step_timeout,
             spawned: None,
@@ -603,7 +617,8 @@ impl Scheduler {
             error: None,
             pgid: None,
             pgid_start: None,
-            log_path: Some(spec.log_path().display().to_string()),
+            // Set when the attempt ends, if its stderr produced a log.
+            log_path: None,
         };
         let effects = shared.store().write(|w| {
             w.put_attempt(&attempt)?;
@@ -624,33 +639,36 @@ impl Scheduler {
         shared.running_steps.fetch_add(1, Ordering::Relaxed);
         let sender = shared.scheduler.clone();
         let execution_id = id.to_owned();
-        let (spawned_tx, spawned_rx) = oneshot::channel();
         let mut spec = spec;
-        spec.spawned = Some(spawned_tx);
         let (spawned_sender, spawned_id) = (sender.clone(), execution_id.clone());
+        spec.spawned = Some(Box::new(move |pgid, started| {
+            let _ = spawned_sender.send(Message::Spawned {
+                execution_id: spawned_id,
+                node,
+                pgid,
+                started,
+            });
+        }));
         tokio::spawn(async move {
-            if let Ok((pgid, started)) = spawned_rx.await {
-                let _ = spawned_sender.send(Message::Spawned {
-                    execution_id: spawned_id,
-                    node,
-                    pgid,
-                    started,
-                });
-            }
-        });
-        tokio::spawn(async move {
-            let outcome = runner::run(spec, kill_rx).await;
+            let ended = runner::run(spec, kill_rx).await;
             let _ = sender.send(Message::Finished {
                 execution_id,
                 node,
-                outcome,
+                outcome: ended.outcome,
+                log_path: ended.log_path.map(|p| p.display().to_string()),
             });
         });
         self.after_commit(id, effects);
         Ok(())
     }
 
-    fn finished(&mut self, id: &str, node: NodeId, outcome: Outcome) -> Result<(), StoreError> {
+    fn finished(
+        &mut self,
+        id: &str,
+        node: NodeId,
+        outcome: Outcome,
+        log_path: Option<String>,
+    ) -> Result<(), StoreError> {
         let shared = self.shared.clone();
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
@@ -663,6 +681,7 @@ impl Scheduler {
         let now = time::now_ms();
         let mut attempt = running.attempt;
         attempt.completed_at = Some(now);
+        attempt.log_path = log_path;
         let changes = match outcome {
             Outcome::Succeeded(value) => {
                 attempt.status = AttemptStatus::Succeeded;
