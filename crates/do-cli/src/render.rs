@@ -57,3 +57,26 @@ pub(crate) fn short_time(rfc3339: &str) -> String {
         .get(..19)
         .map_or_else(|| rfc3339.to_owned(), |t| t.replace('T', " "))
 }
+
+/// Prints a list the way every `list` command does: JSON with `--json`, a hint when it is
+/// empty, else a table with one row per item.
+pub(crate) fn print_list<T: Serialize>(
+    ctx: &crate::context::Context,
+    items: &[T],
+    empty: &str,
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<u8> {
+    if ctx.json {
+        print_json(&items)?;
+    } else if items.is_empty() {
+        writeln!(std::io::stdout(), "{empty}")?;
+    } else {
+        let mut t = table(ctx.is_terminal(), header);
+        for item in items {
+            t.add_row(row(item));
+        }
+        print_table(&t)?;
+    }
+    Ok(crate::exit::SUCCESS)
+}

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::exit::{SUCCESS, UsageError};
-use crate::render::{print_json, print_table, short_time, table};
+use crate::render::{print_json, print_list, short_time};
 use clap::{Args, Subcommand};
 use do_core::model::{AgentKind, AgentSpec};
 use do_proto::{AddAgent, AgentData, ByName, Empty, Request};
@@ -179,32 +179,24 @@ fn shell_words(argv: &[String]) -> String {
 
 fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
     let agents: Vec<AgentData> = ctx.client()?.call(Request::ListAgents(Empty {}))?;
-    if ctx.json {
-        print_json(&agents)?;
-        return Ok(SUCCESS);
-    }
-    if agents.is_empty() {
-        writeln!(
-            std::io::stdout(),
-            "No agents. Add one with `dowf agent add NAME -- COMMAND…`."
-        )?;
-        return Ok(SUCCESS);
-    }
-    let mut t = table(ctx.is_terminal(), &["NAME", "KIND", "RUNS", "DESCRIPTION"]);
-    for agent in &agents {
-        let runs = match agent.spec.kind {
-            AgentKind::Shell => agent.spec.command.get(2).cloned().unwrap_or_default(),
-            AgentKind::Command => shell_words(&agent.spec.command),
-        };
-        t.add_row(vec![
-            agent.spec.name.clone(),
-            agent.spec.kind.to_string(),
-            runs,
-            agent.spec.description.clone().unwrap_or_default(),
-        ]);
-    }
-    print_table(&t)?;
-    Ok(SUCCESS)
+    print_list(
+        ctx,
+        &agents,
+        "No agents. Add one with `dowf agent add NAME -- COMMAND…`.",
+        &["NAME", "KIND", "RUNS", "DESCRIPTION"],
+        |agent| {
+            let runs = match agent.spec.kind {
+                AgentKind::Shell => agent.spec.command.get(2).cloned().unwrap_or_default(),
+                AgentKind::Command => shell_words(&agent.spec.command),
+            };
+            vec![
+                agent.spec.name.clone(),
+                agent.spec.kind.to_string(),
+                runs,
+                agent.spec.description.clone().unwrap_or_default(),
+            ]
+        },
+    )
 }
 
 #[derive(Debug, Args)]

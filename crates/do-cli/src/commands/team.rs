@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::exit::SUCCESS;
-use crate::render::{print_json, print_table, short_time, table};
+use crate::render::{print_json, print_list, short_time};
 use clap::{Args, Subcommand};
 use do_core::model::{TeamSpec, TeamStrategy};
 use do_proto::{ById, CreateTeam, Empty, Request, TeamData};
@@ -79,28 +79,20 @@ fn cmd_create(ctx: &Context, args: CreateArgs) -> anyhow::Result<u8> {
 
 fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
     let teams: Vec<TeamData> = ctx.client()?.call(Request::ListTeams(Empty {}))?;
-    if ctx.json {
-        print_json(&teams)?;
-        return Ok(SUCCESS);
-    }
-    if teams.is_empty() {
-        writeln!(
-            std::io::stdout(),
-            "No teams. Define one with `dowf team create ID --members a,b`."
-        )?;
-        return Ok(SUCCESS);
-    }
-    let mut t = table(ctx.is_terminal(), &["ID", "STRATEGY", "MEMBERS", "CREATED"]);
-    for team in &teams {
-        t.add_row(vec![
-            team.spec.id.clone(),
-            team.spec.strategy.to_string(),
-            team.spec.members.join(", "),
-            short_time(&team.created_at),
-        ]);
-    }
-    print_table(&t)?;
-    Ok(SUCCESS)
+    print_list(
+        ctx,
+        &teams,
+        "No teams. Define one with `dowf team create ID --members a,b`.",
+        &["ID", "STRATEGY", "MEMBERS", "CREATED"],
+        |team| {
+            vec![
+                team.spec.id.clone(),
+                team.spec.strategy.to_string(),
+                team.spec.members.join(", "),
+                short_time(&team.created_at),
+            ]
+        },
+    )
 }
 
 #[derive(Debug, Args)]

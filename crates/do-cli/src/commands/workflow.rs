@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
-use crate::render::{print_json, print_table, short_time, short_value, table};
+use crate::render::{print_json, print_list, print_table, short_time, short_value, table};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
@@ -307,36 +307,26 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
         offset: args.offset,
     });
     let workflows: Vec<WorkflowData> = ctx.client()?.call(request)?;
-    if ctx.json {
-        print_json(&workflows)?;
-        return Ok(SUCCESS);
-    }
-    if workflows.is_empty() {
-        writeln!(
-            std::io::stdout(),
-            "No workflows. Create one with `dowf workflow create FILE`."
-        )?;
-        return Ok(SUCCESS);
-    }
-    let mut t = table(
-        ctx.is_terminal(),
-        &[
-            "ID", "NAME", "CATEGORY", "STATUS", "VERSION", "STEPS", "CREATED",
-        ],
-    );
-    for w in &workflows {
-        t.add_row(vec![
-            w.workflow_id.clone(),
-            w.document.name.clone(),
-            w.document.category.clone().unwrap_or_default(),
-            w.status.to_string(),
-            w.version.to_string(),
-            w.document.steps.len().to_string(),
-            short_time(&w.created_at),
-        ]);
-    }
-    print_table(&t)?;
-    Ok(SUCCESS)
+    let header = [
+        "ID", "NAME", "CATEGORY", "STATUS", "VERSION", "STEPS", "CREATED",
+    ];
+    print_list(
+        ctx,
+        &workflows,
+        "No workflows. Create one with `dowf workflow create FILE`.",
+        &header,
+        |w| {
+            vec![
+                w.workflow_id.clone(),
+                w.document.name.clone(),
+                w.document.category.clone().unwrap_or_default(),
+                w.status.to_string(),
+                w.version.to_string(),
+                w.document.steps.len().to_string(),
+                short_time(&w.created_at),
+            ]
+        },
+    )
 }
 
 #[derive(Debug, Args)]
@@ -787,34 +777,24 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
             limit: args.limit,
             offset: args.offset,
         }))?;
-    if ctx.json {
-        print_json(&executions)?;
-        return Ok(SUCCESS);
-    }
-    if executions.is_empty() {
-        writeln!(
-            std::io::stdout(),
-            "No executions. Start one with `dowf workflow execute WF`."
-        )?;
-        return Ok(SUCCESS);
-    }
-    let mut t = table(
-        ctx.is_terminal(),
-        &[
-            "ID", "WORKFLOW", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "DURATION",
-        ],
-    );
-    for e in &executions {
-        t.add_row(vec![
-            e.execution_id.clone(),
-            e.workflow_name.clone(),
-            e.status.to_string(),
-            e.priority.to_string(),
-            format!("{}/{}", e.progress.completed, e.progress.total),
-            short_time(&e.created_at),
-            e.duration.clone().unwrap_or_default(),
-        ]);
-    }
-    print_table(&t)?;
-    Ok(SUCCESS)
+    let header = [
+        "ID", "WORKFLOW", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "DURATION",
+    ];
+    print_list(
+        ctx,
+        &executions,
+        "No executions. Start one with `dowf workflow execute WF`.",
+        &header,
+        |e| {
+            vec![
+                e.execution_id.clone(),
+                e.workflow_name.clone(),
+                e.status.to_string(),
+                e.priority.to_string(),
+                format!("{}/{}", e.progress.completed, e.progress.total),
+                short_time(&e.created_at),
+                e.duration.clone().unwrap_or_default(),
+            ]
+        },
+    )
 }
