@@ -1,0 +1,197 @@
+//! Durable step transitions per second: the engine's state machine and the store driven
+//! directly, with no processes. A chain of 1,000 tasks; each step's start and its result are
+//! committed the way the scheduler commits them, one write transaction per transition: the
+//! attempt, the step row, the output, an event per step change and the execution's summary.
+//!
+//! `cargo bench -p do-store --bench transitions`
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use do_core::engine::{Change, ExecutionState, NodeId, Plan};
+use do_core::model::{AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus};
+use do_core::workflow::WorkflowDocument;
+use do_store::{
+    AttemptRecord, ExecutionRecord, StepRecord, Store, StoreError, WorkflowRecord, Writer,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tempfile::TempDir;
+
+const STEPS: usize = 1000;
+
+fn document() -> WorkflowDocument {
+    let steps: Vec<Value> = (0..STEPS)
+        .map(|i| json!({"id": format!("s{i}"), "type": "task", "agent": "t", "task": "go"}))
+        .collect();
+    serde_json::from_value(json!({"name": "chain", "steps": steps})).expect("document")
+}
+
+/// The scheduler's per-execution state.
+struct Run {
+    record: ExecutionRecord,
+    state: ExecutionState,
+    rows: HashMap<NodeId, StepRecord>,
+}
+
+fn setup(document: &WorkflowDocument) -> (TempDir, Store, Run) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("do.db")).expect("open");
+    let record = ExecutionRecord {
+        id: "e1".into(),
+        workflow_id: "chain".into(),
+        workflow_version: 1,
+        workflow_name: "chain".into(),
+        status: ExecutionStatus::Running,
+        priority: Priority::Normal,
+        input: json!({}),
+        notifications: Value::Null,
+        current_step: None,
+        steps_completed: 0,
+        steps_total: STEPS as u32,
+        error: None,
+        cancel_reason: None,
+        created_at: 1,
+        started_at: Some(1),
+        completed_at: None,
+    };
+    store
+        .write(|w| {
+            w.insert_workflow(&WorkflowRecord {
+                id: "chain".into(),
+                version: 1,
+                status: WorkflowStatus::Active,
+                document: document.clone(),
+                created_at: 1,
+                updated_at: 1,
+            })?;
+            w.insert_execution(&record)
+        })
+        .expect("insert");
+    let state = ExecutionState::new(Plan::new(document), json!({}));
+    let run = Run {
+        record,
+        state,
+        rows: HashMap::new(),
+    };
+    (dir, store, run)
+}
+
+/// What the scheduler's `commit` writes for the engine's changes.
+fn commit(
+    w: &mut Writer<'_>,
+    run: &mut Run,
+    changes: Vec<Change>,
+    now: i64,
+) -> Result<(), StoreError> {
+    for change in changes {
+        match change {
+            Change::Step {
+                node,
+                status,
+                error,
+            } => {
+                let row = run.rows.entry(node).or_insert_with(|| StepRecord {
+                    execution_id: "e1".into(),
+                    step_id: run.state.plan().node(node).step_id.clone(),
+                    status,
+                    agent: Some("t".into()),
+                    started_at: None,
+                    completed_at: None,
+                    output: None,
+                    error: None,
+                    progress: None,
+                    attempts: 0,
+                    retry_at: None,
+                });
+                row.status = status;
+                if status == StepStatus::Running {
+                    row.started_at = Some(now);
+                    row.attempts += 1;
+                } else {
+                    row.completed_at = Some(now);
+                    row.error.clone_from(&error);
+                }
+                w.put_step(row)?;
+                let data = json!({"status": status, "stepId": row.step_id});
+                w.append_event("e1", now, "step.changed", &data)?;
+            }
+            Change::Output { node, value } => {
+                let step_id = &run.state.plan().node(node).step_id;
+                w.put_output("e1", step_id, &value)?;
+                if let Some(row) = run.rows.get_mut(&node) {
+                    row.output = Some(value);
+                }
+            }
+            Change::Finished { status, error } => {
+                run.record.status = status;
+                run.record.completed_at = Some(now);
+                run.record.error = error;
+                w.append_event("e1", now, "execution.finished", &json!({"status": status}))?;
+            }
+            _ => {}
+        }
+    }
+    run.record.current_step = run.state.current_step().map(str::to_owned);
+    run.record.steps_completed = u32::try_from(run.state.completed_roots()).unwrap_or(u32::MAX);
+    w.update_execution(&run.record)
+}
+
+/// Runs the whole chain: 2 durable transitions per step.
+fn chain((dir, mut store, mut run): (TempDir, Store, Run)) -> TempDir {
+    let mut now = 2;
+    while run.state.finished().is_none() {
+        run.state.advance();
+        let Some(&node) = run.state.ready().first() else {
+            break;
+        };
+        now += 1;
+        let step_id = run.state.plan().node(node).step_id.clone();
+        let mut attempt = AttemptRecord {
+            execution_id: "e1".into(),
+            step_id,
+            attempt: 1,
+            status: AttemptStatus::Running,
+            agent: "t".into(),
+            started_at: now,
+            completed_at: None,
+            exit_code: None,
+            error: None,
+            pgid: None,
+            pgid_start: None,
+            log_path: None,
+        };
+        let changes = run.state.start(node);
+        store
+            .write(|w| {
+                w.put_attempt(&attempt)?;
+                commit(w, &mut run, changes, now)
+            })
+            .expect("start");
+        now += 1;
+        attempt.status = AttemptStatus::Succeeded;
+        attempt.completed_at = Some(now);
+        attempt.exit_code = Some(0);
+        let changes = run.state.succeed(node, json!({"ok": true}));
+        store
+            .write(|w| {
+                w.put_attempt(&attempt)?;
+                commit(w, &mut run, changes, now)
+            })
+            .expect("finish");
+    }
+    assert_eq!(run.state.finished(), Some(ExecutionStatus::Completed));
+    dir
+}
+
+fn transitions(c: &mut Criterion) {
+    let document = document();
+    let mut group = c.benchmark_group("durable transitions");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(2 * STEPS as u64));
+    group.bench_function("chain of 1000 tasks, start + result each", |b| {
+        b.iter_batched(|| setup(&document), chain, BatchSize::PerIteration);
+    });
+    group.finish();
+}
+
+criterion_group!(benches, transitions);
+criterion_main!(benches);
