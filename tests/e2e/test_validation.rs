@@ -179,3 +179,28 @@ fn workflow_list_filters_and_pages() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("draft"), "{}", run.stderr);
 }
+
+#[test]
+fn yaml_and_json_forms_of_the_example_create_identical_workflows() {
+    let env = TestEnv::new();
+    let json_file = repo_root().join("examples/saas-launch.json");
+    let yaml_file = repo_root().join("examples/saas-launch.yaml");
+    let from_json = env.json(&["workflow", "create", json_file.to_str().expect("utf-8")]);
+    let from_yaml = env.json(&["workflow", "create", yaml_file.to_str().expect("utf-8")]);
+    for field in ["name", "description", "steps", "errorHandling", "timeout"] {
+        assert_eq!(from_json[field], from_yaml[field], "{field}");
+    }
+    let yaml = std::fs::read_to_string(&yaml_file).expect("yaml");
+    let from_stdin = env
+        .run_stdin(&["--json", "workflow", "create", "-"], &yaml)
+        .json();
+    assert_eq!(from_stdin["steps"], from_json["steps"]);
+    let bad = env.file("bad.yaml", "name: w\nsteps:\n  - id: a\n   agent: x\n");
+    let run = env.run(&["workflow", "validate", bad.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not valid YAML") && run.stderr.contains("line 4"),
+        "{}",
+        run.stderr
+    );
+}

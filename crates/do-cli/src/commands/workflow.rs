@@ -131,13 +131,13 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
 
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
-    /// The workflow document, a JSON file; `-` reads standard input.
+    /// The workflow document, JSON or YAML (`.yaml`/`.yml`); `-` reads standard input.
     file: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// The workflow document, a JSON file; `-` reads standard input.
+    /// The workflow document, JSON or YAML (`.yaml`/`.yml`); `-` reads standard input.
     file: PathBuf,
 }
 
@@ -156,6 +156,20 @@ fn read_document(file: &Path) -> anyhow::Result<Value> {
             .map_err(|e| UsageError(format!("`{}` is not UTF-8 text: {e}", file.display())))?;
         (file.display().to_string(), text)
     };
+    let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml")
+        || (file == Path::new("-") && !text.trim_start().starts_with(['{', '[']));
+    if yaml {
+        // YAML is read into the same JSON value, so both forms validate and store alike.
+        return serde_norway::from_str(&text).map_err(|e| {
+            let place = e
+                .location()
+                .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
+            anyhow::Error::new(UsageError(format!(
+                "`{name}` is not valid YAML: {e}{}",
+                place.unwrap_or_default()
+            )))
+        });
+    }
     serde_json::from_str(&text).map_err(|e| {
         anyhow::Error::new(UsageError(format!(
             "`{name}` is not valid JSON: {} at line {}, column {}",
