@@ -35,23 +35,24 @@ complete -c do -n "__fish_do_needs_command" -f -a "team" -d 'Group agents into t
 complete -c do -n "__fish_do_needs_command" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
 complete -c do -n "__fish_do_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c do -n "__fish_do_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -s h -l help -d 'Print help'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -s V -l version -d 'Print version'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "list" -d 'List stored workflows, newest first'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "show" -d 'Show a workflow and its steps'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "execute" -d 'Start an execution of a workflow'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "executions" -d 'List executions, newest first'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "cancel" -d 'Cancel an execution: its running steps are ended (their whole process groups)'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "pause" -d 'Pause an execution: no new step starts; running steps finish'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "resume" -d 'Resume a paused execution'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "retry" -d 'Run a failed step of a failed or escalated execution again, and continue from there'
-complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "list" -d 'List stored workflows, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "show" -d 'Show a workflow and its steps'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "execute" -d 'Start an execution of a workflow'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "execution" -d 'Show the status of one execution: every step with its status, agent, duration, output'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "executions" -d 'List executions, newest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "cancel" -d 'Cancel an execution: its running steps are ended (their whole process groups)'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "pause" -d 'Pause an execution: no new step starts; running steps finish'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "resume" -d 'Resume a paused execution'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "retry" -d 'Run a failed step of a failed or escalated execution again, and continue from there'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "logs" -d 'Print what steps wrote on stderr (their logs), every attempt, oldest first'
+complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
@@ -131,6 +132,12 @@ complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcomma
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l attempt -d 'Only this attempt of the step(s)' -r
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from logs" -s V -l version -d 'Print version'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored workflows, newest first'
@@ -142,6 +149,7 @@ complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcomma
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Pause an execution: no new step starts; running steps finish'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Resume a paused execution'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Run a failed step of a failed or escalated execution again, and continue from there'
+complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "logs" -d 'Print what steps wrote on stderr (their logs), every attempt, oldest first'
 complete -c do -n "__fish_do_using_subcommand workflow; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
@@ -221,23 +229,26 @@ complete -c do -n "__fish_do_using_subcommand team; and __fish_seen_subcommand_f
 complete -c do -n "__fish_do_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one team'
 complete -c do -n "__fish_do_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a team'
 complete -c do -n "__fish_do_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -s h -l help -d 'Print help'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -s V -l version -d 'Print version'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
-complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "api-key" -d 'Print the HTTP API\'s key (DATA_DIR/api-key), creating it if there is none'
+complete -c do -n "__fish_do_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l max-parallel -d 'Steps running at once across all executions [default: number of CPUs]' -r
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l http -d 'Also serve the HTTP API on ADDR [default ADDR: 127.0.0.1:7878; config: daemon.http]' -r
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l notify-ready -d 'Print `ready` on stdout once the socket listens (used by `daemon start`)'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -l http -d 'Also serve the HTTP API on ADDR [default ADDR: 127.0.0.1:7878; config: daemon.http]' -r
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from start" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
@@ -254,10 +265,17 @@ complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -l rotate -d 'Replace the key with a new random one; the old one stops working at once'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -s V -l version -d 'Print version'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
+complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "api-key" -d 'Print the HTTP API\'s key (DATA_DIR/api-key), creating it if there is none'
 complete -c do -n "__fish_do_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand completions" -l name -d 'The program name to complete (`do` or `dowf`)' -r
 complete -c do -n "__fish_do_using_subcommand completions" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
@@ -282,6 +300,7 @@ complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_f
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "pause" -d 'Pause an execution: no new step starts; running steps finish'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "resume" -d 'Resume a paused execution'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "retry" -d 'Run a failed step of a failed or escalated execution again, and continue from there'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "logs" -d 'Print what steps wrote on stderr (their logs), every attempt, oldest first'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "add" -d 'Register an agent: a program run with fixed arguments, or a shell script'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "list" -d 'List registered agents'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "show" -d 'Show one agent'
@@ -294,3 +313,4 @@ complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_f
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
+complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "api-key" -d 'Print the HTTP API\'s key (DATA_DIR/api-key), creating it if there is none'

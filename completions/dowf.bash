@@ -64,6 +64,9 @@ _dowf() {
             dowf__subcmd__agent__subcmd__help,show)
                 cmd="dowf__subcmd__agent__subcmd__help__subcmd__show"
                 ;;
+            dowf__subcmd__daemon,api-key)
+                cmd="dowf__subcmd__daemon__subcmd__api__subcmd__key"
+                ;;
             dowf__subcmd__daemon,help)
                 cmd="dowf__subcmd__daemon__subcmd__help"
                 ;;
@@ -78,6 +81,9 @@ _dowf() {
                 ;;
             dowf__subcmd__daemon,stop)
                 cmd="dowf__subcmd__daemon__subcmd__stop"
+                ;;
+            dowf__subcmd__daemon__subcmd__help,api-key)
+                cmd="dowf__subcmd__daemon__subcmd__help__subcmd__api__subcmd__key"
                 ;;
             dowf__subcmd__daemon__subcmd__help,help)
                 cmd="dowf__subcmd__daemon__subcmd__help__subcmd__help"
@@ -124,6 +130,9 @@ _dowf() {
             dowf__subcmd__help__subcmd__agent,show)
                 cmd="dowf__subcmd__help__subcmd__agent__subcmd__show"
                 ;;
+            dowf__subcmd__help__subcmd__daemon,api-key)
+                cmd="dowf__subcmd__help__subcmd__daemon__subcmd__api__subcmd__key"
+                ;;
             dowf__subcmd__help__subcmd__daemon,run)
                 cmd="dowf__subcmd__help__subcmd__daemon__subcmd__run"
                 ;;
@@ -165,6 +174,9 @@ _dowf() {
                 ;;
             dowf__subcmd__help__subcmd__workflow,list)
                 cmd="dowf__subcmd__help__subcmd__workflow__subcmd__list"
+                ;;
+            dowf__subcmd__help__subcmd__workflow,logs)
+                cmd="dowf__subcmd__help__subcmd__workflow__subcmd__logs"
                 ;;
             dowf__subcmd__help__subcmd__workflow,pause)
                 cmd="dowf__subcmd__help__subcmd__workflow__subcmd__pause"
@@ -232,6 +244,9 @@ _dowf() {
             dowf__subcmd__workflow,list)
                 cmd="dowf__subcmd__workflow__subcmd__list"
                 ;;
+            dowf__subcmd__workflow,logs)
+                cmd="dowf__subcmd__workflow__subcmd__logs"
+                ;;
             dowf__subcmd__workflow,pause)
                 cmd="dowf__subcmd__workflow__subcmd__pause"
                 ;;
@@ -267,6 +282,9 @@ _dowf() {
                 ;;
             dowf__subcmd__workflow__subcmd__help,list)
                 cmd="dowf__subcmd__workflow__subcmd__help__subcmd__list"
+                ;;
+            dowf__subcmd__workflow__subcmd__help,logs)
+                cmd="dowf__subcmd__workflow__subcmd__help__subcmd__logs"
                 ;;
             dowf__subcmd__workflow__subcmd__help,pause)
                 cmd="dowf__subcmd__workflow__subcmd__help__subcmd__pause"
@@ -548,7 +566,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__daemon)
-            opts="-h -V --json --socket --data-dir --help --version run start stop status help"
+            opts="-h -V --json --socket --data-dir --help --version run start stop status api-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,9 +587,45 @@ _dowf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        dowf__subcmd__daemon__subcmd__help)
-            opts="run start stop status help"
+        dowf__subcmd__daemon__subcmd__api__subcmd__key)
+            opts="-h -V --rotate --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__daemon__subcmd__help)
+            opts="run start stop status api-key help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__daemon__subcmd__help__subcmd__api__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -654,13 +708,17 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__daemon__subcmd__run)
-            opts="-h -V --max-parallel --notify-ready --json --socket --data-dir --help --version"
+            opts="-h -V --max-parallel --notify-ready --http --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --max-parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -680,12 +738,16 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__daemon__subcmd__start)
-            opts="-h -V --json --socket --data-dir --help --version"
+            opts="-h -V --http --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -844,8 +906,22 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__help__subcmd__daemon)
-            opts="run start stop status"
+            opts="run start stop status api-key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__help__subcmd__daemon__subcmd__api__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -998,7 +1074,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__help__subcmd__workflow)
-            opts="create validate list show execute execution executions cancel pause resume retry"
+            opts="create validate list show execute execution executions cancel pause resume retry logs"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1082,6 +1158,20 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__help__subcmd__workflow__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__help__subcmd__workflow__subcmd__logs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1368,7 +1458,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow)
-            opts="-h -V --json --socket --data-dir --help --version create validate list show execute execution executions cancel pause resume retry help"
+            opts="-h -V --json --socket --data-dir --help --version create validate list show execute execution executions cancel pause resume retry logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1548,7 +1638,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow__subcmd__help)
-            opts="create validate list show execute execution executions cancel pause resume retry help"
+            opts="create validate list show execute execution executions cancel pause resume retry logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1659,6 +1749,20 @@ _dowf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dowf__subcmd__workflow__subcmd__help__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dowf__subcmd__workflow__subcmd__help__subcmd__pause)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1749,6 +1853,32 @@ _dowf() {
                     return 0
                     ;;
                 --offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__logs)
+            opts="-h -V --attempt --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --attempt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

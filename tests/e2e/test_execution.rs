@@ -454,3 +454,45 @@ fn bad_execute_arguments_exit_2_and_unknown_ids_exit_4() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("urgent"), "{}", run.stderr);
 }
+
+#[test]
+fn logs_show_what_each_attempt_wrote_on_stderr() {
+    let env = TestEnv::new();
+    env.run(&[
+        "agent",
+        "add",
+        "chatty",
+        "--shell",
+        "echo \"working on $DO_STEP_ID\" >&2; echo done",
+    ])
+    .ok();
+    env.run(&["agent", "add", "quiet", "--shell", "echo done"])
+        .ok();
+    let workflow = env.create(&json!({"name": "logs", "steps": [
+        {"id": "one", "agent": "chatty", "task": "t"}, {"id": "two", "agent": "quiet", "task": "t"}]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0);
+    let execution = status["executionId"].as_str().expect("id");
+    let all = env.run(&["workflow", "logs", execution]);
+    assert!(
+        all.ok()
+            .contains("==> one attempt 1 (succeeded) <==\nworking on one\n"),
+        "{}",
+        all.stdout
+    );
+    assert!(
+        all.stdout
+            .contains("==> two attempt 1 (succeeded) <==\n(nothing on stderr)"),
+        "{}",
+        all.stdout
+    );
+    let one = env.run(&["workflow", "logs", execution, "one"]);
+    assert!(!one.ok().contains("two"), "{}", one.stdout);
+    let missing = env.run(&["workflow", "logs", execution, "three"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no step `three`"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -41,6 +41,76 @@ pub(crate) enum WorkflowCommand {
     Resume(ExecutionArgs),
     /// Run a failed step of a failed or escalated execution again, and continue from there.
     Retry(RetryArgs),
+    /// Print what steps wrote on stderr (their logs), every attempt, oldest first.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// The execution's id (`exec_…`).
+    execution: String,
+    /// Only this step (inside a loop: `process[2]`).
+    step: Option<String>,
+    /// Only this attempt of the step(s).
+    #[arg(long, value_name = "N")]
+    attempt: Option<u32>,
+}
+
+/// Logs are files in the data dir (`runs/EXEC/STEP.ATTEMPT.log`); the status document says
+/// which attempts exist.
+fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
+    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
+        id: args.execution.clone(),
+    }))?;
+    let mut steps = Vec::new();
+    fn collect<'a>(steps: &'a [StepData], out: &mut Vec<&'a StepData>) {
+        for step in steps {
+            out.push(step);
+            collect(&step.steps, out);
+        }
+    }
+    collect(execution.steps.as_deref().unwrap_or_default(), &mut steps);
+    if let Some(wanted) = &args.step
+        && !steps.iter().any(|s| &s.id == wanted)
+    {
+        return Err(UsageError(format!(
+            "execution {} has no step `{wanted}`",
+            args.execution
+        ))
+        .into());
+    }
+    let mut out = std::io::stdout().lock();
+    for step in steps
+        .iter()
+        .filter(|s| args.step.as_ref().is_none_or(|w| &s.id == w))
+    {
+        for attempt in step
+            .attempts
+            .iter()
+            .filter(|a| args.attempt.is_none_or(|n| a.attempt == n))
+        {
+            let path = ctx
+                .data_dir
+                .join("runs")
+                .join(&args.execution)
+                .join(format!("{}.{}.log", step.id, attempt.attempt));
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            writeln!(
+                out,
+                "==> {} attempt {} ({}) <==",
+                step.id, attempt.attempt, attempt.status
+            )?;
+            if log.is_empty() {
+                writeln!(out, "(nothing on stderr)")?;
+            } else {
+                write!(out, "{log}")?;
+                if !log.ends_with('\n') {
+                    writeln!(out)?;
+                }
+            }
+        }
+    }
+    Ok(SUCCESS)
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +188,7 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
             "Resumed",
             None,
         ),
+        WorkflowCommand::Logs(args) => cmd_logs(ctx, &args),
         WorkflowCommand::Retry(args) => {
             let wait = args.wait.then_some(args.execution.as_str());
             let request = Request::RetryStep(RetryStep {
