@@ -1528,7 +1528,7 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__execute)
-            opts="-h -V --input --input-file --priority --wait --notify-webhook --notify-command --notify-slack --notify-email --json --socket --data-dir --help --version"
+            opts="-h -V --input --input-file --priority --wait --dry-run --notify-webhook --notify-command --notify-slack --notify-email --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

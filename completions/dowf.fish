@@ -90,6 +90,7 @@ complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subc
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l dry-run -d 'Print the plan (what runs in which order, what runs in parallel, which inputs each step gets) and run nothing'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -s V -l version -d 'Print version'

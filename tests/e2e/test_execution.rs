@@ -496,3 +496,29 @@ fn logs_show_what_each_attempt_wrote_on_stderr() {
         missing.stderr
     );
 }
+
+#[test]
+fn a_dry_run_prints_the_plan_and_runs_nothing() {
+    let env = TestEnv::new();
+    let example = crate::common::repo_root().join("examples/saas-launch.json");
+    let workflow =
+        env.json(&["workflow", "create", example.to_str().expect("utf-8")])["workflowId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+    let plan = env.run(&["workflow", "execute", &workflow, "--dry-run"]);
+    let text = plan.ok();
+    assert!(
+        text.contains("3. parallel-development runs 2 steps at once"),
+        "{text}"
+    );
+    assert!(
+        text.contains("   3a. backend-dev runs agent tom with strategy-doc"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4. testing runs agent quinn with backend-code, frontend-code"),
+        "{text}"
+    );
+    assert_eq!(env.json(&["workflow", "executions"]), json!([]));
+}

@@ -543,6 +543,10 @@ pub(crate) struct ExecuteArgs {
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
+    /// Print the plan (what runs in which order, what runs in parallel, which inputs each step
+    /// gets) and run nothing.
+    #[arg(long, conflicts_with = "wait")]
+    dry_run: bool,
     /// POST each notification (the event JSON) to this URL.
     #[arg(long, value_name = "URL")]
     notify_webhook: Option<String>,
@@ -594,6 +598,19 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
         (None, None) => None,
     };
     let mut client = ctx.client()?;
+    if args.dry_run {
+        let workflow: WorkflowData = client.call(Request::GetWorkflow(ById {
+            id: args.workflow.clone(),
+        }))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "Plan of {} ({}); nothing runs:",
+            workflow.workflow_id, workflow.document.name
+        )?;
+        plan_steps(&workflow.document.steps, "", 0, &mut out)?;
+        return Ok(SUCCESS);
+    }
     let execution: ExecutionData = client.call(Request::ExecuteWorkflow(ExecuteWorkflow {
         workflow_id: args.workflow.clone(),
         input,
@@ -655,6 +672,76 @@ fn wait_for(
     } else {
         FAILURE
     })
+}
+
+/// One numbered line per step: a sequence counts 1, 2, 3; steps that run together share a
+/// number with a letter (3a, 3b); a branch or loop body is numbered under its step (4.1).
+fn plan_steps(
+    steps: &[Step],
+    prefix: &str,
+    depth: usize,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for (i, step) in steps.iter().enumerate() {
+        plan_step(step, &format!("{prefix}{}", i + 1), depth, out)?;
+    }
+    Ok(())
+}
+
+fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> std::io::Result<()> {
+    let inputs = |input: &Option<do_core::workflow::Inputs>| match input {
+        Some(input) => format!(" with {}", input.names().join(", ")),
+        None => String::new(),
+    };
+    let line = match &step.kind {
+        StepKind::Task(t) => format!("{} runs agent {}{}", step.id, t.agent, inputs(&t.input)),
+        StepKind::Team(t) => format!(
+            "{} runs on a member of team {}{}",
+            step.id,
+            t.team_id,
+            inputs(&t.input)
+        ),
+        StepKind::Parallel(p) => format!(
+            "{} runs {} steps at once{}",
+            step.id,
+            p.steps.len(),
+            p.max_concurrency
+                .map(|m| format!(" ({m} at a time)"))
+                .unwrap_or_default()
+        ),
+        StepKind::Conditional(c) => format!("{} checks `{}`", step.id, c.condition),
+        StepKind::Loop(l) => format!(
+            "{} runs its step for each item of `{}`, {} at a time",
+            step.id,
+            l.items,
+            l.max_concurrency.unwrap_or(1)
+        ),
+    };
+    let indent = "   ".repeat(depth);
+    writeln!(out, "{indent}{label}. {line}")?;
+    match &step.kind {
+        StepKind::Parallel(p) => {
+            for (j, child) in p.steps.iter().enumerate() {
+                plan_step(
+                    child,
+                    &format!("{label}{}", char::from(b'a' + (j % 26) as u8)),
+                    depth + 1,
+                    out,
+                )?;
+            }
+        }
+        StepKind::Conditional(c) => {
+            writeln!(out, "{indent}   if true:")?;
+            plan_steps(c.then.steps(), &format!("{label}."), depth + 1, out)?;
+            if let Some(otherwise) = &c.otherwise {
+                writeln!(out, "{indent}   else:")?;
+                plan_steps(otherwise.steps(), &format!("{label}."), depth + 1, out)?;
+            }
+        }
+        StepKind::Loop(l) => plan_step(&l.step, &format!("{label}.1"), depth + 1, out)?,
+        StepKind::Task(_) | StepKind::Team(_) => {}
+    }
+    Ok(())
 }
 
 fn parse_input(text: &str, source: &str) -> anyhow::Result<Value> {
