@@ -522,3 +522,48 @@ fn a_dry_run_prints_the_plan_and_runs_nothing() {
     );
     assert_eq!(env.json(&["workflow", "executions"]), json!([]));
 }
+
+#[test]
+fn a_high_priority_execution_overtakes_queued_low_ones() {
+    let env = TestEnv::new();
+    let config = env.path("home/.config/do/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    std::fs::write(&config, "[daemon]\nmax_parallel = 1\n").expect("config");
+    let ledger = env.path("ledger");
+    let gate = env.path("go");
+    let step = format!(
+        "while [ ! -e '{}' ]; do sleep 0.02; done; echo \"$DO_EXECUTION_ID $DO_STEP_ID\" >> '{}'",
+        gate.display(),
+        ledger.display()
+    );
+    env.run(&["agent", "add", "step", "--shell", &step]).ok();
+    let workflow = env.create(&json!({"name": "two", "steps": [
+        {"id": "first", "agent": "step", "task": "t"}, {"id": "second", "agent": "step", "task": "t"}]}));
+    let start = |priority: &str| {
+        env.json(&["workflow", "execute", &workflow, "--priority", priority])["executionId"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let lows: Vec<String> = (0..3).map(|_| start("low")).collect();
+    let high = start("high");
+    std::fs::write(&gate, "").expect("open the gate");
+    for id in lows.iter().chain([&high]) {
+        assert_eq!(env.run(&["workflow", "execution", id, "--wait"]).code, 0);
+    }
+    let ledger = std::fs::read_to_string(&ledger).expect("ledger");
+    let order: Vec<&str> = ledger.lines().collect();
+    let position = |id: &str, step: &str| {
+        order
+            .iter()
+            .position(|l| *l == format!("{id} {step}"))
+            .expect("ran")
+    };
+    let high_first = position(&high, "first");
+    for low in &lows[1..] {
+        assert!(
+            high_first < position(low, "second"),
+            "high started before the lows' second steps:\n{ledger}"
+        );
+    }
+}
