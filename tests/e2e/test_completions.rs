@@ -29,3 +29,24 @@ fn completions_in_the_repository_are_up_to_date() {
         }
     }
 }
+
+/// `docs/man/do.1` is what `do man` prints (regenerated like the completions).
+#[test]
+fn the_man_page_in_the_repository_is_up_to_date() {
+    let env = TestEnv::new();
+    let generated = env.run(&["man"]).ok().to_owned();
+    assert!(
+        generated.contains(".TH do") && generated.contains("workflow"),
+        "{generated}"
+    );
+    let path = repo_root().join("docs/man/do.1");
+    if std::env::var_os("DO_UPDATE_COMPLETIONS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("docs/man");
+        std::fs::write(&path, &generated).expect("write man page");
+    }
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        stored == generated,
+        "docs/man/do.1 is stale; run with DO_UPDATE_COMPLETIONS=1"
+    );
+}

@@ -54,4 +54,6 @@ pub(crate) enum Command {
     Daemon(DaemonCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(crate::commands::completions::CompletionsArgs),
+    /// Print the man page (`dowf man | man -l -`).
+    Man,
 }

@@ -18,3 +18,10 @@ pub(crate) fn cmd_completions(args: &CompletionsArgs) -> anyhow::Result<u8> {
     clap_complete::generate(args.shell, &mut command, &args.name, &mut std::io::stdout());
     Ok(SUCCESS)
 }
+
+/// Prints the man page (roff) of `do` on stdout; `docs/man/do.1` holds it.
+pub(crate) fn cmd_man() -> anyhow::Result<u8> {
+    let page = clap_mangen::Man::new(Cli::command());
+    page.render(&mut std::io::stdout())?;
+    Ok(SUCCESS)
+}
