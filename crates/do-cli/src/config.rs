@@ -4,6 +4,7 @@
 //! [daemon]
 //! max_parallel = 4        # steps running at once (default: CPUs)
 //! kill_grace = 5          # seconds between SIGTERM and SIGKILL when a step is ended
+//! http = "127.0.0.1:7878" # also serve the HTTP API there (docs/http-api.md)
 //!
 //! [notifications]
 //! sendmail = ["sendmail", "-t"]
@@ -33,6 +34,7 @@ pub(crate) struct FileConfig {
 struct DaemonSection {
     max_parallel: Option<u32>,
     kill_grace: Option<f64>,
+    http: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +68,14 @@ impl FileConfig {
                 path.display()
             )));
         }
+        if let Some(addr) = &config.daemon.http
+            && addr.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(UsageError(format!(
+                "config file `{}`: daemon.http must be an address and port such as \"127.0.0.1:7878\", found {addr:?}",
+                path.display()
+            )));
+        }
         for (field, value) in [
             ("daemon.kill_grace", config.daemon.kill_grace),
             ("notifications.timeout", config.notifications.timeout),
@@ -87,6 +97,9 @@ impl FileConfig {
         }
         if let Some(grace) = self.daemon.kill_grace {
             config.kill_grace = Duration::from_secs_f64(grace);
+        }
+        if let Some(addr) = self.daemon.http.and_then(|a| a.parse().ok()) {
+            config.http = Some(addr);
         }
         config.notify.sendmail = self.notifications.sendmail;
         config.notify.slack_channels = self.notifications.slack;

@@ -47,6 +47,31 @@ pub(crate) async fn handle(
         }) => {
             return crate::status::watch(shared, conn, id, &execution_id, notifications).await;
         }
+        Request::StopDaemon(stop) => {
+            shared
+                .stop_now
+                .store(stop.now, std::sync::atomic::Ordering::Relaxed);
+            let sent = conn
+                .send_data(id, json!({"stopping": true, "now": stop.now}))
+                .await
+                .is_ok();
+            shared.shutdown.notify_one();
+            return sent;
+        }
+        request => dispatch(shared, request).await,
+    };
+    let sent = match answer {
+        Ok(data) => conn.send_data(id, data).await,
+        Err(error) => conn.send_error(id, error).await,
+    };
+    sent.is_ok()
+}
+
+/// Answers one request that has a single answer: every method but `hello`, `executions.watch`
+/// and `daemon.stop`, which belong to a socket connection. The socket and the HTTP API both
+/// come through here, so they answer alike.
+pub(crate) async fn dispatch(shared: &Arc<Shared>, request: Request) -> Answer {
+    match request {
         Request::CancelExecution(CancelExecution {
             id: execution_id,
             reason,
@@ -61,24 +86,8 @@ pub(crate) async fn handle(
             id: execution_id,
             step_id,
         }) => control(shared, execution_id, Control::Retry(step_id)).await,
-        Request::StopDaemon(stop) => {
-            shared
-                .stop_now
-                .store(stop.now, std::sync::atomic::Ordering::Relaxed);
-            let sent = conn
-                .send_data(id, json!({"stopping": true, "now": stop.now}))
-                .await
-                .is_ok();
-            shared.shutdown.notify_one();
-            return sent;
-        }
         request => handle_plain(shared, request),
-    };
-    let sent = match answer {
-        Ok(data) => conn.send_data(id, data).await,
-        Err(error) => conn.send_error(id, error).await,
-    };
-    sent.is_ok()
+    }
 }
 
 /// Hands a decision to the scheduler, which owns running executions, and answers with the

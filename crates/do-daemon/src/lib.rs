@@ -5,6 +5,7 @@
 
 mod error;
 mod handlers;
+mod http;
 mod ids;
 mod notify;
 mod runner;
@@ -14,6 +15,9 @@ mod status;
 mod time;
 
 pub use error::DaemonError;
+pub use http::{
+    DEFAULT_HTTP_ADDR, MAX_BODY_BYTES, api_key_path, ensure_api_key, http_addr_path, rotate_api_key,
+};
 pub use notify::NotifyConfig;
 
 use do_store::Store;
@@ -37,6 +41,8 @@ pub struct Config {
     pub kill_grace: Duration,
     /// Where notifications can go besides what each execution names.
     pub notify: NotifyConfig,
+    /// Where the HTTP API listens, if anywhere (port 0: any free port, see `http.addr`).
+    pub http: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -49,6 +55,7 @@ impl Config {
             max_parallel: cpus,
             kill_grace: Duration::from_secs(5),
             notify: NotifyConfig::default(),
+            http: None,
         }
     }
 
@@ -103,12 +110,22 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     });
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), scheduler_rx));
     scheduler::recover(&shared)?;
+    let _ = fs::remove_file(http::http_addr_path(&shared.config.data_dir));
+    let http_server = match shared.config.http {
+        Some(addr) => Some(http::start(shared.clone(), addr).await?),
+        None => None,
+    };
     tracing::info!(socket = %shared.config.socket.display(), pid = std::process::id(), "daemon ready");
     on_ready();
 
     server::serve(shared.clone(), listener).await;
 
     tracing::info!("daemon stopping");
+    if let Some(server) = http_server {
+        // Open event streams end with the runtime; no new request starts.
+        server.abort();
+        let _ = fs::remove_file(http::http_addr_path(&shared.config.data_dir));
+    }
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let _ = shared.scheduler.send(scheduler::Message::Shutdown {
         now: shared.stop_now.load(std::sync::atomic::Ordering::Relaxed),

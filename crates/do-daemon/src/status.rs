@@ -200,11 +200,36 @@ fn event(mut record: EventRecord) -> Event {
     }
 }
 
+/// Where a watch stream's envelopes go: a socket connection, or an HTTP response's
+/// Server-Sent Events.
+pub(crate) trait Sink: Send {
+    fn send_data(
+        &mut self,
+        request_id: &str,
+        data: Value,
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+    fn send_error(
+        &mut self,
+        request_id: &str,
+        error: ApiError,
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+}
+
+impl Sink for Connection {
+    async fn send_data(&mut self, request_id: &str, data: Value) -> std::io::Result<()> {
+        Connection::send_data(self, request_id, data).await
+    }
+
+    async fn send_error(&mut self, request_id: &str, error: ApiError) -> std::io::Result<()> {
+        Connection::send_error(self, request_id, error).await
+    }
+}
+
 /// Streams an execution's events, past and live, until `execution.finished`. Returns whether
 /// the connection is still usable.
 pub(crate) async fn watch(
     shared: &Shared,
-    conn: &mut Connection,
+    conn: &mut impl Sink,
     request_id: &str,
     execution_id: &str,
     through_notifications: bool,
@@ -277,7 +302,7 @@ struct End {
 }
 
 async fn send_event(
-    conn: &mut Connection,
+    conn: &mut impl Sink,
     request_id: &str,
     event: &Event,
     end: &mut End,

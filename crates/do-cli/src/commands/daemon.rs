@@ -14,11 +14,39 @@ pub(crate) enum DaemonCommand {
     /// Run the daemon in the foreground (logs on stderr; DO_LOG sets the level).
     Run(RunArgs),
     /// Start the daemon in the background (its log goes to DATA_DIR/daemon.log).
-    Start,
+    Start(StartArgs),
     /// Stop the daemon: no new step starts, running steps finish, then it exits.
     Stop(StopArgs),
     /// Tell whether the daemon runs, and what it is doing.
     Status,
+    /// Print the HTTP API's key (DATA_DIR/api-key), creating it if there is none.
+    ApiKey(ApiKeyArgs),
+}
+
+/// `--http [ADDR]`: serve the HTTP API (docs/http-api.md); without ADDR on 127.0.0.1:7878.
+#[derive(Debug, Args)]
+pub(crate) struct HttpArg {
+    /// Also serve the HTTP API on ADDR [default ADDR: 127.0.0.1:7878; config: daemon.http].
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = do_daemon::DEFAULT_HTTP_ADDR
+    )]
+    http: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    #[command(flatten)]
+    http: HttpArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApiKeyArgs {
+    /// Replace the key with a new random one; the old one stops working at once.
+    #[arg(long)]
+    rotate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -36,14 +64,17 @@ pub(crate) struct RunArgs {
     /// Print `ready` on stdout once the socket listens (used by `daemon start`).
     #[arg(long, hide = true)]
     notify_ready: bool,
+    #[command(flatten)]
+    http: HttpArg,
 }
 
 pub(crate) fn run(ctx: &Context, command: DaemonCommand) -> anyhow::Result<u8> {
     match command {
         DaemonCommand::Run(args) => cmd_run(ctx, &args),
-        DaemonCommand::Start => cmd_start(ctx),
+        DaemonCommand::Start(args) => cmd_start(ctx, &args),
         DaemonCommand::Stop(args) => cmd_stop(ctx, &args),
         DaemonCommand::Status => cmd_status(ctx),
+        DaemonCommand::ApiKey(args) => cmd_api_key(ctx, &args),
     }
 }
 
@@ -60,6 +91,9 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
     if let Some(n) = args.max_parallel {
         config.max_parallel = n as usize;
     }
+    if let Some(addr) = args.http.http {
+        config.http = Some(addr);
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let notify = args.notify_ready;
     runtime.block_on(do_daemon::run(config, move || {
@@ -74,12 +108,17 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
     Ok(SUCCESS)
 }
 
-fn cmd_start(ctx: &Context) -> anyhow::Result<u8> {
+fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
     if let Ok(mut client) = Client::connect(&ctx.socket) {
         let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
         return report(ctx, "The daemon is already running", &status);
     }
-    ctx.spawn_daemon()?;
+    match args.http.http {
+        Some(addr) => spawn_with_http(ctx, addr)?,
+        None => {
+            ctx.spawn_daemon()?;
+        }
+    }
     let status: DaemonStatusData =
         Client::connect(&ctx.socket)?.call(Request::DaemonStatus(Empty {}))?;
     report(ctx, "Started the daemon", &status)
@@ -89,13 +128,86 @@ fn report(ctx: &Context, what: &str, status: &DaemonStatusData) -> anyhow::Resul
     if ctx.json {
         print_json(status)?;
     } else {
+        let http = match http_addr(ctx) {
+            Some(addr) => format!(", HTTP API on http://{addr}"),
+            None => String::new(),
+        };
         writeln!(
             std::io::stdout(),
-            "{what} (pid {}, socket {}, log {}).",
+            "{what} (pid {}, socket {}{http}, log {}).",
             status.pid,
             status.socket,
             ctx.log_path().display()
         )?;
+    }
+    Ok(SUCCESS)
+}
+
+/// The address the running daemon's HTTP API listens on, if it serves one.
+fn http_addr(ctx: &Context) -> Option<String> {
+    let text = std::fs::read_to_string(do_daemon::http_addr_path(&ctx.data_dir)).ok()?;
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// `daemon start --http ADDR`: as `Context::spawn_daemon`, with the address passed on.
+fn spawn_with_http(ctx: &Context, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    std::fs::create_dir_all(&ctx.data_dir)
+        .with_context(|| format!("cannot create the data dir `{}`", ctx.data_dir.display()))?;
+    let log_path = ctx.log_path();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open the daemon log `{}`", log_path.display()))?;
+    let exe = std::env::current_exe()
+        .context("cannot find the path of this program to start the daemon")?;
+    let mut child = Command::new(exe)
+        .args(["daemon", "run", "--notify-ready"])
+        .arg("--http")
+        .arg(addr.to_string())
+        .arg("--data-dir")
+        .arg(&ctx.data_dir)
+        .arg("--socket")
+        .arg(&ctx.socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("cannot start the daemon")?;
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("cannot read from the starting daemon")?;
+    }
+    if line.trim() != "ready" {
+        let status = child.wait().ok().map(|s| s.to_string()).unwrap_or_default();
+        anyhow::bail!(
+            "the daemon did not start ({status}); see its log `{}`",
+            log_path.display()
+        );
+    }
+    Ok(())
+}
+
+fn cmd_api_key(ctx: &Context, args: &ApiKeyArgs) -> anyhow::Result<u8> {
+    std::fs::create_dir_all(&ctx.data_dir)
+        .with_context(|| format!("cannot create the data dir `{}`", ctx.data_dir.display()))?;
+    let path = do_daemon::api_key_path(&ctx.data_dir);
+    let key = if args.rotate {
+        do_daemon::rotate_api_key(&ctx.data_dir)
+    } else {
+        do_daemon::ensure_api_key(&ctx.data_dir)
+    }
+    .with_context(|| format!("cannot read or write the API key `{}`", path.display()))?;
+    if ctx.json {
+        print_json(&json!({"apiKey": key, "path": path}))?;
+    } else {
+        writeln!(std::io::stdout(), "{key}")?;
     }
     Ok(SUCCESS)
 }
@@ -166,6 +278,9 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
     )?;
     writeln!(out, "socket:     {}", status.socket)?;
     writeln!(out, "data dir:   {}", status.data_dir)?;
+    if let Some(addr) = http_addr(ctx) {
+        writeln!(out, "http:       http://{addr}")?;
+    }
     writeln!(
         out,
         "started:    {}",

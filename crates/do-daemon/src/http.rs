@@ -1,0 +1,496 @@
+//! The HTTP API (`do daemon run --http ADDR`): the API document's REST paths over the same
+//! handlers as the socket, behind a bearer key.
+//!
+//! Bodies are read and parsed here rather than by axum's extractors so that every failure —
+//! bad JSON, a body over 16 MiB, a missing key — answers with the API's envelope.
+
+use crate::error::DaemonError;
+use crate::{Shared, handlers, ids, status, time};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request as HttpRequest, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use do_core::model::{Priority, WorkflowStatus};
+use do_proto::{
+    ApiError, ById, CancelExecution, CreateWorkflow, Envelope, ErrorCode, ExecuteWorkflow,
+    ListWorkflows, Metadata, Request, RetryStep, default_limit,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// The largest request body accepted; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The address `--http` without a value listens on.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7878";
+
+/// The file holding the API key, in the data dir.
+pub fn api_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("api-key")
+}
+
+/// The file the daemon writes its bound HTTP address to (useful with port 0).
+pub fn http_addr_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("http.addr")
+}
+
+/// Reads the API key, creating a random one (0600) if there is none yet.
+pub fn ensure_api_key(data_dir: &Path) -> std::io::Result<String> {
+    match std::fs::read_to_string(api_key_path(data_dir)) {
+        Ok(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
+        Ok(_) => rotate_api_key(data_dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => rotate_api_key(data_dir),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a new random API key (32 bytes from the system's random source, hex) and returns it.
+/// The running daemon reads the file on every request, so the old key stops working at once.
+pub fn rotate_api_key(data_dir: &Path) -> std::io::Result<String> {
+    let mut bytes = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let path = api_key_path(data_dir);
+    let temp = data_dir.join(format!("api-key.{}.tmp", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)?;
+    file.write_all(format!("{key}\n").as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temp, &path)?;
+    Ok(key)
+}
+
+/// Compares in time independent of where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Binds the listener, writes its address to `http.addr` and serves on the daemon's runtime.
+pub(crate) async fn start(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+) -> Result<tokio::task::JoinHandle<()>, DaemonError> {
+    let data_dir = shared.config.data_dir.clone();
+    let io = |what, source| DaemonError::Io {
+        what,
+        path: PathBuf::from(addr.to_string()),
+        source,
+    };
+    ensure_api_key(&data_dir).map_err(|source| DaemonError::Io {
+        what: "create the API key",
+        path: api_key_path(&data_dir),
+        source,
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| io("listen for HTTP on", e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| io("read the address of", e))?;
+    std::fs::write(http_addr_path(&data_dir), format!("{local}\n")).map_err(|source| {
+        DaemonError::Io {
+            what: "write",
+            path: http_addr_path(&data_dir),
+            source,
+        }
+    })?;
+    if !local.ip().is_loopback() {
+        tracing::warn!(
+            address = %local,
+            "the HTTP API listens on a non-loopback address: every request needs the API key \
+             (`do daemon api-key`), and it travels in clear text without a TLS proxy"
+        );
+    }
+    tracing::info!(address = %local, "HTTP API ready");
+    let app = router(shared);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the HTTP API stopped");
+        }
+    }))
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    const EXEC: &str = "/agents/workflows/executions/{id}";
+    Router::new()
+        .route("/agents/workflows", post(create).get(list))
+        .route("/agents/workflows/{id}", get(get_workflow))
+        .route("/agents/workflows/{id}/execute", post(execute))
+        .route(EXEC, get(get_execution))
+        .route(&format!("{EXEC}/cancel"), post(cancel))
+        .route(&format!("{EXEC}/pause"), post(pause))
+        .route(&format!("{EXEC}/resume"), post(resume))
+        .route(&format!("{EXEC}/steps/{{step_id}}/retry"), post(retry))
+        .route(&format!("{EXEC}/events"), get(events))
+        .fallback(no_route)
+        .layer(middleware::from_fn_with_state(shared.clone(), auth))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(shared)
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        request_id: ids::new_id("req"),
+        timestamp: time::rfc3339(time::now_ms()),
+    }
+}
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidRequest | ErrorCode::InvalidDocument | ErrorCode::ProtocolMismatch => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn error_with(status: StatusCode, error: ApiError) -> Response {
+    (status, axum::Json(Envelope::err(error, metadata()))).into_response()
+}
+
+fn reply(ok: StatusCode, answer: Result<Value, ApiError>) -> Response {
+    match answer {
+        Ok(data) => (ok, axum::Json(Envelope::ok(data, metadata()))).into_response(),
+        Err(error) => error_with(status_of(error.code), error),
+    }
+}
+
+async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
+    // Read per request: `do daemon api-key --rotate` takes effect at once.
+    let expected = match std::fs::read_to_string(api_key_path(&shared.config.data_dir)) {
+        Ok(key) => key.trim().to_owned(),
+        Err(e) => {
+            return error_with(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ApiError::new(ErrorCode::Internal, format!("cannot read the API key: {e}")),
+            );
+        }
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(given)
+            if !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
+        {
+            next.run(request).await
+        }
+        _ => {
+            let mut response = error_with(
+                StatusCode::UNAUTHORIZED,
+                ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "missing or wrong API key: send `Authorization: Bearer KEY`; \
+                     `do daemon api-key` prints the key",
+                ),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            response
+        }
+    }
+}
+
+async fn no_route() -> Response {
+    error_with(
+        StatusCode::NOT_FOUND,
+        ApiError::new(
+            ErrorCode::NotFound,
+            "no such endpoint; docs/http-api.md lists them",
+        ),
+    )
+}
+
+fn too_large() -> Response {
+    error_with(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("request body larger than {MAX_BODY_BYTES} bytes"),
+        ),
+    )
+}
+
+/// The request's JSON body; an empty body is `{}` where `empty_ok`.
+async fn read_json(headers: &HeaderMap, body: Body, empty_ok: bool) -> Result<Value, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    if empty_ok && bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        error_with(
+            StatusCode::BAD_REQUEST,
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("the request body is not valid JSON: {e}"),
+            ),
+        )
+    })
+}
+
+/// A 400 naming the body field at fault, in the shape of the document errors.
+fn bad_field(path: &str, message: String) -> Response {
+    error_with(
+        StatusCode::BAD_REQUEST,
+        ApiError::new(ErrorCode::InvalidRequest, format!("{path}: {message}"))
+            .with_details(json!({"errors": [{"path": path, "message": message}]})),
+    )
+}
+
+// The error is the response itself, handed straight back to axum.
+#[allow(clippy::result_large_err)]
+fn object(body: Value) -> Result<serde_json::Map<String, Value>, Response> {
+    match body {
+        Value::Object(map) => Ok(map),
+        _ => Err(bad_field(
+            "$",
+            "the request body must be a JSON object".to_owned(),
+        )),
+    }
+}
+
+async fn call(shared: &Arc<Shared>, ok: StatusCode, request: Request) -> Response {
+    reply(ok, handlers::dispatch(shared, request).await)
+}
+
+async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let document = match read_json(&headers, body, false).await {
+        Ok(document) => document,
+        Err(response) => return response,
+    };
+    call(
+        &shared,
+        StatusCode::CREATED,
+        Request::CreateWorkflow(CreateWorkflow { document }),
+    )
+    .await
+}
+
+async fn list(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return bad_field("query", "cannot parse the query string".to_owned());
+    };
+    let status = match query.get("status") {
+        None => None,
+        Some(s) => match serde_json::from_value::<WorkflowStatus>(Value::String(s.clone())) {
+            Ok(status) => Some(status),
+            Err(e) => return bad_field("status", e.to_string()),
+        },
+    };
+    let mut numbers = [default_limit(), 0];
+    for (slot, name) in numbers.iter_mut().zip(["limit", "offset"]) {
+        if let Some(text) = query.get(name) {
+            match text.parse::<u32>() {
+                Ok(n) => *slot = n,
+                Err(_) => return bad_field(name, format!("`{text}` is not a whole number")),
+            }
+        }
+    }
+    let [limit, offset] = numbers;
+    call(
+        &shared,
+        StatusCode::OK,
+        Request::ListWorkflows(ListWorkflows {
+            status,
+            category: query.get("category").cloned(),
+            limit,
+            offset,
+        }),
+    )
+    .await
+}
+
+async fn get_workflow(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    call(&shared, StatusCode::OK, Request::GetWorkflow(ById { id })).await
+}
+
+async fn execute(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut body = match read_json(&headers, body, true).await.and_then(object) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let priority = match body.remove("priority") {
+        None | Some(Value::Null) => None,
+        Some(value) => match serde_json::from_value::<Priority>(value) {
+            Ok(priority) => Some(priority),
+            Err(e) => return bad_field("priority", e.to_string()),
+        },
+    };
+    let request = Request::ExecuteWorkflow(ExecuteWorkflow {
+        workflow_id: id,
+        input: body.remove("input"),
+        priority,
+        notifications: body.remove("notifications").filter(|v| !v.is_null()),
+    });
+    call(&shared, StatusCode::ACCEPTED, request).await
+}
+
+async fn get_execution(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    call(&shared, StatusCode::OK, Request::GetExecution(ById { id })).await
+}
+
+async fn cancel(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut body = match read_json(&headers, body, true).await.and_then(object) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let reason = match body.remove("reason") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(reason)) => Some(reason),
+        Some(_) => return bad_field("reason", "must be a string".to_owned()),
+    };
+    let request = Request::CancelExecution(CancelExecution { id, reason });
+    call(&shared, StatusCode::OK, request).await
+}
+
+async fn pause(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    call(
+        &shared,
+        StatusCode::OK,
+        Request::PauseExecution(ById { id }),
+    )
+    .await
+}
+
+async fn resume(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    call(
+        &shared,
+        StatusCode::OK,
+        Request::ResumeExecution(ById { id }),
+    )
+    .await
+}
+
+async fn retry(
+    State(shared): State<Arc<Shared>>,
+    UrlPath((id, step_id)): UrlPath<(String, String)>,
+) -> Response {
+    call(
+        &shared,
+        StatusCode::OK,
+        Request::RetryStep(RetryStep { id, step_id }),
+    )
+    .await
+}
+
+/// Server-Sent Events of an execution: one `data:` line per envelope (the socket's watch
+/// frames), the SSE event named after the event's kind; the stream ends with the execution.
+async fn events(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    let found = shared.store().execution(&id);
+    match found {
+        Ok(Some(_)) => {}
+        Ok(None) => return reply(StatusCode::OK, Err(status::execution_not_found(&id))),
+        Err(e) => return reply(StatusCode::OK, Err(handlers::internal(e))),
+    }
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let request_id = ids::new_id("req");
+        let mut sink = ChannelSink(tx);
+        status::watch(&shared, &mut sink, &request_id, &id, false).await;
+    });
+    Sse::new(EnvelopeStream(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+struct ChannelSink(mpsc::Sender<Envelope>);
+
+impl status::Sink for ChannelSink {
+    async fn send_data(&mut self, request_id: &str, data: Value) -> std::io::Result<()> {
+        let metadata = Metadata {
+            request_id: request_id.to_owned(),
+            timestamp: time::rfc3339(time::now_ms()),
+        };
+        self.0
+            .send(Envelope::ok(data, metadata))
+            .await
+            .map_err(|_| std::io::Error::other("the HTTP client is gone"))
+    }
+
+    async fn send_error(&mut self, request_id: &str, error: ApiError) -> std::io::Result<()> {
+        let metadata = Metadata {
+            request_id: request_id.to_owned(),
+            timestamp: time::rfc3339(time::now_ms()),
+        };
+        self.0
+            .send(Envelope::err(error, metadata))
+            .await
+            .map_err(|_| std::io::Error::other("the HTTP client is gone"))
+    }
+}
+
+struct EnvelopeStream(mpsc::Receiver<Envelope>);
+
+impl futures_core::Stream for EnvelopeStream {
+    type Item = Result<SseEvent, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|next| {
+            next.map(|envelope| {
+                let name = match &envelope.data {
+                    Some(data) => data
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("message")
+                        .to_owned(),
+                    None => "error".to_owned(),
+                };
+                let text = serde_json::to_string(&envelope).unwrap_or_default();
+                Ok(SseEvent::default().event(name).data(text))
+            })
+        })
+    }
+}

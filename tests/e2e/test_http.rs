@@ -1,0 +1,347 @@
+//! The HTTP API (`daemon start --http`): the API document's paths, envelope, status codes and
+//! bearer key, against a real daemon listening on a free port.
+
+use crate::common::{TestEnv, repo_root};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+
+struct Api {
+    base: String,
+    key: String,
+    agent: ureq::Agent,
+}
+
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+impl Api {
+    /// Starts the daemon with the HTTP API on a free port and reads its address and key.
+    fn start(env: &TestEnv) -> Api {
+        env.run(&["daemon", "start", "--http", "127.0.0.1:0"]).ok();
+        let addr = std::fs::read_to_string(env.path("data/http.addr")).expect("http.addr");
+        let key = env.run(&["daemon", "api-key"]).ok().trim().to_owned();
+        assert_eq!(key.len(), 64, "a 32-byte hex key: {key}");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Api {
+            base: format!("http://{}", addr.trim()),
+            key,
+            agent,
+        }
+    }
+
+    fn send(&self, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let auth = key.map(|k| format!("Bearer {k}"));
+        let response = match method {
+            "GET" => {
+                let mut request = self.agent.get(&url);
+                if let Some(auth) = &auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+            _ => {
+                let mut request = self
+                    .agent
+                    .post(&url)
+                    .header("Content-Type", "application/json");
+                if let Some(auth) = &auth {
+                    request = request.header("Authorization", auth);
+                }
+                match body {
+                    Some(body) => request.send(body),
+                    None => request.send_empty(),
+                }
+            }
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {path}: {status} body is not JSON ({e}): {text}"));
+        Reply { status, body }
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, Some(&self.key.clone()), None)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(
+            "POST",
+            path,
+            Some(&self.key.clone()),
+            Some(&body.to_string()),
+        )
+    }
+
+    /// Follows an execution's Server-Sent Events to their end; returns the envelopes.
+    fn events(&self, execution: &str) -> Vec<Value> {
+        let url = format!(
+            "{}/agents/workflows/executions/{execution}/events",
+            self.base
+        );
+        let mut response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .call()
+            .expect("events");
+        assert_eq!(response.status().as_u16(), 200);
+        let reader = BufReader::new(response.body_mut().as_reader());
+        let mut envelopes = Vec::new();
+        for line in reader.lines() {
+            let line = line.expect("SSE line");
+            if let Some(data) = line.strip_prefix("data: ") {
+                envelopes.push(serde_json::from_str::<Value>(data).expect("SSE data is JSON"));
+            }
+        }
+        envelopes
+    }
+}
+
+#[track_caller]
+fn assert_envelope(reply: &Reply, status: u16, success: bool) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.body["success"], success, "{}", reply.body);
+    assert!(
+        reply.body["metadata"]["requestId"].is_string(),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body["metadata"]["timestamp"].is_string(),
+        "{}",
+        reply.body
+    );
+}
+
+fn register_agents(env: &TestEnv) {
+    for name in ["mira", "priya", "tom", "rae", "quinn", "dev"] {
+        env.run(&[
+            "agent",
+            "add",
+            name,
+            "--shell",
+            &format!("echo {name}-done"),
+        ])
+        .ok();
+    }
+}
+
+#[test]
+fn the_api_documents_examples_run_over_http_and_the_cli_sees_the_same_objects() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    register_agents(&env);
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("examples/saas-launch.json")).expect("example"),
+    )
+    .expect("example JSON");
+
+    let created = api.post("/agents/workflows", &example);
+    assert_envelope(&created, 201, true);
+    assert_eq!(created.body["data"]["status"], "draft");
+    let workflow = created.body["data"]["workflowId"]
+        .as_str()
+        .expect("workflowId")
+        .to_owned();
+
+    // The CLI lists what HTTP created, and HTTP lists what the CLI created.
+    let cli_list = env.json(&["workflow", "list"]);
+    assert!(cli_list.to_string().contains(&workflow), "{cli_list}");
+    let from_cli = env.create(&json!({"name": "from the cli", "steps": [
+        {"id": "only", "agent": "mira", "task": "t"}
+    ]}));
+    let listed = api.get("/agents/workflows?limit=10&offset=0");
+    assert_envelope(&listed, 200, true);
+    let ids: Vec<&str> = listed.body["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|w| w["workflowId"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&workflow.as_str()) && ids.contains(&from_cli.as_str()),
+        "{ids:?}"
+    );
+    let drafts = api.get("/agents/workflows?status=draft&limit=1");
+    assert_envelope(&drafts, 200, true);
+    assert_eq!(drafts.body["data"].as_array().expect("list").len(), 1);
+    let bad_status = api.get("/agents/workflows?status=sleeping");
+    assert_envelope(&bad_status, 400, false);
+
+    let fetched = api.get(&format!("/agents/workflows/{workflow}"));
+    assert_envelope(&fetched, 200, true);
+    assert_eq!(fetched.body["data"]["workflowId"], workflow.as_str());
+
+    let executed = api.post(
+        &format!("/agents/workflows/{workflow}/execute"),
+        &json!({
+            "input": {"productName": "CloudSync Pro", "targetMarket": "SMB businesses", "budget": 100000},
+            "priority": "high"
+        }),
+    );
+    assert_envelope(&executed, 202, true);
+    let execution = executed.body["data"]["executionId"]
+        .as_str()
+        .expect("executionId")
+        .to_owned();
+    assert!(executed.body["data"]["progress"].is_object());
+
+    // The event stream delivers the run in order and closes at its end: no polling.
+    let events = api.events(&execution);
+    assert!(events.iter().all(|e| e["success"] == true), "{events:?}");
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| e["data"]["seq"].as_u64().expect("seq"))
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["data"]["type"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds.last(), Some(&"execution.finished"), "{kinds:?}");
+    let research_started = events
+        .iter()
+        .position(|e| e["data"]["stepId"] == "market-research")
+        .expect("market-research events");
+    let strategy_started = events
+        .iter()
+        .position(|e| e["data"]["stepId"] == "product-strategy")
+        .expect("product-strategy events");
+    assert!(research_started < strategy_started, "{kinds:?}");
+
+    let status = api.get(&format!("/agents/workflows/executions/{execution}"));
+    assert_envelope(&status, 200, true);
+    assert_eq!(status.body["data"]["status"], "completed");
+    assert_eq!(status.body["data"]["progress"]["percentage"], 100);
+    assert!(status.body["data"]["steps"].is_array());
+
+    // The CLI sees the execution HTTP started.
+    let cli_status = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(cli_status["status"], "completed");
+
+    // Transitions that make no sense on a finished execution: 409.
+    for action in ["resume", "pause", "cancel"] {
+        let reply = api.post(
+            &format!("/agents/workflows/executions/{execution}/{action}"),
+            &json!({}),
+        );
+        assert_envelope(&reply, 409, false);
+        assert_eq!(reply.body["error"]["code"], "conflict");
+    }
+}
+
+#[test]
+fn errors_answer_with_the_envelope_and_the_right_status() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+
+    // 401: no key, a wrong key, a key of the right length but wrong.
+    let wrong = "0".repeat(64);
+    for key in [None, Some("nope"), Some(wrong.as_str())] {
+        let reply = api.send("GET", "/agents/workflows", key, None);
+        assert_envelope(&reply, 401, false);
+    }
+
+    // 404: unknown ids on every route that takes one.
+    for path in [
+        "/agents/workflows/wf_missing",
+        "/agents/workflows/executions/exec_missing",
+        "/agents/workflows/executions/exec_missing/events",
+    ] {
+        let reply = api.get(path);
+        assert_envelope(&reply, 404, false);
+        assert_eq!(reply.body["error"]["code"], "not_found");
+    }
+    for path in [
+        "/agents/workflows/wf_missing/execute",
+        "/agents/workflows/executions/exec_missing/cancel",
+        "/agents/workflows/executions/exec_missing/pause",
+        "/agents/workflows/executions/exec_missing/resume",
+        "/agents/workflows/executions/exec_missing/steps/a/retry",
+    ] {
+        let reply = api.post(path, &json!({}));
+        assert_envelope(&reply, 404, false);
+    }
+
+    // 400: an invalid document names the JSON path of each error.
+    let invalid = api.post(
+        "/agents/workflows",
+        &json!({"name": "bad", "steps": [{"id": 7, "agent": "a", "task": "t"}]}),
+    );
+    assert_envelope(&invalid, 400, false);
+    assert_eq!(invalid.body["error"]["code"], "invalid_document");
+    let paths: Vec<&str> = invalid.body["error"]["details"]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert!(paths.contains(&"steps[0].id"), "{paths:?}");
+
+    // 400: a body that is not JSON gets the envelope, not a plain-text rejection.
+    let garbage = api.send(
+        "POST",
+        "/agents/workflows",
+        Some(&api.key.clone()),
+        Some("{not json"),
+    );
+    assert_envelope(&garbage, 400, false);
+
+    // 400: a wrong type in the execute body names the field.
+    env.run(&["agent", "add", "ok", "--shell", "echo ok"]).ok();
+    let workflow = env.create(&json!({"name": "w", "steps": [
+        {"id": "s", "agent": "ok", "task": "t"}
+    ]}));
+    let bad_priority = api.post(
+        &format!("/agents/workflows/{workflow}/execute"),
+        &json!({"priority": 3}),
+    );
+    assert_envelope(&bad_priority, 400, false);
+    assert_eq!(
+        bad_priority.body["error"]["details"]["errors"][0]["path"],
+        "priority"
+    );
+
+    // 413: a body over 16 MiB is refused from its declared length, with the envelope.
+    let addr = api.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "POST /agents/workflows HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        api.key,
+        17 * 1024 * 1024
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"success\":false"), "{answer}");
+
+    // A rotated key replaces the old one at once.
+    let old = api.key.clone();
+    let new = env
+        .run(&["daemon", "api-key", "--rotate"])
+        .ok()
+        .trim()
+        .to_owned();
+    assert_ne!(old, new);
+    assert_envelope(
+        &api.send("GET", "/agents/workflows", Some(&old), None),
+        401,
+        false,
+    );
+    assert_envelope(
+        &api.send("GET", "/agents/workflows", Some(&new), None),
+        200,
+        true,
+    );
+}
