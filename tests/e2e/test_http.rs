@@ -345,3 +345,154 @@ fn errors_answer_with_the_envelope_and_the_right_status() {
         true,
     );
 }
+
+/// An execution's SSE stream, read one envelope at a time.
+struct Events {
+    lines: std::io::Lines<BufReader<Box<dyn Read + Send>>>,
+}
+
+impl Events {
+    fn open(api: &Api, execution: &str) -> Events {
+        let url = format!(
+            "{}/agents/workflows/executions/{execution}/events",
+            api.base
+        );
+        let response = api
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", api.key))
+            .call()
+            .expect("events");
+        assert_eq!(response.status().as_u16(), 200);
+        let reader: Box<dyn Read + Send> = Box::new(response.into_body().into_reader());
+        Events {
+            lines: BufReader::new(reader).lines(),
+        }
+    }
+
+    /// Reads until an event of `kind` (for `step`, if given); panics if the stream ends first.
+    fn until(&mut self, kind: &str, step: Option<&str>) -> Value {
+        for line in self.lines.by_ref() {
+            let line = line.expect("SSE line");
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            let envelope: Value = serde_json::from_str(data).expect("SSE data is JSON");
+            let event = &envelope["data"];
+            if event["type"] == kind && step.is_none_or(|s| event["stepId"] == s) {
+                return event.clone();
+            }
+        }
+        panic!("the stream ended before {kind} {step:?}");
+    }
+
+    fn ends(mut self) {
+        self.until("execution.finished", None);
+        // Only the event's blank terminator (or a keep-alive comment) may follow: then EOF.
+        for line in self.lines {
+            let line = line.expect("SSE line");
+            assert!(!line.starts_with("data:"), "an event after the end: {line}");
+        }
+    }
+}
+
+#[test]
+fn pause_resume_cancel_and_retry_over_http() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    let gate = env.path("gate");
+    env.run(&[
+        "agent",
+        "add",
+        "gated",
+        "--shell",
+        &format!(
+            "while [ ! -e '{}' ]; do sleep 0.05; done; echo first",
+            gate.display()
+        ),
+    ])
+    .ok();
+    env.run(&["agent", "add", "ok", "--shell", "echo ok"]).ok();
+    let fixed = env.path("fixed");
+    env.run(&[
+        "agent",
+        "add",
+        "flaky",
+        "--shell",
+        &format!(
+            "test -e '{}' || {{ echo broken >&2; exit 3; }}; echo fixed",
+            fixed.display()
+        ),
+    ])
+    .ok();
+    let execute = |workflow: &str| -> String {
+        let reply = api.post(&format!("/agents/workflows/{workflow}/execute"), &json!({}));
+        assert_envelope(&reply, 202, true);
+        reply.body["data"]["executionId"]
+            .as_str()
+            .expect("executionId")
+            .to_owned()
+    };
+    let exec_path = |execution: &str, action: &str| {
+        format!("/agents/workflows/executions/{execution}/{action}")
+    };
+
+    // Pause and resume.
+    let workflow = env.create(&json!({"name": "pause", "steps": [
+        {"id": "first", "agent": "gated", "task": "t"}, {"id": "second", "agent": "ok", "task": "t"}]}));
+    let execution = execute(&workflow);
+    let mut events = Events::open(&api, &execution);
+    events.until("step.started", Some("first"));
+    let early = api.post(&exec_path(&execution, "resume"), &json!({}));
+    assert_envelope(&early, 409, false);
+    let paused = api.post(&exec_path(&execution, "pause"), &json!({}));
+    assert_envelope(&paused, 200, true);
+    assert_eq!(paused.body["data"]["status"], "paused");
+    std::fs::write(&gate, "").expect("open the gate");
+    events.until("step.completed", Some("first"));
+    let resumed = api.post(&exec_path(&execution, "resume"), &json!({}));
+    assert_envelope(&resumed, 200, true);
+    events.ends();
+    let done = api.get(&format!("/agents/workflows/executions/{execution}"));
+    assert_eq!(done.body["data"]["status"], "completed", "{}", done.body);
+
+    // Retry a failed step once the cause is fixed.
+    let workflow = env.create(&json!({"name": "retry", "steps": [
+        {"id": "flaky", "agent": "flaky", "task": "t"}]}));
+    let execution = execute(&workflow);
+    Events::open(&api, &execution).ends();
+    let failed = api.get(&format!("/agents/workflows/executions/{execution}"));
+    assert_eq!(failed.body["data"]["status"], "failed", "{}", failed.body);
+    let unknown_step = api.post(&exec_path(&execution, "steps/nope/retry"), &json!({}));
+    assert_eq!(unknown_step.body["success"], false, "{}", unknown_step.body);
+    assert!(
+        (400..500).contains(&unknown_step.status),
+        "{}",
+        unknown_step.status
+    );
+    std::fs::write(&fixed, "").expect("fix");
+    let retried = api.post(&exec_path(&execution, "steps/flaky/retry"), &json!({}));
+    assert_envelope(&retried, 200, true);
+    Events::open(&api, &execution).ends();
+    let done = api.get(&format!("/agents/workflows/executions/{execution}"));
+    assert_eq!(done.body["data"]["status"], "completed", "{}", done.body);
+
+    // Cancel with a reason.
+    std::fs::remove_file(&gate).expect("close the gate");
+    let workflow = env.create(&json!({"name": "cancel", "steps": [
+        {"id": "first", "agent": "gated", "task": "t"}]}));
+    let execution = execute(&workflow);
+    let mut events = Events::open(&api, &execution);
+    events.until("step.started", Some("first"));
+    let cancelled = api.post(
+        &exec_path(&execution, "cancel"),
+        &json!({"reason": "launch postponed"}),
+    );
+    assert_envelope(&cancelled, 200, true);
+    events.ends();
+    let done = api.get(&format!("/agents/workflows/executions/{execution}"));
+    assert_eq!(done.body["data"]["status"], "cancelled", "{}", done.body);
+    assert_eq!(done.body["data"]["cancelReason"], "launch postponed");
+    let again = api.post(&exec_path(&execution, "cancel"), &json!({}));
+    assert_envelope(&again, 409, false);
+}
