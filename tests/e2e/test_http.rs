@@ -496,3 +496,41 @@ fn pause_resume_cancel_and_retry_over_http() {
     let again = api.post(&exec_path(&execution, "cancel"), &json!({}));
     assert_envelope(&again, 409, false);
 }
+
+#[test]
+fn config_toml_turns_the_http_api_on_and_status_shows_its_address() {
+    let env = TestEnv::new();
+    let config = env.path("home/.config/do/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    std::fs::write(&config, "[daemon]\nhttp = \"127.0.0.1:0\"\n").expect("config");
+    env.run(&["daemon", "start"]).ok();
+    let status = env.json(&["daemon", "status"]);
+    let addr = status["http"].as_str().expect("http address").to_owned();
+    assert_eq!(
+        std::fs::read_to_string(env.path("data/http.addr"))
+            .expect("http.addr")
+            .trim(),
+        addr
+    );
+    let key = env.run(&["daemon", "api-key"]).ok().trim().to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent
+        .get(&format!("http://{addr}/agents/workflows"))
+        .header("Authorization", &format!("Bearer {key}"))
+        .call()
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 200);
+    env.run(&["daemon", "stop"]).ok();
+    assert!(
+        !env.path("data/http.addr").exists(),
+        "the address file goes with the daemon"
+    );
+
+    std::fs::write(&config, "[daemon]\nhttp = \"not an address\"\n").expect("config");
+    let refused = env.run(&["daemon", "start"]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("daemon.http"), "{}", refused.stderr);
+}

@@ -494,3 +494,48 @@ impl futures_core::Stream for EnvelopeStream {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_keys() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+
+    #[test]
+    fn error_codes_map_to_statuses() {
+        assert_eq!(
+            status_of(ErrorCode::InvalidDocument),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(status_of(ErrorCode::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status_of(ErrorCode::Conflict), StatusCode::CONFLICT);
+        assert_eq!(
+            status_of(ErrorCode::Unavailable),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn a_key_is_created_once_private_and_rotated() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = ensure_api_key(dir.path()).expect("create");
+        assert_eq!(key.len(), 64);
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(ensure_api_key(dir.path()).expect("read"), key);
+        let mode = std::fs::metadata(api_key_path(dir.path()))
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let rotated = rotate_api_key(dir.path()).expect("rotate");
+        assert_ne!(rotated, key);
+        assert_eq!(ensure_api_key(dir.path()).expect("read"), rotated);
+    }
+}

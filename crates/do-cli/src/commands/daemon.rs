@@ -111,6 +111,13 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
 fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
     if let Ok(mut client) = Client::connect(&ctx.socket) {
         let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
+        if args.http.http.is_some() && http_addr(ctx).is_none() && !ctx.json {
+            writeln!(
+                std::io::stderr(),
+                "The running daemon serves no HTTP API; `do daemon stop` then \
+                 `do daemon start --http` to have one."
+            )?;
+        }
         return report(ctx, "The daemon is already running", &status);
     }
     match args.http.http {
@@ -126,7 +133,7 @@ fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
 
 fn report(ctx: &Context, what: &str, status: &DaemonStatusData) -> anyhow::Result<u8> {
     if ctx.json {
-        print_json(status)?;
+        print_json(&with_http(ctx, status)?)?;
     } else {
         let http = match http_addr(ctx) {
             Some(addr) => format!(", HTTP API on http://{addr}"),
@@ -141,6 +148,15 @@ fn report(ctx: &Context, what: &str, status: &DaemonStatusData) -> anyhow::Resul
         )?;
     }
     Ok(SUCCESS)
+}
+
+/// The status document with `http`: the HTTP API's address, or null.
+fn with_http(ctx: &Context, status: &DaemonStatusData) -> anyhow::Result<Value> {
+    let mut value = serde_json::to_value(status)?;
+    if let Value::Object(map) = &mut value {
+        map.insert("http".into(), json!(http_addr(ctx)));
+    }
+    Ok(value)
 }
 
 /// The address the running daemon's HTTP API listens on, if it serves one.
@@ -267,7 +283,7 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
     };
     let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
     if ctx.json {
-        print_json(&status)?;
+        print_json(&with_http(ctx, &status)?)?;
         return Ok(SUCCESS);
     }
     let mut out = std::io::stdout().lock();
