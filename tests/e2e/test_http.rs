@@ -534,3 +534,178 @@ fn config_toml_turns_the_http_api_on_and_status_shows_its_address() {
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("daemon.http"), "{}", refused.stderr);
 }
+
+/// The API document's curl examples (`../shared/api/workflows-api.md`, "Example Request"),
+/// copied verbatim; tests change only the base URL, the key and the ids they name.
+const DOC_CREATE: &str = r##"curl -X POST "https://api.do/agents/workflows" \
+-H "Authorization: Bearer YOUR_API_KEY" \
+-H "Content-Type: application/json" \
+-d '{
+"name": "SaaS Product Launch Workflow",
+"description": "End-to-end workflow for launching a new SaaS product",
+"steps": [
+{
+"id": "market-research",
+"type": "task",
+"agent": "mira",
+"task": "Conduct market research for SaaS product",
+"output": "research-data"
+},
+{
+"id": "product-strategy",
+"type": "task",
+"agent": "priya",
+"task": "Define product strategy",
+"input": "research-data",
+"output": "strategy-doc"
+},
+{
+"id": "parallel-development",
+"type": "parallel",
+"steps": [
+{
+"id": "backend-dev",
+"agent": "tom",
+"task": "Develop backend",
+"input": "strategy-doc",
+"output": "backend-code"
+},
+{
+"id": "frontend-dev",
+"agent": "rae",
+"task": "Develop frontend",
+"input": "strategy-doc",
+"output": "frontend-code"
+}
+]
+},
+{
+"id": "testing",
+"type": "task",
+"agent": "quinn",
+"task": "Run comprehensive tests",
+"input": ["backend-code", "frontend-code"],
+"output": "test-results"
+},
+{
+"id": "deploy",
+"type": "task",
+"agent": "dev",
+"task": "Deploy to production",
+"input": ["backend-code", "frontend-code", "test-results"],
+"output": "deployment-url"
+}
+],
+"errorHandling": {
+"strategy": "retry",
+"maxRetries": 3,
+"escalateOnFailure": true
+},
+"timeout": 604800
+}'"##;
+const DOC_EXECUTE: &str = r##"curl -X POST "https://api.do/agents/workflows/wf_abc123/execute" \
+-H "Authorization: Bearer YOUR_API_KEY" \
+-H "Content-Type: application/json" \
+-d '{
+"input": {
+"productName": "CloudSync Pro",
+"targetMarket": "SMB businesses",
+"budget": 100000
+},
+"priority": "high",
+"notifications": {
+"email": "[email protected]",
+"slack": "#product-launches"
+}
+}'"##;
+const DOC_GET: &str = r##"curl -X GET "https://api.do/agents/workflows/executions/exec_xyz789" \
+-H "Authorization: Bearer YOUR_API_KEY""##;
+const DOC_CANCEL: &str = r##"curl -X POST "https://api.do/agents/workflows/executions/exec_xyz789/cancel" \
+-H "Authorization: Bearer YOUR_API_KEY" \
+-H "Content-Type: application/json" \
+-d '{
+"reason": "Requirements changed"
+}'"##;
+
+/// Runs one of the document's curl commands with `sh`, pointed at this daemon.
+fn run_doc_curl(api: &Api, command: &str, ids: &[(&str, &str)]) -> Value {
+    let mut command = command
+        .replace("https://api.do", &api.base)
+        .replace("YOUR_API_KEY", &api.key)
+        // The published page's email is a web-scraping artefact (an obfuscated address),
+        // not an address: give it one so that validation of `notifications` passes.
+        .replace("[email protected]", "team@example.com");
+    for (from, to) in ids {
+        command = command.replace(from, to);
+    }
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} -s"))
+        .output()
+        .expect("run curl (is it installed?)");
+    assert!(output.status.success(), "curl failed: {output:?}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "curl printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn the_api_documents_curl_examples_run_verbatim() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    register_agents(&env);
+
+    let created = run_doc_curl(&api, DOC_CREATE, &[]);
+    assert_eq!(created["success"], true, "{created}");
+    assert_eq!(created["data"]["status"], "draft");
+    assert!(created["metadata"]["requestId"].is_string());
+    let workflow = created["data"]["workflowId"]
+        .as_str()
+        .expect("workflowId")
+        .to_owned();
+
+    let executed = run_doc_curl(&api, DOC_EXECUTE, &[("wf_abc123", &workflow)]);
+    assert_eq!(executed["success"], true, "{executed}");
+    assert_eq!(executed["data"]["priority"], "high");
+    let execution = executed["data"]["executionId"]
+        .as_str()
+        .expect("executionId")
+        .to_owned();
+    assert_eq!(executed["data"]["progress"]["total"], 5);
+    Events::open(&api, &execution).ends();
+
+    let status = run_doc_curl(&api, DOC_GET, &[("exec_xyz789", &execution)]);
+    assert_eq!(status["success"], true, "{status}");
+    assert_eq!(status["data"]["status"], "completed");
+    assert_eq!(status["data"]["progress"]["percentage"], 100);
+    assert_eq!(status["data"]["steps"].as_array().map(Vec::len), Some(5));
+    assert!(status["metadata"]["requestId"].is_string());
+
+    // Cancel a second run while its first step runs.
+    let gate = env.path("never");
+    env.run(&[
+        "agent",
+        "add",
+        "mira",
+        "--replace",
+        "--shell",
+        &format!("while [ ! -e '{}' ]; do sleep 0.05; done", gate.display()),
+    ])
+    .ok();
+    let second = api.post(&format!("/agents/workflows/{workflow}/execute"), &json!({}));
+    let second = second.body["data"]["executionId"]
+        .as_str()
+        .expect("executionId")
+        .to_owned();
+    let mut events = Events::open(&api, &second);
+    events.until("step.started", Some("market-research"));
+    let cancelled = run_doc_curl(&api, DOC_CANCEL, &[("exec_xyz789", &second)]);
+    assert_eq!(cancelled["success"], true, "{cancelled}");
+    events.ends();
+    let status = api.get(&format!("/agents/workflows/executions/{second}"));
+    assert_eq!(status.body["data"]["status"], "cancelled");
+    assert_eq!(status.body["data"]["cancelReason"], "Requirements changed");
+}
