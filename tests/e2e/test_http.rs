@@ -709,3 +709,103 @@ fn the_api_documents_curl_examples_run_verbatim() {
     assert_eq!(status.body["data"]["status"], "cancelled");
     assert_eq!(status.body["data"]["cancelReason"], "Requirements changed");
 }
+
+/// `docs/openapi.json` is checked against the daemon: every operation it lists is routed (no
+/// fallback 404, no 405), and the status documents it describes have the fields the daemon
+/// sends, no more and no fewer.
+#[test]
+fn the_openapi_document_matches_the_daemon() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    let openapi: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("docs/openapi.json")).expect("openapi.json"),
+    )
+    .expect("openapi.json is JSON");
+    let mut operations = 0;
+    for (path, item) in openapi["paths"].as_object().expect("paths") {
+        let concrete = path.replace("{id}", "x_missing").replace("{stepId}", "s");
+        for method in item.as_object().expect("path item").keys() {
+            operations += 1;
+            let reply = match method.as_str() {
+                "get" => api.get(&concrete),
+                "post" => api.post(&concrete, &json!({"name": "n", "steps": []})),
+                other => panic!("unexpected method {other}"),
+            };
+            let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                !message.starts_with("no such endpoint") && reply.status != 405,
+                "{method} {path} is not routed: {}",
+                reply.body
+            );
+            let documented = item[method]["responses"].as_object().expect("responses");
+            assert!(
+                documented.contains_key(&reply.status.to_string()),
+                "{method} {path} answered {}, which the document does not list",
+                reply.status
+            );
+        }
+    }
+    assert_eq!(operations, 10, "the router serves 10 operations");
+
+    let schemas = &openapi["components"]["schemas"];
+    let declared = |schema: &str| -> Vec<String> {
+        let mut keys: Vec<String> = schemas[schema]["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    env.run(&["agent", "add", "ok", "--shell", "echo ok"]).ok();
+    let created = api.post(
+        "/agents/workflows",
+        &json!({"name": "w", "steps": [{"id": "s", "agent": "ok", "task": "t"}]}),
+    );
+    let workflow = created.body["data"]["workflowId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let workflow_keys: Vec<String> = created.body["data"]
+        .as_object()
+        .expect("workflow")
+        .keys()
+        .cloned()
+        .collect();
+    for key in schemas["Workflow"]["required"]
+        .as_array()
+        .expect("required")
+    {
+        let key = key.as_str().expect("name").to_owned();
+        assert!(workflow_keys.contains(&key), "Workflow.{key} is not sent");
+    }
+    let executed = api.post(
+        &format!("/agents/workflows/{workflow}/execute"),
+        &json!({"input": {}}),
+    );
+    let execution = executed.body["data"]["executionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    Events::open(&api, &execution).ends();
+    let status = api.get(&format!("/agents/workflows/executions/{execution}"));
+    let execution_fields = declared("Execution");
+    for key in status.body["data"].as_object().expect("status").keys() {
+        assert!(
+            execution_fields.contains(key),
+            "the status document's `{key}` is missing from the Execution schema"
+        );
+    }
+    for key in schemas["Execution"]["required"]
+        .as_array()
+        .expect("required")
+    {
+        assert!(
+            status.body["data"]
+                .get(key.as_str().expect("name"))
+                .is_some(),
+            "required {key} not sent"
+        );
+    }
+}
