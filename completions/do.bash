@@ -28,6 +28,9 @@ _do() {
             do,help)
                 cmd="do__subcmd__help"
                 ;;
+            do,man)
+                cmd="do__subcmd__man"
+                ;;
             do,team)
                 cmd="do__subcmd__team"
                 ;;
@@ -111,6 +114,9 @@ _do() {
                 ;;
             do__subcmd__help,help)
                 cmd="do__subcmd__help__subcmd__help"
+                ;;
+            do__subcmd__help,man)
+                cmd="do__subcmd__help__subcmd__man"
                 ;;
             do__subcmd__help,team)
                 cmd="do__subcmd__help__subcmd__team"
@@ -308,7 +314,7 @@ _do() {
 
     case "${cmd}" in
         do)
-            opts="-h -V --json --socket --data-dir --help --version workflow agent team daemon completions help"
+            opts="-h -V --json --socket --data-dir --help --version workflow agent team daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -808,7 +814,7 @@ _do() {
             return 0
             ;;
         do__subcmd__help)
-            opts="workflow agent team daemon completions help"
+            opts="workflow agent team daemon completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -990,6 +996,20 @@ _do() {
             return 0
             ;;
         do__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1248,6 +1268,28 @@ _do() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__man)
+            opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -34,6 +34,7 @@ complete -c do -n "__fish_do_needs_command" -f -a "agent" -d 'Register the progr
 complete -c do -n "__fish_do_needs_command" -f -a "team" -d 'Group agents into teams that `team` steps run on'
 complete -c do -n "__fish_do_needs_command" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
 complete -c do -n "__fish_do_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c do -n "__fish_do_needs_command" -f -a "man" -d 'Print the man page (`dowf man | man -l -`)'
 complete -c do -n "__fish_do_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand workflow; and not __fish_seen_subcommand_from create validate list show execute execution executions cancel pause resume retry logs help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
@@ -284,12 +285,18 @@ complete -c do -n "__fish_do_using_subcommand completions" -l data-dir -d 'Where
 complete -c do -n "__fish_do_using_subcommand completions" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c do -n "__fish_do_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c do -n "__fish_do_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "workflow" -d 'Create, inspect and execute workflows, and follow their executions'
-complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "agent" -d 'Register the programs that run steps'
-complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "team" -d 'Group agents into teams that `team` steps run on'
-complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
-complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c do -n "__fish_do_using_subcommand man" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c do -n "__fish_do_using_subcommand man" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c do -n "__fish_do_using_subcommand man" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c do -n "__fish_do_using_subcommand man" -s h -l help -d 'Print help'
+complete -c do -n "__fish_do_using_subcommand man" -s V -l version -d 'Print version'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions man help" -f -a "workflow" -d 'Create, inspect and execute workflows, and follow their executions'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions man help" -f -a "agent" -d 'Register the programs that run steps'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions man help" -f -a "team" -d 'Group agents into teams that `team` steps run on'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions man help" -f -a "daemon" -d 'Start, stop and inspect the background daemon'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions man help" -f -a "man" -d 'Print the man page (`dowf man | man -l -`)'
+complete -c do -n "__fish_do_using_subcommand help; and not __fish_seen_subcommand_from workflow agent team daemon completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "create" -d 'Store a workflow document (JSON) and print its id'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "validate" -d 'Check a workflow document and report every problem, without storing it'
 complete -c do -n "__fish_do_using_subcommand help; and __fish_seen_subcommand_from workflow" -f -a "list" -d 'List stored workflows, newest first'
