@@ -14,7 +14,7 @@ pub use records::*;
 use do_core::model::{ExecutionStatus, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
 use rusqlite::types::FromSql;
-use rusqlite::{Connection, Row, ToSql, params};
+use rusqlite::{Connection, Row, ToSql, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Display;
@@ -28,9 +28,8 @@ pub use migrations::SCHEMA_VERSION;
 /// How long a statement waits for a lock held by another connection.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
-/// Enough for every statement of this crate, including each combination of list filters and
-/// the `BEGIN IMMEDIATE`/`COMMIT`/`ROLLBACK` of [`Store::write`].
-const STATEMENT_CACHE_CAPACITY: usize = 72;
+/// Enough for every statement of this crate, including each combination of list filters.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// An open database. One writer: the daemon owns exactly one `Store`.
 pub struct Store {
@@ -39,7 +38,7 @@ pub struct Store {
 
 /// The operations of one write transaction, handed to the closure of [`Store::write`].
 pub struct Writer<'a> {
-    tx: &'a Connection,
+    tx: rusqlite::Transaction<'a>,
 }
 
 // ---- SQL shared by several queries ----
@@ -111,27 +110,22 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        // `BEGIN IMMEDIATE`, `COMMIT` and `ROLLBACK` are prepared once and kept in the
-        // statement cache: `Connection::transaction_with_behavior` parses them on every write.
-        let conn = &self.conn;
-        if !conn.is_autocommit() {
-            // A closure that panicked left its transaction open: nothing of it was committed.
-            conn.prepare_cached("ROLLBACK")?.execute([])?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut writer = Writer { tx };
+        match f(&mut writer) {
+            Ok(value) => {
+                writer.tx.commit()?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The closure's error is the one worth reporting; a failed rollback leaves
+                // nothing committed either.
+                let _ = writer.tx.rollback();
+                Err(error)
+            }
         }
-        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-        let mut writer = Writer { tx: conn };
-        let result = f(&mut writer).and_then(|value| {
-            conn.prepare_cached("COMMIT")?.execute([])?;
-            Ok(value)
-        });
-        if result.is_err() && !conn.is_autocommit() {
-            // The closure's (or the commit's) error is the one worth reporting; a failed
-            // rollback leaves nothing committed either.
-            let _ = conn
-                .prepare_cached("ROLLBACK")
-                .and_then(|mut stmt| stmt.execute([]));
-        }
-        result
     }
 
     // ---- workflows ----
