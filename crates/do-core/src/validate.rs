@@ -1714,70 +1714,9 @@ mod tests {
     use crate::workflow::{Backoff, Branch, Inputs, Step, StepKind, Strategy};
     use serde_json::json;
 
-    /// The body of the "Create Workflow" example of the Workflows API document.
-    const SAAS_EXAMPLE: &str = r#"{
-"name": "SaaS Product Launch Workflow",
-"description": "End-to-end workflow for launching a new SaaS product",
-"steps": [
-{
-"id": "market-research",
-"type": "task",
-"agent": "mira",
-"task": "Conduct market research for SaaS product",
-"output": "research-data"
-},
-{
-"id": "product-strategy",
-"type": "task",
-"agent": "priya",
-"task": "Define product strategy",
-"input": "research-data",
-"output": "strategy-doc"
-},
-{
-"id": "parallel-development",
-"type": "parallel",
-"steps": [
-{
-"id": "backend-dev",
-"agent": "tom",
-"task": "Develop backend",
-"input": "strategy-doc",
-"output": "backend-code"
-},
-{
-"id": "frontend-dev",
-"agent": "rae",
-"task": "Develop frontend",
-"input": "strategy-doc",
-"output": "frontend-code"
-}
-]
-},
-{
-"id": "testing",
-"type": "task",
-"agent": "quinn",
-"task": "Run comprehensive tests",
-"input": ["backend-code", "frontend-code"],
-"output": "test-results"
-},
-{
-"id": "deploy",
-"type": "task",
-"agent": "dev",
-"task": "Deploy to production",
-"input": ["backend-code", "frontend-code", "test-results"],
-"output": "deployment-url"
-}
-],
-"errorHandling": {
-"strategy": "retry",
-"maxRetries": 3,
-"escalateOnFailure": true
-},
-"timeout": 604800
-}"#;
+    /// The body of the "Create Workflow" example of the Workflows API document, as
+    /// `examples/` keeps it verbatim.
+    const SAAS_EXAMPLE: &str = include_str!("../../../examples/saas-launch.json");
 
     fn saas() -> Value {
         serde_json::from_str(SAAS_EXAMPLE).expect("the example is JSON")
