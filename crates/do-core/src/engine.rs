@@ -187,11 +187,7 @@ impl Plan {
                 let kind = NodeKind::Task {
                     runner: Runner::Agent(task.agent.clone()),
                     task: task.task.clone(),
-                    inputs: task
-                        .input
-                        .as_ref()
-                        .map(|i| i.names().to_vec())
-                        .unwrap_or_default(),
+                    inputs: input_names(task.input.as_ref()),
                 };
                 self.push(id, parent, kind, task.output.clone())
             }
@@ -199,11 +195,7 @@ impl Plan {
                 let kind = NodeKind::Task {
                     runner: Runner::Team(team.team_id.clone()),
                     task: team.task.clone(),
-                    inputs: team
-                        .input
-                        .as_ref()
-                        .map(|i| i.names().to_vec())
-                        .unwrap_or_default(),
+                    inputs: input_names(team.input.as_ref()),
                 };
                 self.push(id, parent, kind, team.output.clone())
             }
@@ -1114,6 +1106,10 @@ impl ExecutionState {
             .find(|&&r| !self.status[r].is_finished())
             .map(|&r| self.plan.nodes[r].step_id.as_str())
     }
+}
+
+fn input_names(input: Option<&crate::workflow::Inputs>) -> Vec<String> {
+    input.map(|i| i.names().to_vec()).unwrap_or_default()
 }
 
 /// How many times a failed task runs again: `maxRetries`, or 3 under strategy `retry`.
