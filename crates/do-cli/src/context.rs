@@ -75,12 +75,13 @@ impl Context {
             Err(ClientError::Connect { source, .. }) if no_daemon(&source) => {}
             other => return other.map_err(Into::into),
         }
-        self.spawn_daemon()?;
+        self.spawn_daemon(None)?;
         Ok(Client::connect(&self.socket)?)
     }
 
-    /// Starts `do daemon run` in the background and waits until it listens.
-    pub(crate) fn spawn_daemon(&self) -> anyhow::Result<u32> {
+    /// Starts `do daemon run` in the background (serving the HTTP API on `http` if given) and
+    /// waits until it listens.
+    pub(crate) fn spawn_daemon(&self, http: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
         let log_path = self.log_path();
@@ -91,8 +92,12 @@ impl Context {
             .with_context(|| format!("cannot open the daemon log `{}`", log_path.display()))?;
         let exe = std::env::current_exe()
             .context("cannot find the path of this program to start the daemon")?;
-        let mut child = Command::new(exe)
-            .args(["daemon", "run", "--notify-ready"])
+        let mut command = Command::new(exe);
+        command.args(["daemon", "run", "--notify-ready"]);
+        if let Some(addr) = http {
+            command.arg("--http").arg(addr.to_string());
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--socket")
@@ -104,7 +109,6 @@ impl Context {
             .process_group(0)
             .spawn()
             .context("cannot start the daemon")?;
-        let pid = child.id();
         let mut line = String::new();
         if let Some(stdout) = child.stdout.take() {
             // The daemon prints one line once it listens, or exits: either ends this read.
@@ -120,7 +124,7 @@ impl Context {
                 log_tail(&log_path)
             );
         }
-        Ok(pid)
+        Ok(())
     }
 
     pub(crate) fn log_path(&self) -> PathBuf {

@@ -6,7 +6,7 @@
 //! iterations a loop has — are taken by [`ExecutionState::advance`], from the outputs it holds.
 
 use crate::expr::{self, Scope};
-use crate::model::{ExecutionStatus, StepStatus};
+use crate::model::{ExecutionStatus, StepStatus, json_type};
 use crate::template;
 use crate::workflow::{Backoff, ErrorHandling, Step, StepKind, Strategy, WorkflowDocument};
 use serde_json::{Map, Value};
@@ -1132,17 +1132,6 @@ pub fn backoff_delay(handling: &ErrorHandling, retry: u32) -> f64 {
         Backoff::Fixed => initial,
     };
     delay.min(handling.max_delay.unwrap_or(300.0)).max(0.0)
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Names as a step sees them: `input`, `item` and `index` inside a loop, outputs and step ids.

@@ -5,7 +5,7 @@ use crate::scheduler::{Control, Message};
 use crate::server::Connection;
 use crate::{Shared, ids, status, time};
 use do_core::engine::Plan;
-use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority, WorkflowStatus, json_type};
 use do_core::validate::{Diagnostic, did_you_mean, parse_document};
 use do_core::workflow::{StepKind, WorkflowDocument};
 use do_proto::{
@@ -406,17 +406,6 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     tracing::info!(execution = %record.id, workflow = %workflow.id, "execution queued");
     let _ = shared.scheduler.send(Message::Start(record.id.clone()));
     to_value(&status::execution_data(shared, &record.id, false)?)
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn list_executions(shared: &Shared, params: ListExecutions) -> Answer {

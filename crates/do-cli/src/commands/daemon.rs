@@ -120,12 +120,7 @@ fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
         }
         return report(ctx, "The daemon is already running", &status);
     }
-    match args.http.http {
-        Some(addr) => spawn_with_http(ctx, addr)?,
-        None => {
-            ctx.spawn_daemon()?;
-        }
-    }
+    ctx.spawn_daemon(args.http.http)?;
     let status: DaemonStatusData =
         Client::connect(&ctx.socket)?.call(Request::DaemonStatus(Empty {}))?;
     report(ctx, "Started the daemon", &status)
@@ -163,51 +158,6 @@ fn with_http(ctx: &Context, status: &DaemonStatusData) -> anyhow::Result<Value> 
 fn http_addr(ctx: &Context) -> Option<String> {
     let text = std::fs::read_to_string(do_daemon::http_addr_path(&ctx.data_dir)).ok()?;
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
-/// `daemon start --http ADDR`: as `Context::spawn_daemon`, with the address passed on.
-fn spawn_with_http(ctx: &Context, addr: std::net::SocketAddr) -> anyhow::Result<()> {
-    use std::io::{BufRead, BufReader};
-    use std::os::unix::process::CommandExt;
-    use std::process::{Command, Stdio};
-    std::fs::create_dir_all(&ctx.data_dir)
-        .with_context(|| format!("cannot create the data dir `{}`", ctx.data_dir.display()))?;
-    let log_path = ctx.log_path();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("cannot open the daemon log `{}`", log_path.display()))?;
-    let exe = std::env::current_exe()
-        .context("cannot find the path of this program to start the daemon")?;
-    let mut child = Command::new(exe)
-        .args(["daemon", "run", "--notify-ready"])
-        .arg("--http")
-        .arg(addr.to_string())
-        .arg("--data-dir")
-        .arg(&ctx.data_dir)
-        .arg("--socket")
-        .arg(&ctx.socket)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .context("cannot start the daemon")?;
-    let mut line = String::new();
-    if let Some(stdout) = child.stdout.take() {
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .context("cannot read from the starting daemon")?;
-    }
-    if line.trim() != "ready" {
-        let status = child.wait().ok().map(|s| s.to_string()).unwrap_or_default();
-        anyhow::bail!(
-            "the daemon did not start ({status}); see its log `{}`",
-            log_path.display()
-        );
-    }
-    Ok(())
 }
 
 fn cmd_api_key(ctx: &Context, args: &ApiKeyArgs) -> anyhow::Result<u8> {
