@@ -16,7 +16,10 @@ use std::path::PathBuf;
 #[command(after_help = "Quick start:
   dowf agent add mira --shell 'echo \"research on: $DO_TASK\"'
   dowf workflow create examples/saas-launch.json
-  dowf workflow execute wf_… --input '{\"productName\":\"CloudSync Pro\"}' --wait")]
+  dowf workflow execute wf_… --input '{\"productName\":\"CloudSync Pro\"}' --wait
+
+Exit codes: 0 ok; 1 the execution waited for did not complete; 2 bad usage or an invalid
+document; 3 the daemon cannot be reached; 4 no such workflow, execution, agent or team.")]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,

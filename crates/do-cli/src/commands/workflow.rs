@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum WorkflowCommand {
-    /// Store a workflow document (JSON) and print its id.
+    /// Store a workflow document (JSON or YAML) and print its id.
     Create(CreateArgs),
     /// Check a workflow document and report every problem, without storing it.
     Validate(ValidateArgs),
