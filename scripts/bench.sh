@@ -153,18 +153,21 @@ log "memory idle (fresh daemon, empty database): $(mb "$IDLE_RSS") MB"
 
 "$DO" agent add t -- /bin/true >/dev/null
 
-python3 - "$TMP" "$N_STEPS" <<'EOF'
+python3 - "$TMP" "$N_STEPS" "$CPUS" <<'EOF'
 import json, sys
-tmp, n = sys.argv[1], int(sys.argv[2])
+tmp, n, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 chain = {"name": "bench-chain",
          "steps": [{"id": f"s{i}", "type": "task", "agent": "t", "task": "x"} for i in range(1, n + 1)]}
 fanout = {"name": "bench-fanout",
           "steps": [{"id": "p", "type": "parallel",
                      "steps": [{"id": f"c{i}", "type": "task", "agent": "t", "task": "x"}
                                for i in range(1, n + 1)]}]}
+loop = {"name": "bench-loop",
+        "steps": [{"id": "l", "type": "loop", "items": f"input.items", "maxConcurrency": cpus,
+                   "step": {"id": "i", "type": "task", "agent": "t", "task": "x"}}]}
 block = {"name": "bench-block", "steps": [{"id": "b", "type": "task", "agent": "blocker", "task": "x"}]}
 small = {"name": "bench-small", "steps": [{"id": "a", "type": "task", "agent": "t", "task": "x"}]}
-for name, doc in (("chain", chain), ("fanout", fanout), ("block", block), ("small", small)):
+for name, doc in (("chain", chain), ("fanout", fanout), ("loop", loop), ("block", block), ("small", small)):
     with open(f"{tmp}/{name}.json", "w") as f:
         json.dump(doc, f)
 EOF
@@ -172,6 +175,8 @@ EOF
 create() { "$DO" --json workflow create "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["workflowId"])'; }
 WF_CHAIN=$(create "$TMP/chain.json")
 WF_FANOUT=$(create "$TMP/fanout.json")
+WF_LOOP=$(create "$TMP/loop.json")
+LOOP_INPUT=$(python3 -c "import json,sys; print(json.dumps({'items': list(range(int(sys.argv[1])))}))" "$N_STEPS")
 
 # execute_wait WF: one execution, waited for; a hang is cut at 30 minutes.
 execute_wait() { timeout 1800 "$DO" workflow execute "$1" --wait >/dev/null 2>&1; }
@@ -268,8 +273,13 @@ r=$(ratio "$SUBJECT_US" "$FLOOR_US")
 log "fan-out: $(ms "$SUBJECT_US") ms vs $(ms "$FLOOR_US") ms = $r (target <= 1.25)"
 RESULTS+=("fan-out of $N_STEPS / xargs -P$CPUS|$(ms "$SUBJECT_US") ms|$(ms "$FLOOR_US") ms|$r|≤ 1.25|$OTHER_LOAD")
 log "  per child: daemon CPU $(awk -v x="$DAEMON_CPU_MS" -v n="$N_STEPS" 'BEGIN {printf "%.2f", x / n}') ms, client CPU $(awk -v x="$CLIENT_CPU_MS" -v n="$N_STEPS" 'BEGIN {printf "%.2f", x / n}') ms"
-log "loop: n/a (loop steps not executable yet)"
-RESULTS+=("loop of $N_STEPS, maxConcurrency $CPUS / xargs -P$CPUS|n/a|n/a|n/a (loop steps not executable yet)|≤ 1.25|")
+log "== loop: $N_STEPS items, maxConcurrency $CPUS; floor: xargs -P$CPUS"
+loop_run() { timeout 1800 "$DO" workflow execute "$WF_LOOP" --input "$LOOP_INPUT" --wait >/dev/null 2>&1; }
+timed loop_run; check "loop warm-up"
+interleave loop loop_run floor_fanout
+r=$(ratio "$SUBJECT_US" "$FLOOR_US")
+log "loop: $(ms "$SUBJECT_US") ms vs $(ms "$FLOOR_US") ms = $r (target <= 1.25)"
+RESULTS+=("loop of $N_STEPS, maxConcurrency $CPUS / xargs -P$CPUS|$(ms "$SUBJECT_US") ms|$(ms "$FLOOR_US") ms|$r|≤ 1.25|$OTHER_LOAD")
 
 # ---- round trip --------------------------------------------------------------------------
 
