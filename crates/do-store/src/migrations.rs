@@ -102,14 +102,14 @@ CREATE TABLE attempts (
     pgid_start   INTEGER,
     log_path     TEXT,
     PRIMARY KEY (execution_id, step_id, attempt)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE outputs (
     execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
     name         TEXT NOT NULL,
     value        TEXT NOT NULL,
     PRIMARY KEY (execution_id, name)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE events (
     execution_id TEXT    NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
@@ -118,7 +118,7 @@ CREATE TABLE events (
     kind         TEXT    NOT NULL,
     data         TEXT    NOT NULL,
     PRIMARY KEY (execution_id, seq)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 "#,
 ];
 
