@@ -358,7 +358,7 @@ _do() {
             return 0
             ;;
         do__subcmd__agent__subcmd__add)
-            opts="-h -V --shell --env --cwd --description --replace --json --socket --data-dir --help --version"
+            opts="-h -V --shell --env --cwd --description --replace --concurrency --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,6 +377,10 @@ _do() {
                     return 0
                     ;;
                 --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -167,6 +167,7 @@ complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_
 complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l env -d 'Environment variables for the agent, `KEY=VALUE` (repeatable)' -r
 complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l cwd -d 'Working directory [default: the execution\'s workspace]' -r -F
 complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l description -d 'What the agent is for' -r
+complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l concurrency -d 'Most steps this agent runs at once, across all executions' -r
 complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c do -n "__fish_do_using_subcommand agent; and __fish_seen_subcommand_from add" -l replace -d 'Replace an existing agent of the same name'

@@ -81,3 +81,34 @@ fn relative_agent_programs_are_made_absolute_and_bad_ones_refused() {
     let neither = env.run(&["agent", "add", "x"]);
     assert_eq!(neither.code, 2);
 }
+
+#[test]
+fn an_agents_concurrency_limits_its_steps_across_a_parallel_step() {
+    let env = TestEnv::new();
+    let ledger = env.path("ledger");
+    let work = format!(
+        "echo start >> '{0}'; sleep 0.2; echo end >> '{0}'; echo done",
+        ledger.display()
+    );
+    env.run(&[
+        "agent",
+        "add",
+        "solo",
+        "--concurrency",
+        "1",
+        "--shell",
+        &work,
+    ])
+    .ok();
+    assert_eq!(env.json(&["agent", "show", "solo"])["concurrency"], 1);
+    let steps: Vec<serde_json::Value> = (0..3)
+        .map(|i| json!({"id": format!("s{i}"), "agent": "solo", "task": "t"}))
+        .collect();
+    let workflow = env.create(
+        &json!({"name": "solo", "steps": [{"id": "all", "type": "parallel", "steps": steps}]}),
+    );
+    let (run, _) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ledger = std::fs::read_to_string(&ledger).expect("ledger");
+    assert_eq!(ledger, "start\nend\n".repeat(3), "one at a time");
+}

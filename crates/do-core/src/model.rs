@@ -159,6 +159,9 @@ pub struct AgentSpec {
     pub cwd: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Most steps this agent runs at once, across executions (none: only the daemon's limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
 }
 
 /// Names a JSON value's type for messages: "found an object".

@@ -566,6 +566,18 @@ impl Scheduler {
             );
             return self.refuse(id, node, error);
         };
+        if let Some(limit) = agent.concurrency {
+            let busy = self
+                .active
+                .values()
+                .flat_map(|a| a.running.values())
+                .filter(|r| r.attempt.agent == agent_name)
+                .count();
+            if busy >= limit as usize {
+                // Stays ready; it starts when one of the agent's steps ends.
+                return Ok(());
+            }
+        }
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };

@@ -116,6 +116,7 @@ fn agent(name: &str, created_at: i64) -> AgentRecord {
             env: BTreeMap::new(),
             cwd: None,
             description: None,
+            concurrency: Some(2),
         },
         created_at,
     }

@@ -65,6 +65,9 @@ pub(crate) struct AddArgs {
     /// Replace an existing agent of the same name.
     #[arg(long)]
     replace: bool,
+    /// Most steps this agent runs at once, across all executions.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency: Option<u32>,
     /// The program and its arguments, after `--`; run without a shell.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -102,6 +105,7 @@ fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
         env,
         cwd,
         description: args.description,
+        concurrency: args.concurrency,
     };
     let agent: AgentData = ctx.client()?.call(Request::AddAgent(AddAgent {
         agent: spec,
