@@ -533,3 +533,43 @@ fn the_workflow_timeout_ends_the_execution_as_timed_out() {
         "{status}"
     );
 }
+
+#[test]
+fn a_running_execution_estimates_its_end_from_earlier_ones() {
+    let env = TestEnv::new();
+    let gate = env.path("go");
+    env.run(&[
+        "agent",
+        "add",
+        "gated",
+        "--shell",
+        &format!(
+            "while [ ! -e '{}' ]; do sleep 0.02; done; echo ok",
+            gate.display()
+        ),
+    ])
+    .ok();
+    let workflow = env.create(
+        &json!({"name": "estimate", "steps": [{"id": "wait", "agent": "gated", "task": "t"}]}),
+    );
+    let (mut first, first_id, _) = execute_until(&env, &workflow, &["started   wait"]);
+    let unknown = env.json(&["workflow", "execution", &first_id]);
+    assert!(
+        unknown.get("estimatedCompletion").is_none(),
+        "no history, no estimate: {unknown}"
+    );
+    std::fs::write(&gate, "").expect("open");
+    assert_eq!(first.wait().expect("wait").code(), Some(0));
+    std::fs::remove_file(&gate).expect("close");
+    let (mut second, second_id, _) = execute_until(&env, &workflow, &["started   wait"]);
+    let running = env.json(&["workflow", "execution", &second_id]);
+    let estimate = ms(&running["estimatedCompletion"]);
+    assert!(estimate >= ms(&running["startedAt"]), "{running}");
+    std::fs::write(&gate, "").expect("open");
+    assert_eq!(second.wait().expect("wait").code(), Some(0));
+    let done = env.json(&["workflow", "execution", &second_id]);
+    assert!(
+        done.get("estimatedCompletion").is_none(),
+        "an ended execution has no estimate"
+    );
+}

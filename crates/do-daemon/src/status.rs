@@ -4,11 +4,11 @@ use crate::handlers::internal;
 use crate::server::Connection;
 use crate::{Shared, time};
 use do_core::engine::{ExecutionState, NodeId, Plan};
-use do_core::model::StepStatus;
+use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{
     ApiError, AttemptData, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData,
 };
-use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError, Writer};
+use do_store::{EventRecord, ExecutionFilter, ExecutionRecord, StepRecord, StoreError, Writer};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast::error::RecvError;
@@ -25,6 +25,24 @@ pub(crate) fn execution_data(
         .map_err(internal)?
         .ok_or_else(|| execution_not_found(id))?;
     let mut data = summary(&record);
+    if let (Some(started), false) = (record.started_at, record.status.is_terminal()) {
+        let earlier = store
+            .list_executions(&ExecutionFilter {
+                workflow_id: Some(record.workflow_id.clone()),
+                status: Some(ExecutionStatus::Completed),
+                limit: 20,
+                offset: 0,
+            })
+            .map_err(internal)?;
+        let mut durations: Vec<i64> = earlier
+            .iter()
+            .filter_map(|e| Some(e.completed_at? - e.started_at?))
+            .collect();
+        durations.sort_unstable();
+        if let Some(&median) = durations.get(durations.len() / 2) {
+            data.estimated_completion = Some(time::rfc3339(started + median));
+        }
+    }
     if with_steps {
         let document = store
             .workflow_version(&record.workflow_id, record.workflow_version)
@@ -111,6 +129,7 @@ pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
         duration_ms,
         error: record.error.clone(),
         cancel_reason: record.cancel_reason.clone(),
+        estimated_completion: None,
     }
 }
 

@@ -111,6 +111,10 @@ pub struct ExecutionData {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    /// When a running execution should end: its start plus the median duration of the
+    /// workflow's last completed executions (absent when there are none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_completion: Option<String>,
 }
 
 /// One step in the status document; composite steps nest their children under `steps`.

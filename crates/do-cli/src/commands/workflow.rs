@@ -862,6 +862,9 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
     if let Some(duration) = &execution.duration {
         facts.push(format!("took {duration}"));
     }
+    if let Some(estimate) = &execution.estimated_completion {
+        facts.push(format!("expected to end {}", short_time(estimate)));
+    }
     if let Some(current) = &execution.current_step
         && !execution.status.is_terminal()
     {
