@@ -105,12 +105,14 @@ pub(crate) fn execution_not_found(id: &str) -> ApiError {
     )
 }
 
+/// How long something that started and ended took, in milliseconds.
+fn elapsed_ms(started: Option<i64>, completed: Option<i64>) -> Option<u64> {
+    u64::try_from(completed? - started?).ok()
+}
+
 /// An execution without its steps: a row of `do workflow executions`.
 pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
-    let duration_ms = match (record.started_at, record.completed_at) {
-        (Some(start), Some(end)) => u64::try_from(end - start).ok(),
-        _ => None,
-    };
+    let duration_ms = elapsed_ms(record.started_at, record.completed_at);
     ExecutionData {
         execution_id: record.id.clone(),
         workflow_id: record.workflow_id.clone(),
@@ -141,10 +143,7 @@ fn step_data(
 ) -> StepData {
     let node = plan.node(node_id);
     let row = rows.get(&node.step_id);
-    let duration_ms = row.and_then(|r| match (r.started_at, r.completed_at) {
-        (Some(start), Some(end)) => u64::try_from(end - start).ok(),
-        _ => None,
-    });
+    let duration_ms = row.and_then(|r| elapsed_ms(r.started_at, r.completed_at));
     let output = row.and_then(|r| r.output.clone()).map(|value| {
         let mut map = Map::new();
         map.insert(
