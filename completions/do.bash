@@ -73,6 +73,9 @@ _do() {
             do__subcmd__daemon,help)
                 cmd="do__subcmd__daemon__subcmd__help"
                 ;;
+            do__subcmd__daemon,install-service)
+                cmd="do__subcmd__daemon__subcmd__install__subcmd__service"
+                ;;
             do__subcmd__daemon,run)
                 cmd="do__subcmd__daemon__subcmd__run"
                 ;;
@@ -90,6 +93,9 @@ _do() {
                 ;;
             do__subcmd__daemon__subcmd__help,help)
                 cmd="do__subcmd__daemon__subcmd__help__subcmd__help"
+                ;;
+            do__subcmd__daemon__subcmd__help,install-service)
+                cmd="do__subcmd__daemon__subcmd__help__subcmd__install__subcmd__service"
                 ;;
             do__subcmd__daemon__subcmd__help,run)
                 cmd="do__subcmd__daemon__subcmd__help__subcmd__run"
@@ -138,6 +144,9 @@ _do() {
                 ;;
             do__subcmd__help__subcmd__daemon,api-key)
                 cmd="do__subcmd__help__subcmd__daemon__subcmd__api__subcmd__key"
+                ;;
+            do__subcmd__help__subcmd__daemon,install-service)
+                cmd="do__subcmd__help__subcmd__daemon__subcmd__install__subcmd__service"
                 ;;
             do__subcmd__help__subcmd__daemon,run)
                 cmd="do__subcmd__help__subcmd__daemon__subcmd__run"
@@ -576,7 +585,7 @@ _do() {
             return 0
             ;;
         do__subcmd__daemon)
-            opts="-h -V --json --socket --data-dir --help --version run start stop status api-key help"
+            opts="-h -V --json --socket --data-dir --help --version run start stop status api-key install-service help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -620,7 +629,7 @@ _do() {
             return 0
             ;;
         do__subcmd__daemon__subcmd__help)
-            opts="run start stop status api-key help"
+            opts="run start stop status api-key install-service help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -648,6 +657,20 @@ _do() {
             return 0
             ;;
         do__subcmd__daemon__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__daemon__subcmd__help__subcmd__install__subcmd__service)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -717,6 +740,28 @@ _do() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        do__subcmd__daemon__subcmd__install__subcmd__service)
+            opts="-h -V --print --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         do__subcmd__daemon__subcmd__run)
             opts="-h -V --max-parallel --notify-ready --http --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -748,12 +793,16 @@ _do() {
             return 0
             ;;
         do__subcmd__daemon__subcmd__start)
-            opts="-h -V --http --json --socket --data-dir --help --version"
+            opts="-h -V --max-parallel --http --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --max-parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -916,7 +965,7 @@ _do() {
             return 0
             ;;
         do__subcmd__help__subcmd__daemon)
-            opts="run start stop status api-key"
+            opts="run start stop status api-key install-service"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -930,6 +979,20 @@ _do() {
             return 0
             ;;
         do__subcmd__help__subcmd__daemon__subcmd__api__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__daemon__subcmd__install__subcmd__service)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

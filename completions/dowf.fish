@@ -232,18 +232,19 @@ complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcomma
 complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one team'
 complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a team'
 complete -c dowf -n "__fish_dowf_using_subcommand team; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -s h -l help -d 'Print help'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -s V -l version -d 'Print version'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "api-key" -d 'Print the HTTP API\'s key (DATA_DIR/api-key), creating it if there is none'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -l max-parallel -d 'Steps running at once across all executions [default: number of CPUs]' -r
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -s h -l help -d 'Print help'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -f -a "api-key" -d 'Print the HTTP API\'s key (DATA_DIR/api-key), creating it if there is none'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -f -a "install-service" -d 'Write a systemd user unit that runs the daemon at login (`--print` only prints it)'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status api-key install-service help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -l max-parallel -d 'Steps running at once across all executions [default: number of CPUs; config: daemon.max_parallel]' -r
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -l http -d 'Also serve the HTTP API on ADDR [default ADDR: 127.0.0.1:7878; config: daemon.http]' -r
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
@@ -251,6 +252,7 @@ complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcom
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from start" -l max-parallel -d 'Steps running at once across all executions [default: number of CPUs; config: daemon.max_parallel]' -r
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from start" -l http -d 'Also serve the HTTP API on ADDR [default ADDR: 127.0.0.1:7878; config: daemon.http]' -r
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from start" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from start" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
@@ -274,11 +276,18 @@ complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcom
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from api-key" -s V -l version -d 'Print version'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l print -d 'Print the unit on stdout instead of writing it'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from install-service" -s V -l version -d 'Print version'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the daemon in the foreground (logs on stderr; DO_LOG sets the level)'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start the daemon in the background (its log goes to DATA_DIR/daemon.log)'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "api-key" -d 'Print the HTTP API\'s key (DATA_DIR/api-key), creating it if there is none'
+complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "install-service" -d 'Write a systemd user unit that runs the daemon at login (`--print` only prints it)'
 complete -c dowf -n "__fish_dowf_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dowf -n "__fish_dowf_using_subcommand completions" -l name -d 'The program name to complete (`do` or `dowf`)' -r
 complete -c dowf -n "__fish_dowf_using_subcommand completions" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
@@ -323,3 +332,4 @@ complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcomma
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop the daemon: no new step starts, running steps finish, then it exits'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Tell whether the daemon runs, and what it is doing'
 complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "api-key" -d 'Print the HTTP API\'s key (DATA_DIR/api-key), creating it if there is none'
+complete -c dowf -n "__fish_dowf_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "install-service" -d 'Write a systemd user unit that runs the daemon at login (`--print` only prints it)'

@@ -1,4 +1,4 @@
-use crate::common::TestEnv;
+use crate::common::{TestEnv, do_bin};
 use std::os::unix::fs::PermissionsExt;
 
 #[test]
@@ -251,4 +251,43 @@ fn a_database_from_a_newer_do_is_refused_and_left_untouched() {
         before,
         "the database is not modified"
     );
+}
+
+#[test]
+fn daemon_start_passes_max_parallel_to_the_daemon() {
+    let env = TestEnv::new();
+    env.run(&["daemon", "start", "--max-parallel", "3"]).ok();
+    assert_eq!(env.json(&["daemon", "status"])["maxParallel"], 3);
+    let refused = env.run(&["daemon", "start", "--max-parallel", "0"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+}
+
+#[test]
+fn install_service_prints_or_writes_a_systemd_user_unit() {
+    let env = TestEnv::new();
+    let printed = env.run(&["daemon", "install-service", "--print"]);
+    let unit = printed.ok();
+    let exec_start = unit
+        .lines()
+        .find(|l| l.starts_with("ExecStart="))
+        .unwrap_or_else(|| panic!("no ExecStart:\n{unit}"));
+    assert!(
+        exec_start.contains(&format!("\"{}\" daemon run", do_bin().display())),
+        "{exec_start}"
+    );
+    assert!(
+        exec_start.contains(&format!("--data-dir \"{}\"", env.path("data").display())),
+        "{exec_start}"
+    );
+    assert!(unit.contains("WantedBy=default.target"), "{unit}");
+    let unit_path = env.path("home/.config/systemd/user/do.service");
+    assert!(!unit_path.exists(), "--print must not write the unit");
+
+    let written = env.run(&["daemon", "install-service"]);
+    assert!(
+        written.ok().contains("systemctl --user"),
+        "{}",
+        written.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&unit_path).expect("unit"), unit);
 }

@@ -75,13 +75,12 @@ impl Context {
             Err(ClientError::Connect { source, .. }) if no_daemon(&source) => {}
             other => return other.map_err(Into::into),
         }
-        self.spawn_daemon(None)?;
+        self.spawn_daemon(&DaemonOptions::default())?;
         Ok(Client::connect(&self.socket)?)
     }
 
-    /// Starts `do daemon run` in the background (serving the HTTP API on `http` if given) and
-    /// waits until it listens.
-    pub(crate) fn spawn_daemon(&self, http: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    /// Starts `do daemon run` in the background and waits until it listens.
+    pub(crate) fn spawn_daemon(&self, options: &DaemonOptions) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
         let log_path = self.log_path();
@@ -94,8 +93,11 @@ impl Context {
             .context("cannot find the path of this program to start the daemon")?;
         let mut command = Command::new(exe);
         command.args(["daemon", "run", "--notify-ready"]);
-        if let Some(addr) = http {
+        if let Some(addr) = options.http {
             command.arg("--http").arg(addr.to_string());
+        }
+        if let Some(n) = options.max_parallel {
+            command.arg("--max-parallel").arg(n.to_string());
         }
         let mut child = command
             .arg("--data-dir")
@@ -130,6 +132,14 @@ impl Context {
     pub(crate) fn log_path(&self) -> PathBuf {
         self.data_dir.join("daemon.log")
     }
+}
+
+/// What `daemon start` passes on to the daemon it starts; the rest comes from `config.toml`.
+#[derive(Debug, Default)]
+pub(crate) struct DaemonOptions {
+    /// Serve the HTTP API there too.
+    pub(crate) http: Option<std::net::SocketAddr>,
+    pub(crate) max_parallel: Option<u32>,
 }
 
 fn no_daemon(error: &std::io::Error) -> bool {

@@ -1,6 +1,6 @@
 //! `do daemon …`: the only command that runs the daemon itself.
 
-use crate::context::Context;
+use crate::context::{Context, DaemonOptions};
 use crate::exit::{SUCCESS, UNREACHABLE};
 use crate::render::print_json;
 use anyhow::Context as _;
@@ -21,6 +21,27 @@ pub(crate) enum DaemonCommand {
     Status,
     /// Print the HTTP API's key (DATA_DIR/api-key), creating it if there is none.
     ApiKey(ApiKeyArgs),
+    /// Write a systemd user unit that runs the daemon at login (`--print` only prints it).
+    ///
+    /// The unit goes to `~/.config/systemd/user/do.service`; then
+    /// `systemctl --user daemon-reload && systemctl --user enable --now do` starts it.
+    InstallService(InstallServiceArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InstallServiceArgs {
+    /// Print the unit on stdout instead of writing it.
+    #[arg(long)]
+    print: bool,
+}
+
+/// `--max-parallel N`, for `daemon run` and `daemon start`.
+#[derive(Debug, Args)]
+pub(crate) struct MaxParallelArg {
+    /// Steps running at once across all executions [default: number of CPUs; config:
+    /// daemon.max_parallel].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_parallel: Option<u32>,
 }
 
 /// `--http [ADDR]`: serve the HTTP API (docs/http-api.md); without ADDR on 127.0.0.1:7878.
@@ -38,6 +59,8 @@ pub(crate) struct HttpArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct StartArgs {
+    #[command(flatten)]
+    max_parallel: MaxParallelArg,
     #[command(flatten)]
     http: HttpArg,
 }
@@ -58,9 +81,8 @@ pub(crate) struct StopArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Steps running at once across all executions [default: number of CPUs].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    max_parallel: Option<u32>,
+    #[command(flatten)]
+    max_parallel: MaxParallelArg,
     /// Print `ready` on stdout once the socket listens (used by `daemon start`).
     #[arg(long, hide = true)]
     notify_ready: bool,
@@ -75,6 +97,7 @@ pub(crate) fn run(ctx: &Context, command: DaemonCommand) -> anyhow::Result<u8> {
         DaemonCommand::Stop(args) => cmd_stop(ctx, &args),
         DaemonCommand::Status => cmd_status(ctx),
         DaemonCommand::ApiKey(args) => cmd_api_key(ctx, &args),
+        DaemonCommand::InstallService(args) => cmd_install_service(ctx, &args),
     }
 }
 
@@ -88,7 +111,7 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
         .init();
     let mut config = do_daemon::Config::new(ctx.data_dir.clone(), ctx.socket.clone());
     crate::config::FileConfig::load(&ctx.config_file)?.apply(&mut config);
-    if let Some(n) = args.max_parallel {
+    if let Some(n) = args.max_parallel.max_parallel {
         config.max_parallel = n as usize;
     }
     if let Some(addr) = args.http.http {
@@ -120,7 +143,10 @@ fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
         }
         return report(ctx, "The daemon is already running", &status);
     }
-    ctx.spawn_daemon(args.http.http)?;
+    ctx.spawn_daemon(&DaemonOptions {
+        http: args.http.http,
+        max_parallel: args.max_parallel.max_parallel,
+    })?;
     let status: DaemonStatusData =
         Client::connect(&ctx.socket)?.call(Request::DaemonStatus(Empty {}))?;
     report(ctx, "Started the daemon", &status)
@@ -257,5 +283,62 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
         "running:    {} execution(s), {} step(s) of at most {} at once",
         status.running_executions, status.running_steps, status.max_parallel
     )?;
+    Ok(SUCCESS)
+}
+
+/// The systemd user unit that runs this program's daemon with this data dir and socket.
+fn service_unit(ctx: &Context) -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot find the path of this program")?;
+    let quote = |path: &std::path::Path| {
+        // systemd splits ExecStart on spaces unless the word is quoted, and expands `%`.
+        let text = path.display().to_string();
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('%', "%%");
+        format!("\"{escaped}\"")
+    };
+    Ok(format!(
+        "[Unit]
+Description=do: the workflow daemon
+Documentation=man:do(1)
+
+[Service]
+ExecStart={exe} daemon run --data-dir {data_dir} --socket {socket}
+Restart=on-failure
+# SIGTERM to the daemon only: it ends the steps' process groups itself, and they run again
+# when it next starts.
+KillMode=mixed
+
+[Install]
+WantedBy=default.target
+",
+        exe = quote(&exe),
+        data_dir = quote(&ctx.data_dir),
+        socket = quote(&ctx.socket),
+    ))
+}
+
+fn cmd_install_service(ctx: &Context, args: &InstallServiceArgs) -> anyhow::Result<u8> {
+    let unit = service_unit(ctx)?;
+    if args.print {
+        write!(std::io::stdout(), "{unit}")?;
+        return Ok(SUCCESS);
+    }
+    let dirs = directories::BaseDirs::new()
+        .context("cannot find a home directory for ~/.config/systemd/user")?;
+    let dir = dirs.config_dir().join("systemd").join("user");
+    let path = dir.join("do.service");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    std::fs::write(&path, &unit).with_context(|| format!("cannot write `{}`", path.display()))?;
+    if ctx.json {
+        print_json(&json!({"path": path}))?;
+    } else {
+        writeln!(
+            std::io::stdout(),
+            "Wrote {}.\nStart it now and at every login with:\n  systemctl --user daemon-reload && systemctl --user enable --now do",
+            path.display()
+        )?;
+    }
     Ok(SUCCESS)
 }
