@@ -1,4 +1,4 @@
-use crate::common::{TestEnv, repo_root};
+use crate::common::{TestEnv, do_bin, repo_root};
 
 /// The scripts in `completions/` are what `do completions SHELL` prints; regenerate them with
 /// `DO_UPDATE_COMPLETIONS=1 cargo test --test e2e completions`.
@@ -16,7 +16,7 @@ fn completions_in_the_repository_are_up_to_date() {
                 .run(&["completions", shell, "--name", name])
                 .ok()
                 .to_owned();
-            assert!(generated.contains("workflow"), "{shell}: {generated}");
+            assert!(generated.contains("COMPLETE="), "{shell}: {generated}");
             let path = repo_root().join("completions").join(&file);
             if update {
                 std::fs::write(&path, &generated).expect("write completions");
@@ -49,4 +49,75 @@ fn the_man_page_in_the_repository_is_up_to_date() {
         stored == generated,
         "docs/man/do.1 is stale; run with DO_UPDATE_COMPLETIONS=1"
     );
+}
+
+/// The ids a TAB offers come from the running daemon: bash, with the script `do completions
+/// bash` prints, completes `do workflow execution <TAB>` and `do workflow retry EXEC <TAB>`.
+#[test]
+fn bash_completes_execution_and_step_ids_from_the_daemon() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "zed", "--shell", "true"]).ok();
+    let workflow = env.create(&serde_json::json!({
+        "name": "tabbed",
+        "steps": [{"id": "first", "agent": "zed", "task": "x"},
+                  {"id": "second", "agent": "zed", "task": "y"}]
+    }));
+    let (_, status) = env.execute_wait(&workflow, &[]);
+    let execution = status["executionId"].as_str().expect("id");
+    let script = env.run(&["completions", "bash"]).ok().to_owned();
+    let complete = |words: &[&str]| -> Vec<String> {
+        let line = format!(
+            "COMP_WORDS=({}); COMP_CWORD={}; COMP_TYPE=9; \
+             _clap_complete_do do \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1
+        );
+        let bin_dir = do_bin().parent().expect("bin dir").to_owned();
+        let output = std::process::Command::new("bash")
+            .args(["-c", &format!("{script}\n{line}")])
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+            .env("HOME", env.path("home"))
+            .env("DO_DATA_DIR", env.path("data"))
+            .env("DO_SOCKET", env.socket())
+            .output()
+            .expect("bash");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            // With nothing typed yet, the flags are offered too.
+            .filter(|c| !c.starts_with('-'))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(complete(&["do", "workflow", "execution", ""]), [execution]);
+    assert_eq!(
+        complete(&["do", "workflow", "show", "wf_"]),
+        [workflow.as_str()]
+    );
+    assert_eq!(
+        complete(&["do", "workflow", "retry", execution, ""]),
+        ["first", "second"]
+    );
+    assert_eq!(complete(&["do", "agent", "show", "z"]), ["zed"]);
+}
+
+/// A TAB never starts a daemon: with none running, ids complete to nothing.
+#[test]
+fn completion_without_a_daemon_offers_nothing_and_starts_none() {
+    let env = TestEnv::new();
+    let output = env
+        .command()
+        .env("COMPLETE", "fish")
+        .args(["--", "do", "workflow", "execution", "exec_"])
+        .output()
+        .expect("do");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    assert!(!env.socket().exists(), "a daemon was started");
 }

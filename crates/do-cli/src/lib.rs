@@ -2,18 +2,33 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod config;
 mod context;
 mod exit;
 mod graph;
 mod render;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
 /// Parses the command line, runs the command and turns its result into an exit code.
 pub fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash do -- …`) is answered and exits here.
+    clap_complete::CompleteEnv::with_factory(cli::Cli::command)
+        .bin(program_name())
+        .complete();
     let cli = cli::Cli::parse();
     let result = commands::run(cli);
     exit::finish(result)
+}
+
+/// The name this program was started as (`do` or `dowf`), for the completion script.
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map_or_else(|| "do".to_owned(), |n| n.to_string_lossy().into_owned())
 }

@@ -206,6 +206,7 @@ fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct NameArgs {
     /// The agent's name.
+    #[arg(add = crate::complete::agent_names())]
     name: String,
 }
 

@@ -38,7 +38,7 @@ pub(crate) struct CreateArgs {
     /// The team's id, as `team` steps name it in `teamId`.
     id: String,
     /// Registered agents, comma-separated.
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(long, value_delimiter = ',', required = true, add = crate::complete::agent_names())]
     members: Vec<String>,
     /// How a step picks its member: in turn, the one with fewest running steps, or at random.
     #[arg(long, default_value = "round-robin", value_parser = parse_strategy)]
@@ -98,6 +98,7 @@ fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct IdArgs {
     /// The team's id.
+    #[arg(add = crate::complete::team_ids())]
     id: String,
 }
 

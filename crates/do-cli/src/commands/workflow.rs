@@ -48,8 +48,10 @@ pub(crate) enum WorkflowCommand {
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
     /// The execution's id (`exec_…`).
+    #[arg(add = crate::complete::execution_ids())]
     execution: String,
     /// Only this step (inside a loop: `process[2]`).
+    #[arg(add = crate::complete::step_ids())]
     step: Option<String>,
     /// Only this attempt of the step(s).
     #[arg(long, value_name = "N")]
@@ -116,6 +118,7 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct CancelArgs {
     /// The execution's id (`exec_…`).
+    #[arg(add = crate::complete::execution_ids())]
     execution: String,
     /// Why; kept in the execution's status document.
     #[arg(long)]
@@ -125,8 +128,10 @@ pub(crate) struct CancelArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RetryArgs {
     /// The execution's id (`exec_…`).
+    #[arg(add = crate::complete::execution_ids())]
     execution: String,
     /// The failed step's id (inside a loop: `process[2]`).
+    #[arg(add = crate::complete::step_ids())]
     step: String,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
@@ -417,6 +422,7 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
     /// The workflow's id (`wf_…`).
+    #[arg(add = crate::complete::workflow_ids())]
     workflow: String,
     /// Draw the step tree instead: an indented tree, a Mermaid flowchart or a Graphviz digraph
     /// (`| dot -Tsvg > workflow.svg`).
@@ -530,6 +536,7 @@ fn add_step_rows(t: &mut comfy_table::Table, step: &Step, depth: usize) {
 #[derive(Debug, Args)]
 pub(crate) struct ExecuteArgs {
     /// The workflow's id (`wf_…`).
+    #[arg(add = crate::complete::workflow_ids())]
     workflow: String,
     /// The execution input, a JSON object; steps read it as `input.KEY`.
     #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
@@ -819,6 +826,7 @@ fn print_event(event: &Event) {
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionArgs {
     /// The execution's id (`exec_…`).
+    #[arg(add = crate::complete::execution_ids())]
     execution: String,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
@@ -931,7 +939,7 @@ fn add_status_rows(
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionsArgs {
     /// Only executions of this workflow.
-    #[arg(long)]
+    #[arg(long, add = crate::complete::workflow_ids())]
     workflow: Option<String>,
     /// Only executions with this status.
     #[arg(long, value_parser = parse_enum::<ExecutionStatus>)]
