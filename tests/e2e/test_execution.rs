@@ -547,6 +547,41 @@ fn a_high_priority_execution_overtakes_queued_low_ones() {
     };
     let lows: Vec<String> = (0..3).map(|_| start("low")).collect();
     let high = start("high");
+    // The queue: the high one first, then the lows not yet started, oldest first (whether the
+    // first low has started by now is up to the scheduler).
+    let listed = env.json(&["workflow", "executions"]);
+    let mut queued: Vec<(u64, String)> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|e| e["status"] == "queued")
+        .map(|e| {
+            let position = e["queuePosition"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no queuePosition: {e}"));
+            (position, e["executionId"].as_str().expect("id").to_owned())
+        })
+        .collect();
+    queued.sort();
+    let expected: Vec<String> = std::iter::once(high.clone())
+        .chain(
+            lows.iter()
+                .filter(|l| queued.iter().any(|(_, q)| q == *l))
+                .cloned(),
+        )
+        .collect();
+    assert_eq!(
+        queued,
+        expected
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (i as u64 + 1, id.clone()))
+            .collect::<Vec<_>>()
+    );
+    let shown = env.json(&["workflow", "execution", &high]);
+    assert_eq!(shown["queuePosition"], 1, "{shown}");
+    let table = env.run(&["workflow", "executions"]);
+    assert!(table.ok().contains("queued #1"), "{}", table.stdout);
     std::fs::write(&gate, "").expect("open the gate");
     for id in lows.iter().chain([&high]) {
         assert_eq!(env.run(&["workflow", "execution", id, "--wait"]).code, 0);

@@ -560,13 +560,40 @@ fn a_running_execution_estimates_its_end_from_earlier_ones() {
     );
     std::fs::write(&gate, "").expect("open");
     assert_eq!(first.wait().expect("wait").code(), Some(0));
+    let took = env.json(&["workflow", "execution", &first_id])["steps"][0]["durationMs"]
+        .as_u64()
+        .expect("durationMs");
     std::fs::remove_file(&gate).expect("close");
     let (mut second, second_id, _) = execute_until(&env, &workflow, &["started   wait"]);
     let running = env.json(&["workflow", "execution", &second_id]);
     let estimate = ms(&running["estimatedCompletion"]);
     assert!(estimate >= ms(&running["startedAt"]), "{running}");
+    // The running step is expected to take as long as it did last time.
+    let step = &running["steps"][0];
+    assert_eq!(
+        ms(&step["estimatedCompletion"]),
+        ms(&step["startedAt"]) + u128::from(took),
+        "{running}"
+    );
+    // Another workflow's new step on the same agent is estimated from the agent's history.
+    let other = env.create(
+        &json!({"name": "other", "steps": [{"id": "elsewhere", "agent": "gated", "task": "t"}]}),
+    );
+    let third = env.json(&["workflow", "execute", &other])["executionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let queued = env.json(&["workflow", "execution", &third]);
+    assert!(
+        queued.get("estimatedCompletion").is_some(),
+        "estimated from the agent: {queued}"
+    );
     std::fs::write(&gate, "").expect("open");
     assert_eq!(second.wait().expect("wait").code(), Some(0));
+    assert_eq!(
+        env.run(&["workflow", "execution", &third, "--wait"]).code,
+        0
+    );
     let done = env.json(&["workflow", "execution", &second_id]);
     assert!(
         done.get("estimatedCompletion").is_none(),

@@ -415,8 +415,22 @@ fn list_executions(shared: &Shared, params: ListExecutions) -> Answer {
         limit: params.limit,
         offset: params.offset,
     };
-    let records = shared.store().list_executions(&filter).map_err(internal)?;
-    let list: Vec<_> = records.iter().map(status::summary).collect();
+    let store = shared.store();
+    let records = store.list_executions(&filter).map_err(internal)?;
+    let mut list: Vec<_> = records.iter().map(status::summary).collect();
+    if list.iter().any(|e| e.status == ExecutionStatus::Queued) {
+        let queue = store.queue().map_err(internal)?;
+        let positions: std::collections::HashMap<&str, usize> = queue
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i + 1))
+            .collect();
+        for execution in &mut list {
+            execution.queue_position = positions
+                .get(execution.execution_id.as_str())
+                .and_then(|&p| u32::try_from(p).ok());
+        }
+    }
     to_value(&list)
 }
 

@@ -3,12 +3,12 @@
 use crate::handlers::internal;
 use crate::server::Connection;
 use crate::{Shared, time};
-use do_core::engine::{ExecutionState, NodeId, Plan};
+use do_core::engine::{ExecutionState, NodeId, NodeKind, Plan};
 use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{
     ApiError, AttemptData, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData,
 };
-use do_store::{EventRecord, ExecutionFilter, ExecutionRecord, StepRecord, StoreError, Writer};
+use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError, Writer};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast::error::RecvError;
@@ -25,23 +25,12 @@ pub(crate) fn execution_data(
         .map_err(internal)?
         .ok_or_else(|| execution_not_found(id))?;
     let mut data = summary(&record);
-    if let (Some(started), false) = (record.started_at, record.status.is_terminal()) {
-        let earlier = store
-            .list_executions(&ExecutionFilter {
-                workflow_id: Some(record.workflow_id.clone()),
-                status: Some(ExecutionStatus::Completed),
-                limit: 20,
-                offset: 0,
-            })
-            .map_err(internal)?;
-        let mut durations: Vec<i64> = earlier
+    if record.status == ExecutionStatus::Queued {
+        let queue = store.queue().map_err(internal)?;
+        data.queue_position = queue
             .iter()
-            .filter_map(|e| Some(e.completed_at? - e.started_at?))
-            .collect();
-        durations.sort_unstable();
-        if let Some(&median) = durations.get(durations.len() / 2) {
-            data.estimated_completion = Some(time::rfc3339(started + median));
-        }
+            .position(|q| q == id)
+            .and_then(|p| u32::try_from(p + 1).ok());
     }
     if with_steps {
         let document = store
@@ -87,10 +76,27 @@ pub(crate) fn execution_data(
             .into_iter()
             .map(|s| (s.step_id.clone(), s))
             .collect();
+        let mut estimates = Estimates {
+            store: &store,
+            rows: &rows,
+            plan,
+            by_step: HashMap::new(),
+            by_agent: HashMap::new(),
+            now: time::now_ms(),
+        };
+        if !record.status.is_terminal() {
+            estimates.by_step = history(&store, &record.workflow_id)?;
+            let remaining: Option<i64> = plan
+                .roots()
+                .iter()
+                .map(|&root| estimates.remaining(root))
+                .sum();
+            data.estimated_completion = remaining.map(|ms| time::rfc3339(estimates.now + ms));
+        }
         data.steps = Some(
             plan.roots()
                 .iter()
-                .map(|&root| step_data(plan, root, &rows, &mut attempts))
+                .map(|&root| step_data(root, &mut estimates, &mut attempts))
                 .collect(),
         );
         data.input = Some(record.input.clone());
@@ -132,15 +138,140 @@ pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
         error: record.error.clone(),
         cancel_reason: record.cancel_reason.clone(),
         estimated_completion: None,
+        queue_position: None,
+    }
+}
+
+/// Earlier executions the estimates learn from.
+const HISTORY: u32 = 20;
+
+/// Each step's durations (ms, sorted) in the workflow's latest completed executions.
+fn history(
+    store: &do_store::Store,
+    workflow_id: &str,
+) -> Result<HashMap<String, Vec<i64>>, ApiError> {
+    let mut by_step: HashMap<String, Vec<i64>> = HashMap::new();
+    for (step, took) in store
+        .step_durations(workflow_id, HISTORY)
+        .map_err(internal)?
+    {
+        by_step.entry(step).or_default().push(took);
+    }
+    for durations in by_step.values_mut() {
+        durations.sort_unstable();
+    }
+    Ok(by_step)
+}
+
+fn median(sorted: &[i64]) -> Option<i64> {
+    sorted.get(sorted.len() / 2).copied()
+}
+
+/// Expected durations of an execution's steps: the median of the same step in the workflow's
+/// latest completed executions, else of the agent's latest steps; unknown otherwise, never
+/// invented.
+struct Estimates<'a> {
+    store: &'a do_store::Store,
+    rows: &'a HashMap<String, StepRecord>,
+    plan: &'a Plan,
+    by_step: HashMap<String, Vec<i64>>,
+    /// The agent's median, looked up once per agent.
+    by_agent: HashMap<String, Option<i64>>,
+    now: i64,
+}
+
+impl Estimates<'_> {
+    /// How long the step takes, from history alone.
+    fn expected(&mut self, node_id: NodeId) -> Option<i64> {
+        let node = self.plan.node(node_id);
+        if let Some(median) = self.by_step.get(&node.step_id).and_then(|d| median(d)) {
+            return Some(median);
+        }
+        let row = self.rows.get(&node.step_id);
+        // A team step's member is known once it started.
+        let agent = row
+            .and_then(|r| r.agent.as_deref())
+            .or_else(|| node.agent())?
+            .to_owned();
+        let store = self.store;
+        *self.by_agent.entry(agent).or_insert_with_key(|agent| {
+            let mut durations = store.agent_durations(agent, HISTORY).ok()?;
+            durations.sort_unstable();
+            median(&durations)
+        })
+    }
+
+    /// When a running step should end.
+    fn step_end(&mut self, node_id: NodeId) -> Option<i64> {
+        let row = self.rows.get(&self.plan.node(node_id).step_id)?;
+        if row.status != StepStatus::Running {
+            return None;
+        }
+        Some(row.started_at? + self.expected(node_id)?)
+    }
+
+    /// What is left of the step, in ms; `None` when unknown.
+    fn remaining(&mut self, node_id: NodeId) -> Option<i64> {
+        let node = self.plan.node(node_id);
+        let row = self.rows.get(&node.step_id);
+        let status = row.map_or(StepStatus::Pending, |r| r.status);
+        if matches!(
+            status,
+            StepStatus::Completed | StepStatus::Skipped | StepStatus::Cancelled
+        ) {
+            return Some(0);
+        }
+        let elapsed = row
+            .filter(|r| r.status == StepStatus::Running)
+            .and_then(|r| r.started_at)
+            .map_or(0, |started| self.now - started);
+        if let Some(expected) = self.expected(node_id) {
+            return Some((expected - elapsed).max(0));
+        }
+        let children = node.children.clone();
+        match &node.kind {
+            NodeKind::Task { .. } => None,
+            NodeKind::Parallel { .. } => children
+                .iter()
+                .map(|&c| self.remaining(c))
+                .try_fold(0, |longest, r| Some(longest.max(r?))),
+            NodeKind::Conditional { then_count, .. } => {
+                let decided = children
+                    .iter()
+                    .any(|&c| self.rows.contains_key(&self.plan.node(c).step_id));
+                let (then, otherwise) = children.split_at((*then_count).min(children.len()));
+                let then: Option<i64> = then.iter().map(|&c| self.remaining(c)).sum();
+                let otherwise: Option<i64> = otherwise.iter().map(|&c| self.remaining(c)).sum();
+                // Skipped steps count nothing, so once decided the sum is the branch taken.
+                if decided {
+                    Some(then? + otherwise?)
+                } else {
+                    Some(then?.max(otherwise?))
+                }
+            }
+            NodeKind::Loop {
+                max_concurrency, ..
+            } => {
+                if children.is_empty() {
+                    return None;
+                }
+                let total: i64 = children
+                    .iter()
+                    .map(|&c| self.remaining(c))
+                    .sum::<Option<i64>>()?;
+                Some(total / i64::from(max_concurrency.unwrap_or(1).max(1)))
+            }
+        }
     }
 }
 
 fn step_data(
-    plan: &Plan,
     node_id: NodeId,
-    rows: &HashMap<String, StepRecord>,
+    estimates: &mut Estimates<'_>,
     attempts: &mut HashMap<String, Vec<AttemptData>>,
 ) -> StepData {
+    let plan = estimates.plan;
+    let rows = estimates.rows;
     let node = plan.node(node_id);
     let row = rows.get(&node.step_id);
     let duration_ms = row.and_then(|r| elapsed_ms(r.started_at, r.completed_at));
@@ -168,10 +299,11 @@ fn step_data(
         progress: row.and_then(|r| r.progress),
         attempts: attempts.remove(&node.step_id).unwrap_or_default(),
         retry_at: row.and_then(|r| r.retry_at).map(time::rfc3339),
+        estimated_completion: estimates.step_end(node_id).map(time::rfc3339),
         steps: node
             .children
             .iter()
-            .map(|&child| step_data(plan, child, rows, attempts))
+            .map(|&child| step_data(child, estimates, attempts))
             .collect(),
     }
 }

@@ -111,10 +111,14 @@ pub struct ExecutionData {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
-    /// When a running execution should end: its start plus the median duration of the
-    /// workflow's last completed executions (absent when there are none).
+    /// When an unfinished execution should end: now plus what its unfinished steps should
+    /// still take, each step's time the median of that step in the workflow's latest
+    /// completed executions, else of its agent's latest steps. Absent when any is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_completion: Option<String>,
+    /// A queued execution's place in the queue (1 starts next), by priority then age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<u32>,
 }
 
 /// One step in the status document; composite steps nest their children under `steps`.
@@ -149,6 +153,10 @@ pub struct StepData {
     /// When a step waiting to be retried runs again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<String>,
+    /// When a running step should end (its start plus its median duration; see
+    /// `ExecutionData::estimated_completion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_completion: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepData>,
 }

@@ -11,7 +11,7 @@ mod records;
 pub use error::StoreError;
 pub use records::*;
 
-use do_core::model::{ExecutionStatus, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, Row, ToSql, TransactionBehavior, params};
@@ -269,6 +269,59 @@ impl Store {
             out.push(execution_from_row(row)?);
         }
         Ok(out)
+    }
+
+    /// Queued executions in the order the scheduler starts them: highest priority first,
+    /// then oldest.
+    pub fn queue(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, priority, created_at FROM executions WHERE status = 'queued'",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut queued: Vec<(std::cmp::Reverse<Priority>, i64, String)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            queued.push((
+                std::cmp::Reverse(enum_col(row, "priority", "execution")?),
+                col(row, "created_at", "execution")?,
+                col(row, "id", "execution")?,
+            ));
+        }
+        queued.sort();
+        Ok(queued.into_iter().map(|(_, _, id)| id).collect())
+    }
+
+    /// How long each step took (ms) in the workflow's latest `executions` completed
+    /// executions, by step id.
+    pub fn step_durations(
+        &self,
+        workflow_id: &str,
+        executions: u32,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.step_id, s.completed_at - s.started_at AS took FROM steps s \
+             JOIN (SELECT id FROM executions WHERE workflow_id = ?1 AND status = 'completed' \
+                   ORDER BY created_at DESC, id DESC LIMIT ?2) e ON s.execution_id = e.id \
+             WHERE s.status = 'completed' AND s.started_at IS NOT NULL \
+               AND s.completed_at IS NOT NULL",
+        )?;
+        let mut rows = stmt.query(params![workflow_id, executions])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push((col(row, "step_id", "step")?, col(row, "took", "step")?));
+        }
+        Ok(out)
+    }
+
+    /// How long the agent's latest `limit` completed steps took (ms), in any workflow.
+    pub fn agent_durations(&self, agent: &str, limit: u32) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT completed_at - started_at AS took FROM steps \
+             WHERE agent = ?1 AND status = 'completed' AND started_at IS NOT NULL \
+               AND completed_at IS NOT NULL \
+             ORDER BY completed_at DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![agent, limit], |row| row.get::<_, i64>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Executions whose status is one of `statuses`, oldest first (for recovery at start).

@@ -857,7 +857,10 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
         execution.execution_id, execution.workflow_name, execution.workflow_id
     )?;
     let mut facts = vec![
-        execution.status.to_string(),
+        match execution.queue_position {
+            Some(position) => format!("{} (#{position} in the queue)", execution.status),
+            None => execution.status.to_string(),
+        },
         format!(
             "{}/{} steps ({}%)",
             progress.completed, progress.total, progress.percentage
@@ -972,7 +975,10 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
             vec![
                 e.execution_id.clone(),
                 e.workflow_name.clone(),
-                e.status.to_string(),
+                match e.queue_position {
+                    Some(position) => format!("{} #{position}", e.status),
+                    None => e.status.to_string(),
+                },
                 e.priority.to_string(),
                 format!("{}/{}", e.progress.completed, e.progress.total),
                 short_time(&e.created_at),
