@@ -13,6 +13,7 @@ pub use records::*;
 
 use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
+use rusqlite::config::DbConfig;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, Row, ToSql, TransactionBehavior, params};
 use serde::Serialize;
@@ -100,6 +101,12 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        // The bundled SQLite has STAT4, which re-prepares (parses and plans again) a cached
+        // statement every time a parameter it filters an index on is bound: most statements
+        // here, on every transition. Plans that ignore parameter values are as good for these
+        // queries.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(open_error)?;
 
         migrations::migrate(&mut conn).map_err(|e| with_path(e, &display))?;
         Ok(Store { conn })
