@@ -117,7 +117,10 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
     if let Some(addr) = args.http.http {
         config.http = Some(addr);
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let notify = args.notify_ready;
     runtime.block_on(do_daemon::run(config, move || {
         if notify {
