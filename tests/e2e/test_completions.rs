@@ -121,3 +121,26 @@ fn completion_without_a_daemon_offers_nothing_and_starts_none() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "");
     assert!(!env.socket().exists(), "a daemon was started");
 }
+
+/// `docs/cli.md` is what `do man --markdown` prints (regenerated like the completions).
+#[test]
+fn the_cli_reference_in_the_repository_is_up_to_date() {
+    let env = TestEnv::new();
+    let generated = env.run(&["man", "--markdown"]).ok().to_owned();
+    for section in [
+        "## `do workflow`",
+        "### `do workflow execute`",
+        "### `do agent add`",
+    ] {
+        assert!(generated.contains(section), "no {section}:\n{generated}");
+    }
+    let path = repo_root().join("docs/cli.md");
+    if std::env::var_os("DO_UPDATE_COMPLETIONS").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/cli.md");
+    }
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        stored == generated,
+        "docs/cli.md is stale; run with DO_UPDATE_COMPLETIONS=1"
+    );
+}

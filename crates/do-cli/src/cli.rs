@@ -34,10 +34,22 @@ pub(crate) struct GlobalArgs {
     pub(crate) json: bool,
     /// The daemon's socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when
     /// `--data-dir` is given].
-    #[arg(long, global = true, env = "DO_SOCKET", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "DO_SOCKET",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub(crate) socket: Option<PathBuf>,
     /// Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`].
-    #[arg(long, global = true, env = "DO_DATA_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "DO_DATA_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub(crate) data_dir: Option<PathBuf>,
 }
 
@@ -57,6 +69,6 @@ pub(crate) enum Command {
     Daemon(DaemonCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(crate::commands::completions::CompletionsArgs),
-    /// Print the man page (`dowf man | man -l -`).
-    Man,
+    /// Print the man page (`dowf man | man -l -`), or with `--markdown` the CLI reference.
+    Man(crate::commands::completions::ManArgs),
 }

@@ -2,6 +2,7 @@ use crate::cli::Cli;
 use crate::exit::SUCCESS;
 use clap::CommandFactory;
 use clap_complete::env::{EnvCompleter, Shells};
+use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CompletionsArgs {
@@ -32,9 +33,48 @@ pub(crate) fn cmd_completions(args: &CompletionsArgs) -> anyhow::Result<u8> {
     Ok(SUCCESS)
 }
 
-/// Prints the man page (roff) of `do` on stdout; `docs/man/do.1` holds it.
-pub(crate) fn cmd_man() -> anyhow::Result<u8> {
-    let page = clap_mangen::Man::new(Cli::command());
-    page.render(&mut std::io::stdout())?;
+#[derive(Debug, clap::Args)]
+pub(crate) struct ManArgs {
+    /// Print every command's `--help` as one Markdown page instead (docs/cli.md holds it).
+    #[arg(long)]
+    markdown: bool,
+}
+
+/// Prints the man page (roff) of `do` on stdout, or the Markdown CLI reference; `docs/man/do.1`
+/// and `docs/cli.md` hold them.
+pub(crate) fn cmd_man(args: &ManArgs) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    if args.markdown {
+        // A fixed width, so the page doesn't depend on the terminal it was made in.
+        let mut command = Cli::command().term_width(100);
+        command.build();
+        let mut page = String::from(
+            "# CLI reference\n\nGenerated from the program's own help by `do man --markdown`; a test \
+             keeps it current.\n",
+        );
+        reference(&mut command, 2, &mut page);
+        out.write_all(page.as_bytes())?;
+    } else {
+        clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    }
     Ok(SUCCESS)
+}
+
+/// Appends a command's long help, then each subcommand's, as Markdown sections.
+fn reference(command: &mut clap::Command, depth: usize, page: &mut String) {
+    let name = command
+        .get_bin_name()
+        .unwrap_or_else(|| command.get_name())
+        .to_owned();
+    let help = command.render_long_help().to_string();
+    page.push_str(&format!(
+        "\n{} `{name}`\n\n```text\n{}\n```\n",
+        "#".repeat(depth.min(6)),
+        help.trim_end()
+    ));
+    for sub in command.get_subcommands_mut() {
+        if sub.get_name() != "help" {
+            reference(sub, depth + 1, page);
+        }
+    }
 }

@@ -18,6 +18,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Team(command) => team::run(&ctx, command),
         Command::Daemon(command) => daemon::run(&ctx, command),
         Command::Completions(args) => completions::cmd_completions(&args),
-        Command::Man => completions::cmd_man(),
+        Command::Man(args) => completions::cmd_man(&args),
     }
 }
