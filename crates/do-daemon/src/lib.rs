@@ -97,7 +97,9 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     let listener = server::bind(&config.socket)?;
 
     let (scheduler_tx, scheduler_rx) = mpsc::unbounded_channel();
-    let (events, _) = broadcast::channel(4096);
+    // Watchers that fall behind re-read the store, so a short ring is enough; it holds its
+    // last events in memory for as long as the daemon runs.
+    let (events, _) = broadcast::channel(256);
     let shared = Arc::new(Shared {
         config,
         store: Mutex::new(store),

@@ -100,6 +100,10 @@ impl Store {
             .map_err(open_error)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_error)?;
+        // 1 MiB of page cache instead of 2: the hot pages of a daemon's writes and lists fit,
+        // and an idle daemon keeps its memory small.
+        conn.pragma_update(None, "cache_size", -1024)
+            .map_err(open_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         // The bundled SQLite has STAT4, which re-prepares (parses and plans again) a cached
         // statement every time a parameter it filters an index on is bound: most statements
