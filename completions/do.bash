@@ -1574,7 +1574,7 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__execute)
-            opts="-h -V --input --input-file --priority --wait --dry-run --notify-webhook --notify-command --notify-slack --notify-email --json --socket --data-dir --help --version"
+            opts="-h -V --input --input-file --priority --wait --watch --dry-run --notify-webhook --notify-command --notify-slack --notify-email --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1624,7 +1624,7 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__execution)
-            opts="-h -V --wait --json --socket --data-dir --help --version"
+            opts="-h -V --wait --watch --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1918,7 +1918,7 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__logs)
-            opts="-h -V --attempt --json --socket --data-dir --help --version"
+            opts="-f -h -V --attempt --follow --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1988,7 +1988,7 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__retry)
-            opts="-h -V --wait --json --socket --data-dir --help --version"
+            opts="-h -V --wait --watch --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

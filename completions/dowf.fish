@@ -91,6 +91,7 @@ complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subc
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l watch -d 'Follow the execution live until it ends, then exit 0 when it completed, 1 otherwise (as --wait). On a terminal: a progress bar per running step (its agent\'s `::progress N` lines) and one for the execution; in a pipe: one line per event; with --json: one JSON object per line per event. Not with --wait.'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l dry-run -d 'Print the plan (what runs in which order, what runs in parallel, which inputs each step gets) and run nothing'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execute" -s h -l help -d 'Print help'
@@ -98,6 +99,7 @@ complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subc
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l watch -d 'Follow the execution live until it ends, then exit 0 when it completed, 1 otherwise (as --wait). On a terminal: a progress bar per running step (its agent\'s `::progress N` lines) and one for the execution; in a pipe: one line per event; with --json: one JSON object per line per event. Not with --wait.'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execution" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execution" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from execution" -s V -l version -d 'Print version'
@@ -131,12 +133,14 @@ complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subc
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l wait -d 'Wait for the execution to end; exit 0 when it completed, 1 otherwise'
+complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l watch -d 'Follow the execution live until it ends, then exit 0 when it completed, 1 otherwise (as --wait). On a terminal: a progress bar per running step (its agent\'s `::progress N` lines) and one for the execution; in a pipe: one line per event; with --json: one JSON object per line per event. Not with --wait.'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from retry" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l attempt -d 'Only this attempt of the step(s)' -r
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l socket -d 'The daemon\'s socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when `--data-dir` is given]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l data-dir -d 'Where the daemon keeps its database, logs and workspaces [default: `~/.local/share/do`]' -r -F
+complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from logs" -s f -l follow -d 'After the log so far, print what the step (without STEP: every step) writes on stderr as it runs, until it (the execution) ends'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from logs" -l json -d 'Print machine-readable JSON (the API\'s `data`) instead of tables'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help'
 complete -c dowf -n "__fish_dowf_using_subcommand workflow; and __fish_seen_subcommand_from logs" -s V -l version -d 'Print version'

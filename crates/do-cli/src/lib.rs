@@ -7,6 +7,7 @@ mod context;
 mod exit;
 mod graph;
 mod render;
+mod watch;
 
 use clap::Parser;
 use std::process::ExitCode;
