@@ -8,6 +8,7 @@ mod context;
 mod exit;
 mod graph;
 mod render;
+mod watch;
 
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;

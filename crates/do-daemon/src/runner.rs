@@ -47,10 +47,15 @@ pub(crate) struct RunSpec {
     pub(crate) timeout: Option<Duration>,
     /// Told the process group and its start time once the agent runs, to be recorded.
     pub(crate) spawned: Option<Spawned>,
+    /// Told each percentage the agent reports with a `::progress N` line on stderr.
+    pub(crate) progress: Option<Progressed>,
 }
 
 /// Called with the agent's process group and its start time once it runs.
 pub(crate) type Spawned = Box<dyn FnOnce(i32, Option<i64>) + Send>;
+
+/// Called with each percentage (0–100) the agent reports.
+pub(crate) type Progressed = Box<dyn Fn(u8) + Send>;
 
 /// How an attempt ended, and where its stderr went.
 #[derive(Debug)]
@@ -192,10 +197,11 @@ async fn attempt(
         .stdout
         .take()
         .map(|out| tokio::spawn(read_capped(out, MAX_OUTPUT_BYTES)));
+    let progress = spec.progress.take();
     let stderr = child
         .stderr
         .take()
-        .map(|err| tokio::spawn(keep_log(err, log)));
+        .map(|err| tokio::spawn(keep_log(err, log, progress)));
 
     let kill_requested = async {
         if kill.await.is_err() {
@@ -356,11 +362,24 @@ async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: usize) -> Result<V
     Ok(buffer)
 }
 
+/// The percentage of a `::progress N` line (the agent protocol's progress report): N a whole
+/// number from 0 to 100, a `%` allowed after it. Anything else is an ordinary log line.
+fn progress_report(line: &str) -> Option<u8> {
+    let value = line.trim().strip_prefix("::progress ")?.trim();
+    let value = value.strip_suffix('%').unwrap_or(value);
+    value.parse::<u8>().ok().filter(|&p| p <= 100)
+}
+
 /// Copies stderr into the log file at `path`, created on the first byte (an agent that writes
-/// nothing on stderr leaves no file), and returns its last lines and whether the file exists.
+/// nothing on stderr leaves no file), tells `progress` of each `::progress N` line (which stays
+/// in the log too), and returns its last lines and whether the file exists.
 /// Plain blocking writes: a log write lands in the page cache, cheaper than a hop to the
 /// blocking pool.
-async fn keep_log(reader: impl AsyncRead + Unpin, path: PathBuf) -> (VecDeque<String>, bool) {
+async fn keep_log(
+    reader: impl AsyncRead + Unpin,
+    path: PathBuf,
+    progress: Option<Progressed>,
+) -> (VecDeque<String>, bool) {
     let mut log: Option<std::fs::File> = None;
     let mut log_failed = false;
     let mut lines = BufReader::new(reader);
@@ -389,6 +408,10 @@ async fn keep_log(reader: impl AsyncRead + Unpin, path: PathBuf) -> (VecDeque<St
         if text.is_empty() {
             continue;
         }
+        if let (Some(report), Some(percentage)) = (&progress, progress_report(text)) {
+            report(percentage);
+            continue;
+        }
         if tail.len() == ERROR_TAIL_LINES {
             tail.pop_front();
         }
@@ -410,5 +433,18 @@ mod tests {
         assert_eq!(parse_output(b"42"), json!(42));
         assert_eq!(parse_output(b""), Value::Null);
         assert_eq!(parse_output(b"windows\r\n"), json!("windows"));
+    }
+
+    #[test]
+    fn progress_lines_are_whole_percentages() {
+        assert_eq!(progress_report("::progress 40"), Some(40));
+        assert_eq!(progress_report("  ::progress 0  "), Some(0));
+        assert_eq!(progress_report("::progress 100%"), Some(100));
+        assert_eq!(progress_report("::progress 101"), None);
+        assert_eq!(progress_report("::progress -1"), None);
+        assert_eq!(progress_report("::progress 4.5"), None);
+        assert_eq!(progress_report("::progress"), None);
+        assert_eq!(progress_report("::progressive 5"), None);
+        assert_eq!(progress_report("working: ::progress 5"), None);
     }
 }

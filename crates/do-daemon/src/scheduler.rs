@@ -44,6 +44,13 @@ pub(crate) enum Message {
         pgid: i32,
         started: Option<i64>,
     },
+    /// An attempt's agent reported how far along it is (`::progress N`).
+    Progress {
+        execution_id: String,
+        node: NodeId,
+        attempt: u32,
+        percentage: u8,
+    },
     /// Stop: start nothing new; with `now`, end running steps (they run again at the next
     /// start), else wait for them; then answer.
     Shutdown {
@@ -131,6 +138,16 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
             } => {
                 if let Err(e) = scheduler.spawned(&execution_id, node, pgid, started) {
                     tracing::error!(execution = %execution_id, error = %e, "cannot record a step's process");
+                }
+            }
+            Message::Progress {
+                execution_id,
+                node,
+                attempt,
+                percentage,
+            } => {
+                if let Err(e) = scheduler.progress(&execution_id, node, attempt, percentage) {
+                    tracing::error!(execution = %execution_id, error = %e, "cannot record a step's progress");
                 }
             }
             Message::Shutdown { now, reply } => {
@@ -616,6 +633,7 @@ impl Scheduler {
             kill_grace: shared.config.kill_grace,
             timeout: step_timeout,
             spawned: None,
+            progress: None,
         };
         let attempt = AttemptRecord {
             execution_id: id.to_owned(),
@@ -637,6 +655,8 @@ impl Scheduler {
             let row = row_mut(active, node, id);
             row.attempts = attempt_no;
             row.agent = Some(agent_name.clone());
+            // A new attempt starts from nothing; a percentage of the last one would mislead.
+            row.progress = None;
             commit(w, active, changes, now)
         })?;
         let (kill_tx, kill_rx) = oneshot::channel();
@@ -659,6 +679,15 @@ impl Scheduler {
                 node,
                 pgid,
                 started,
+            });
+        }));
+        let (progress_sender, progress_id) = (sender.clone(), execution_id.clone());
+        spec.progress = Some(Box::new(move |percentage| {
+            let _ = progress_sender.send(Message::Progress {
+                execution_id: progress_id.clone(),
+                node,
+                attempt: attempt_no,
+                percentage,
             });
         }));
         tokio::spawn(async move {
@@ -776,6 +805,53 @@ impl Scheduler {
         running.attempt.pgid = Some(pgid);
         running.attempt.pgid_start = started;
         shared.store().write(|w| w.put_attempt(&running.attempt))
+    }
+
+    /// Records a running attempt's progress and tells the watchers; a report that changes
+    /// nothing, or that comes from an attempt no longer running, writes nothing.
+    fn progress(
+        &mut self,
+        id: &str,
+        node: NodeId,
+        attempt: u32,
+        percentage: u8,
+    ) -> Result<(), StoreError> {
+        let shared = self.shared.clone();
+        let Some(active) = self.active.get_mut(id) else {
+            return Ok(());
+        };
+        if active
+            .running
+            .get(&node)
+            .is_none_or(|r| r.attempt.attempt != attempt)
+        {
+            return Ok(());
+        }
+        let row = row_mut(active, node, id);
+        if row.progress == Some(percentage) {
+            return Ok(());
+        }
+        row.progress = Some(percentage);
+        let step_id = row.step_id.clone();
+        let event = shared.store().write(|w| {
+            w.put_step(row)?;
+            append_event(
+                w,
+                id,
+                time::now_ms(),
+                EventKind::StepProgress,
+                Some(&step_id),
+                json!({"percentage": percentage}),
+            )
+        })?;
+        self.after_commit(
+            id,
+            Effects {
+                events: vec![event],
+                ..Effects::default()
+            },
+        );
+        Ok(())
     }
 
     /// Sends the execution's notifications for an event that warrants one (its end, an
@@ -944,6 +1020,13 @@ fn commit(
                 };
                 let step_id = row.step_id.clone();
                 let mut data = json!({"status": status});
+                // Who runs it and which attempt this is, so that a watcher knows without asking.
+                if status == StepStatus::Running
+                    && let Some(agent) = &row.agent
+                {
+                    data["agent"] = json!(agent);
+                    data["attempt"] = json!(row.attempts);
+                }
                 if let Some(error) = error {
                     data["error"] = Value::String(error);
                 }

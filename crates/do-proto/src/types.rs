@@ -224,6 +224,10 @@ pub enum EventKind {
     StepFailed,
     #[serde(rename = "step.cancelled")]
     StepCancelled,
+    /// A running step's agent reported how far along it is (`data.percentage`, 0–100) with a
+    /// `::progress N` line on stderr.
+    #[serde(rename = "step.progress")]
+    StepProgress,
     /// A failed step runs again after `data.delay` seconds.
     #[serde(rename = "step.retrying")]
     StepRetrying,
@@ -254,6 +258,7 @@ impl EventKind {
             EventKind::StepCompleted => "step.completed",
             EventKind::StepFailed => "step.failed",
             EventKind::StepCancelled => "step.cancelled",
+            EventKind::StepProgress => "step.progress",
             EventKind::StepRetrying => "step.retrying",
             EventKind::ExecutionPaused => "execution.paused",
             EventKind::ExecutionResumed => "execution.resumed",

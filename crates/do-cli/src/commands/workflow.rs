@@ -30,7 +30,7 @@ pub(crate) enum WorkflowCommand {
     /// Start an execution of a workflow.
     Execute(ExecuteArgs),
     /// Show the status of one execution: every step with its status, agent, duration, output.
-    Execution(ExecutionArgs),
+    Execution(ExecutionStatusArgs),
     /// List executions, newest first.
     Executions(ExecutionsArgs),
     /// Cancel an execution: its running steps are ended (their whole process groups).
@@ -56,6 +56,10 @@ pub(crate) struct LogsArgs {
     /// Only this attempt of the step(s).
     #[arg(long, value_name = "N")]
     attempt: Option<u32>,
+    /// After the log so far, print what the step (without STEP: every step) writes on stderr
+    /// as it runs, until it (the execution) ends.
+    #[arg(long, short = 'f', conflicts_with = "attempt")]
+    follow: bool,
 }
 
 /// Logs are files in the data dir (`runs/EXEC/STEP.ATTEMPT.log`); the status document says
@@ -82,6 +86,7 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
         .into());
     }
     let mut out = std::io::stdout().lock();
+    let mut following = Vec::new();
     for step in steps
         .iter()
         .filter(|s| args.step.as_ref().is_none_or(|w| &s.id == w))
@@ -91,28 +96,141 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
             .iter()
             .filter(|a| args.attempt.is_none_or(|n| a.attempt == n))
         {
-            let path = ctx
-                .data_dir
-                .join("runs")
-                .join(&args.execution)
-                .join(format!("{}.{}.log", step.id, attempt.attempt));
-            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            let path = log_path(ctx, &args.execution, &step.id, attempt.attempt);
+            let log = std::fs::read(&path).unwrap_or_default();
             writeln!(
                 out,
                 "==> {} attempt {} ({}) <==",
                 step.id, attempt.attempt, attempt.status
             )?;
-            if log.is_empty() {
+            if log.is_empty() && !args.follow {
                 writeln!(out, "(nothing on stderr)")?;
             } else {
-                write!(out, "{log}")?;
-                if !log.ends_with('\n') {
+                out.write_all(&log)?;
+                if !log.is_empty() && !log.ends_with(b"\n") && !args.follow {
                     writeln!(out)?;
                 }
             }
+            following.push(Tail {
+                step: step.id.clone(),
+                attempt: attempt.attempt,
+                path,
+                offset: log.len() as u64,
+            });
         }
     }
+    drop(out);
+    if args.follow {
+        follow_logs(ctx, args, following)?;
+    }
     Ok(SUCCESS)
+}
+
+fn log_path(ctx: &Context, execution: &str, step: &str, attempt: u32) -> PathBuf {
+    ctx.data_dir
+        .join("runs")
+        .join(execution)
+        .join(format!("{step}.{attempt}.log"))
+}
+
+/// A log being followed, and how much of it has been printed.
+struct Tail {
+    step: String,
+    attempt: u32,
+    path: PathBuf,
+    offset: u64,
+}
+
+/// How often a followed log is read for new lines; when it ends is told by the event stream.
+const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `logs --follow`: the execution's event stream (in a thread) says which attempts start and
+/// when the step or the execution ends; the log files are read as they grow. A step's end is
+/// committed only after its agent's stderr has been read to the end, so the last read after
+/// the end event misses nothing.
+fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::Result<()> {
+    let mut client = ctx.client()?;
+    let (sender, events) = std::sync::mpsc::channel();
+    let execution_id = args.execution.clone();
+    let watcher = std::thread::spawn(move || {
+        client.watch(&execution_id, |event| {
+            let _ = sender.send(event.clone());
+        })
+    });
+    // A header whenever the output switches to another attempt's log.
+    let mut shown = tails.last().map(|t| (t.step.clone(), t.attempt));
+    let mut ended = false;
+    let mut stream_over = false;
+    loop {
+        let mut out = std::io::stdout().lock();
+        for tail in &mut tails {
+            let Ok(mut file) = std::fs::File::open(&tail.path) else {
+                continue;
+            };
+            let mut new = Vec::new();
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(tail.offset))?;
+            file.read_to_end(&mut new)?;
+            if new.is_empty() {
+                continue;
+            }
+            tail.offset += new.len() as u64;
+            let this = (tail.step.clone(), tail.attempt);
+            if shown.as_ref() != Some(&this) {
+                writeln!(out, "==> {} attempt {} <==", tail.step, tail.attempt)?;
+                shown = Some(this);
+            }
+            out.write_all(&new)?;
+        }
+        out.flush()?;
+        drop(out);
+        if ended {
+            break;
+        }
+        let event = match events.recv_timeout(FOLLOW_INTERVAL) {
+            Ok(event) => event,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            // The stream is over: one last read of the logs.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                ended = true;
+                stream_over = true;
+                continue;
+            }
+        };
+        let Some(step) = event.step_id.as_deref() else {
+            continue;
+        };
+        if args.step.as_deref().is_some_and(|wanted| wanted != step) {
+            continue;
+        }
+        match event.kind {
+            EventKind::StepStarted => {
+                let attempt = event.data.get("attempt").and_then(Value::as_u64);
+                if let Some(attempt) = attempt.and_then(|a| u32::try_from(a).ok())
+                    && !tails.iter().any(|t| t.step == step && t.attempt == attempt)
+                {
+                    tails.push(Tail {
+                        step: step.to_owned(),
+                        attempt,
+                        path: log_path(ctx, &args.execution, step, attempt),
+                        offset: 0,
+                    });
+                }
+            }
+            EventKind::StepCompleted | EventKind::StepFailed | EventKind::StepCancelled
+                if args.step.is_some() =>
+            {
+                ended = true;
+            }
+            _ => {}
+        }
+    }
+    // A followed step may end before its execution; the stream's reader is left to the exit.
+    if stream_over {
+        watcher
+            .join()
+            .map_err(|_| anyhow::anyhow!("the event stream's reader stopped unexpectedly"))??;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +254,15 @@ pub(crate) struct RetryArgs {
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
+    #[arg(long, conflicts_with = "wait", help = WATCH_HELP)]
+    watch: bool,
 }
+
+/// The help of `--watch`, the same wherever it is offered.
+const WATCH_HELP: &str = "Follow the execution live until it ends, then exit 0 when it \
+completed, 1 otherwise (as --wait). On a terminal: a progress bar per running step (its \
+agent's `::progress N` lines) and one for the execution; in a pipe: one line per event; with \
+--json: one JSON object per line per event. Not with --wait.";
 
 /// Sends a decision about an execution and prints its status afterwards.
 fn cmd_control(
@@ -194,6 +320,13 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
             None,
         ),
         WorkflowCommand::Logs(args) => cmd_logs(ctx, &args),
+        WorkflowCommand::Retry(args) if args.watch => {
+            let _: ExecutionData = ctx.client()?.call(Request::RetryStep(RetryStep {
+                id: args.execution.clone(),
+                step_id: args.step,
+            }))?;
+            crate::watch::follow(ctx, &args.execution)
+        }
         WorkflowCommand::Retry(args) => {
             let wait = args.wait.then_some(args.execution.as_str());
             let request = Request::RetryStep(RetryStep {
@@ -550,9 +683,11 @@ pub(crate) struct ExecuteArgs {
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
+    #[arg(long, conflicts_with = "wait", help = WATCH_HELP)]
+    watch: bool,
     /// Print the plan (what runs in which order, what runs in parallel, which inputs each step
     /// gets) and run nothing.
-    #[arg(long, conflicts_with = "wait")]
+    #[arg(long, conflicts_with_all = ["wait", "watch"])]
     dry_run: bool,
     /// POST each notification (the event JSON) to this URL.
     #[arg(long, value_name = "URL")]
@@ -624,6 +759,9 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
         priority: Some(args.priority),
         notifications: args.notifications(),
     }))?;
+    if args.watch {
+        return crate::watch::follow(ctx, &execution.execution_id);
+    }
     if !args.wait {
         if ctx.json {
             print_json(&execution)?;
@@ -815,7 +953,7 @@ fn print_event(event: &Event) {
         ),
         EventKind::ExecutionPaused => "paused".to_owned(),
         EventKind::ExecutionResumed => "resumed".to_owned(),
-        EventKind::Notification | EventKind::NotificationsDone => return,
+        EventKind::StepProgress | EventKind::Notification | EventKind::NotificationsDone => return,
         EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => {
             return;
         }
@@ -833,7 +971,22 @@ pub(crate) struct ExecutionArgs {
     wait: bool,
 }
 
-fn cmd_execution(ctx: &Context, args: &ExecutionArgs) -> anyhow::Result<u8> {
+#[derive(Debug, Args)]
+pub(crate) struct ExecutionStatusArgs {
+    /// The execution's id (`exec_…`).
+    #[arg(add = crate::complete::execution_ids())]
+    execution: String,
+    /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
+    #[arg(long)]
+    wait: bool,
+    #[arg(long, conflicts_with = "wait", help = WATCH_HELP)]
+    watch: bool,
+}
+
+fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8> {
+    if args.watch {
+        return crate::watch::follow(ctx, &args.execution);
+    }
     if args.wait {
         return wait_for(ctx, &mut ctx.client()?, &args.execution);
     }
