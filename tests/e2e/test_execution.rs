@@ -602,3 +602,51 @@ fn a_high_priority_execution_overtakes_queued_low_ones() {
         );
     }
 }
+
+#[test]
+fn quiet_prints_only_ids_and_status_words_and_color_is_on_request() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "ok", "--", "/bin/echo", "done"])
+        .ok();
+    let file = env.file(
+        "quiet.json",
+        &json!({"name": "quiet", "steps": [{"id": "only", "agent": "ok", "task": "t"}]})
+            .to_string(),
+    );
+    let created = env.run(&["workflow", "create", "-q", file.to_str().expect("path")]);
+    let workflow = created.ok().trim().to_owned();
+    assert!(
+        workflow.starts_with("wf_") && !workflow.contains(' '),
+        "{workflow}"
+    );
+    let waited = env.run(&["-q", "workflow", "execute", &workflow, "--wait"]);
+    assert_eq!((waited.ok(), waited.stderr.as_str()), ("", ""));
+    let started = env.run(&["workflow", "execute", &workflow, "--quiet"]);
+    let execution = started.ok().trim().to_owned();
+    assert!(execution.starts_with("exec_"), "{execution}");
+    env.run(&["workflow", "execution", &execution, "--wait", "-q"])
+        .ok();
+    assert_eq!(
+        env.run(&["workflow", "execution", &execution, "-q"]).ok(),
+        "completed\n"
+    );
+    let ids = env.run(&["workflow", "executions", "-q"]).ok().to_owned();
+    assert_eq!(ids.lines().count(), 2, "{ids}");
+    assert!(ids.lines().all(|l| l.starts_with("exec_")), "{ids}");
+    assert_eq!(env.run(&["workflow", "list", "-q"]).ok().trim(), workflow);
+    assert_eq!(env.run(&["-q", "--json", "workflow", "list"]).code, 2);
+
+    // In a pipe, colours only when asked for; `--color always` wins over NO_COLOR.
+    let plain = env.run(&["workflow", "executions"]);
+    assert!(!plain.ok().contains('\u{1b}'), "{}", plain.stdout);
+    let colored = env
+        .command()
+        .env("NO_COLOR", "1")
+        .args(["workflow", "execution", &execution, "--color", "always"])
+        .output()
+        .expect("do");
+    let text = String::from_utf8_lossy(&colored.stdout);
+    assert!(text.contains("\u{1b}[32mcompleted"), "{text}");
+    let never = env.run(&["workflow", "execution", &execution, "--color", "never"]);
+    assert!(!never.ok().contains('\u{1b}'), "{}", never.stdout);
+}

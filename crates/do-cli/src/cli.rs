@@ -32,6 +32,13 @@ pub(crate) struct GlobalArgs {
     /// Print machine-readable JSON (the API's `data`) instead of tables.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// Print only what a script needs: ids (one per line), an execution's status word, or
+    /// nothing. Errors still go to stderr and the exit code tells the outcome.
+    #[arg(short, long, global = true, conflicts_with = "json")]
+    pub(crate) quiet: bool,
+    /// When to colour the output: on a terminal unless NO_COLOR is set (auto), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub(crate) color: clap::ColorChoice,
     /// The daemon's socket [default: `$XDG_RUNTIME_DIR/do/do.sock`, or `DATA_DIR/do.sock` when
     /// `--data-dir` is given].
     #[arg(

@@ -133,6 +133,8 @@ fn global_args() -> GlobalArgs {
     };
     GlobalArgs {
         json: false,
+        quiet: true,
+        color: clap::ColorChoice::Never,
         socket: value_of("--socket").or_else(|| std::env::var_os("DO_SOCKET").map(Into::into)),
         data_dir: value_of("--data-dir")
             .or_else(|| std::env::var_os("DO_DATA_DIR").map(Into::into)),

@@ -12,6 +12,10 @@ use std::process::{Command, Stdio};
 
 pub(crate) struct Context {
     pub(crate) json: bool,
+    /// `-q`: ids, a status word or nothing on stdout.
+    pub(crate) quiet: bool,
+    /// Whether to colour what goes to stdout (`--color`, NO_COLOR, a terminal).
+    pub(crate) color: bool,
     pub(crate) data_dir: PathBuf,
     pub(crate) socket: PathBuf,
     /// The daemon's `config.toml`.
@@ -44,8 +48,18 @@ impl Context {
             (None, Some(dirs)) => dirs.config_dir().join("config.toml"),
             (None, None) => data_dir.join("config.toml"),
         };
+        let color = match global.color {
+            clap::ColorChoice::Always => true,
+            clap::ColorChoice::Never => false,
+            clap::ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
         Ok(Context {
             json: global.json,
+            quiet: global.quiet,
+            color,
             data_dir,
             socket,
             config_file,

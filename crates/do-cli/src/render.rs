@@ -1,6 +1,6 @@
 //! Tables and text for people; JSON for programs.
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
@@ -14,18 +14,61 @@ pub(crate) fn print_json(data: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A table with borders on a terminal, aligned plain columns in a pipe.
-pub(crate) fn table(terminal: bool, header: &[&str]) -> Table {
+/// A table with borders on a terminal, aligned plain columns in a pipe; colours as `--color`
+/// says.
+pub(crate) fn table(ctx: &crate::context::Context, header: &[&str]) -> Table {
     let mut table = Table::new();
-    if terminal {
+    if ctx.is_terminal() {
         table
             .load_style(presets::UTF8_HORIZONTAL_ONLY)
             .set_content_arrangement(ContentArrangement::Dynamic);
     } else {
         table.load_style(presets::NOTHING).force_no_tty();
     }
+    if ctx.color {
+        table.enforce_styling();
+    }
     table.set_header(header.to_vec());
     table
+}
+
+/// The colour a status word is shown in: green done, red failed, yellow under way, grey for
+/// what did not or will not run.
+fn status_color(status: &str) -> Option<Color> {
+    match status.split_whitespace().next().unwrap_or_default() {
+        "completed" | "succeeded" | "active" => Some(Color::Green),
+        "failed" | "timed_out" | "escalated" => Some(Color::Red),
+        "running" | "retrying" => Some(Color::Yellow),
+        "queued" | "paused" => Some(Color::Cyan),
+        "cancelled" | "skipped" | "interrupted" | "archived" => Some(Color::DarkGrey),
+        _ => None,
+    }
+}
+
+/// A table cell holding a status word, coloured when colours are on.
+pub(crate) fn status_cell(ctx: &crate::context::Context, status: &str) -> Cell {
+    let cell = Cell::new(status);
+    match status_color(status) {
+        Some(color) if ctx.color => cell.fg(color),
+        _ => cell,
+    }
+}
+
+/// A status word for a line of text, coloured (ANSI) when colours are on.
+pub(crate) fn paint_status(ctx: &crate::context::Context, status: &str) -> String {
+    let code = match status_color(status) {
+        Some(Color::Green) => "32",
+        Some(Color::Red) => "31",
+        Some(Color::Yellow) => "33",
+        Some(Color::Cyan) => "36",
+        Some(_) => "90",
+        None => return status.to_owned(),
+    };
+    if ctx.color {
+        format!("\x1b[{code}m{status}\x1b[0m")
+    } else {
+        status.to_owned()
+    }
 }
 
 pub(crate) fn print_table(table: &Table) -> anyhow::Result<()> {
@@ -58,8 +101,9 @@ pub(crate) fn short_time(rfc3339: &str) -> String {
         .map_or_else(|| rfc3339.to_owned(), |t| t.replace('T', " "))
 }
 
-/// Prints a list the way every `list` command does: JSON with `--json`, a hint when it is
-/// empty, else a table with one row per item.
+/// Prints a list the way every `list` command does: JSON with `--json`, the first column
+/// (the ids) with `-q`, a hint when it is empty, else a table with one row per item and its
+/// STATUS column coloured.
 pub(crate) fn print_list<T: Serialize>(
     ctx: &crate::context::Context,
     items: &[T],
@@ -69,12 +113,26 @@ pub(crate) fn print_list<T: Serialize>(
 ) -> anyhow::Result<u8> {
     if ctx.json {
         print_json(&items)?;
+    } else if ctx.quiet {
+        let mut out = std::io::stdout().lock();
+        for item in items {
+            if let Some(id) = row(item).first() {
+                writeln!(out, "{id}")?;
+            }
+        }
     } else if items.is_empty() {
         writeln!(std::io::stdout(), "{empty}")?;
     } else {
-        let mut t = table(ctx.is_terminal(), header);
+        let status_column = header.iter().position(|h| *h == "STATUS");
+        let mut t = table(ctx, header);
         for item in items {
-            t.add_row(row(item));
+            t.add_row(row(item).into_iter().enumerate().map(|(i, text)| {
+                if Some(i) == status_column {
+                    status_cell(ctx, &text)
+                } else {
+                    Cell::new(text)
+                }
+            }));
         }
         print_table(&t)?;
     }

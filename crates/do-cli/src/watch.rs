@@ -25,7 +25,7 @@ pub(crate) fn follow(ctx: &Context, execution_id: &str) -> anyhow::Result<u8> {
         let execution: ExecutionData = client.call(Request::GetExecution(ById {
             id: execution_id.to_owned(),
         }))?;
-        Box::new(Bars::new(&execution))
+        Box::new(Bars::new(&execution, ctx.color))
     } else {
         Box::new(PlainLines)
     };
@@ -168,7 +168,7 @@ struct Bars {
 }
 
 impl Bars {
-    fn new(execution: &ExecutionData) -> Bars {
+    fn new(execution: &ExecutionData, color: bool) -> Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
         let overall = multi.add(ProgressBar::new(u64::from(execution.progress.total)));
         overall.set_style(style("{spinner} {prefix} [{bar:30}] {pos}/{len} steps"));
@@ -189,7 +189,7 @@ impl Bars {
             done_roots: HashSet::new(),
             running: HashMap::new(),
             started: None,
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color,
         }
     }
 

@@ -113,7 +113,7 @@ fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
     }))?;
     if ctx.json {
         print_json(&agent)?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(
             std::io::stdout(),
             "Added agent {} ({}).",
@@ -245,7 +245,7 @@ fn cmd_remove(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
     }))?;
     if ctx.json {
         print_json(&answer)?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(std::io::stdout(), "Removed agent {}.", args.name)?;
     }
     Ok(SUCCESS)

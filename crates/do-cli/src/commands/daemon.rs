@@ -158,7 +158,7 @@ fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
 fn report(ctx: &Context, what: &str, status: &DaemonStatusData) -> anyhow::Result<u8> {
     if ctx.json {
         print_json(&with_http(ctx, status)?)?;
-    } else {
+    } else if !ctx.quiet {
         let http = match http_addr(ctx) {
             Some(addr) => format!(", HTTP API on http://{addr}"),
             None => String::new(),
@@ -213,7 +213,7 @@ fn cmd_stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<u8> {
         Err(ClientError::Connect { .. }) => {
             if ctx.json {
                 print_json(&json!({"running": false}))?;
-            } else {
+            } else if !ctx.quiet {
                 writeln!(std::io::stdout(), "No daemon is running.")?;
             }
             return Ok(SUCCESS);
@@ -221,7 +221,7 @@ fn cmd_stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
-    if !args.now && status.running_steps > 0 && !ctx.json {
+    if !args.now && status.running_steps > 0 && !ctx.json && !ctx.quiet {
         writeln!(
             std::io::stderr(),
             "Waiting for {} running step(s) to finish (`--now` ends them).",
@@ -233,7 +233,7 @@ fn cmd_stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<u8> {
     client.wait_closed();
     if ctx.json {
         print_json(&json!({"running": false, "pid": status.pid}))?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(
             std::io::stdout(),
             "Stopped the daemon (pid {}).",
@@ -249,7 +249,7 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
         Err(ClientError::Connect { .. }) => {
             if ctx.json {
                 print_json(&json!({"running": false, "socket": ctx.socket}))?;
-            } else {
+            } else if !ctx.quiet {
                 writeln!(
                     std::io::stdout(),
                     "No daemon is running (socket {}).",
@@ -263,6 +263,9 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
     let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
     if ctx.json {
         print_json(&with_http(ctx, &status)?)?;
+        return Ok(SUCCESS);
+    }
+    if ctx.quiet {
         return Ok(SUCCESS);
     }
     let mut out = std::io::stdout().lock();
@@ -336,7 +339,7 @@ fn cmd_install_service(ctx: &Context, args: &InstallServiceArgs) -> anyhow::Resu
     std::fs::write(&path, &unit).with_context(|| format!("cannot write `{}`", path.display()))?;
     if ctx.json {
         print_json(&json!({"path": path}))?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(
             std::io::stdout(),
             "Wrote {}.\nStart it now and at every login with:\n  systemctl --user daemon-reload && systemctl --user enable --now do",

@@ -65,7 +65,7 @@ fn cmd_create(ctx: &Context, args: CreateArgs) -> anyhow::Result<u8> {
     }))?;
     if ctx.json {
         print_json(&created)?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(
             std::io::stdout(),
             "Created team {} ({}, {}).",
@@ -123,7 +123,7 @@ fn cmd_remove(ctx: &Context, args: &IdArgs) -> anyhow::Result<u8> {
     }))?;
     if ctx.json {
         print_json(&answer)?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(std::io::stdout(), "Removed team {}.", args.id)?;
     }
     Ok(SUCCESS)

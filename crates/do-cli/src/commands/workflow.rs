@@ -2,7 +2,9 @@
 
 use crate::context::Context;
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
-use crate::render::{print_json, print_list, print_table, short_time, short_value, table};
+use crate::render::{
+    paint_status, print_json, print_list, print_table, short_time, short_value, table,
+};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
@@ -278,7 +280,7 @@ fn cmd_control(
     }
     if ctx.json {
         print_json(&execution)?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(
             std::io::stdout(),
             "{done} {} (now {}).",
@@ -452,6 +454,8 @@ fn cmd_create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<u8> {
     print_warnings(&args.file, &workflow.warnings);
     if ctx.json {
         print_json(&workflow)?;
+    } else if ctx.quiet {
+        writeln!(std::io::stdout(), "{}", workflow.workflow_id)?;
     } else {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -486,7 +490,7 @@ fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
     print_warnings(&args.file, &validation.warnings);
     if ctx.json {
         print_json(&validation)?;
-    } else {
+    } else if !ctx.quiet {
         writeln!(
             std::io::stdout(),
             "`{}` is a valid workflow: {} ({} top-level step{}).",
@@ -597,10 +601,7 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     facts.push(format!("created {}", short_time(&workflow.created_at)));
     writeln!(out, "{}", facts.join(" · "))?;
     drop(out);
-    let mut t = table(
-        ctx.is_terminal(),
-        &["STEP", "TYPE", "AGENT", "INPUT", "OUTPUT"],
-    );
+    let mut t = table(ctx, &["STEP", "TYPE", "AGENT", "INPUT", "OUTPUT"]);
     for step in &workflow.document.steps {
         add_step_rows(&mut t, step, 0);
     }
@@ -765,6 +766,8 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
     if !args.wait {
         if ctx.json {
             print_json(&execution)?;
+        } else if ctx.quiet {
+            writeln!(std::io::stdout(), "{}", execution.execution_id)?;
         } else {
             writeln!(
                 std::io::stdout(),
@@ -781,7 +784,7 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
         }
         return Ok(SUCCESS);
     }
-    if !ctx.json {
+    if !ctx.json && !ctx.quiet {
         writeln!(
             std::io::stderr(),
             "Started execution {}.",
@@ -798,7 +801,7 @@ fn wait_for(
     client: &mut do_proto::Client,
     execution_id: &str,
 ) -> anyhow::Result<u8> {
-    let quiet = ctx.json;
+    let quiet = ctx.json || ctx.quiet;
     client.watch(execution_id, |event| {
         if !quiet {
             print_event(event);
@@ -809,7 +812,7 @@ fn wait_for(
     }))?;
     if ctx.json {
         print_json(&finished)?;
-    } else {
+    } else if !ctx.quiet {
         print_execution(ctx, &finished)?;
     }
     Ok(if finished.status == ExecutionStatus::Completed {
@@ -995,6 +998,8 @@ fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8
     }))?;
     if ctx.json {
         print_json(&execution)?;
+    } else if ctx.quiet {
+        writeln!(std::io::stdout(), "{}", execution.status)?;
     } else {
         print_execution(ctx, &execution)?;
     }
@@ -1009,10 +1014,11 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
         "{}  {} ({})",
         execution.execution_id, execution.workflow_name, execution.workflow_id
     )?;
+    let status = paint_status(ctx, execution.status.as_str());
     let mut facts = vec![
         match execution.queue_position {
-            Some(position) => format!("{} (#{position} in the queue)", execution.status),
-            None => execution.status.to_string(),
+            Some(position) => format!("{status} (#{position} in the queue)"),
+            None => status,
         },
         format!(
             "{}/{} steps ({}%)",
@@ -1036,13 +1042,10 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
     }
     writeln!(out, "{}", facts.join(" · "))?;
     drop(out);
-    let mut t = table(
-        ctx.is_terminal(),
-        &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"],
-    );
+    let mut t = table(ctx, &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
     let mut errors = Vec::new();
     for step in execution.steps.iter().flatten() {
-        add_status_rows(&mut t, step, 0, &mut errors);
+        add_status_rows(ctx, &mut t, step, 0, &mut errors);
     }
     print_table(&t)?;
     let mut out = std::io::stdout().lock();
@@ -1058,6 +1061,7 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
 }
 
 fn add_status_rows(
+    ctx: &Context,
     t: &mut comfy_table::Table,
     step: &StepData,
     depth: usize,
@@ -1076,11 +1080,11 @@ fn add_status_rows(
         _ => step.status.to_string(),
     };
     t.add_row(vec![
-        format!("{}{}", "  ".repeat(depth), step.id),
-        status,
-        step.agent.clone().unwrap_or_default(),
-        step.duration.clone().unwrap_or_default(),
-        output,
+        comfy_table::Cell::new(format!("{}{}", "  ".repeat(depth), step.id)),
+        crate::render::status_cell(ctx, &status),
+        step.agent.clone().unwrap_or_default().into(),
+        step.duration.clone().unwrap_or_default().into(),
+        output.into(),
     ]);
     if let Some(error) = &step.error
         && step.steps.is_empty()
@@ -1088,7 +1092,7 @@ fn add_status_rows(
         errors.push((step.id.clone(), error.clone()));
     }
     for child in &step.steps {
-        add_status_rows(t, child, depth + 1, errors);
+        add_status_rows(ctx, t, child, depth + 1, errors);
     }
 }
 
