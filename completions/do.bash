@@ -163,11 +163,17 @@ _do() {
             do__subcmd__help__subcmd__team,show)
                 cmd="do__subcmd__help__subcmd__team__subcmd__show"
                 ;;
+            do__subcmd__help__subcmd__workflow,archive)
+                cmd="do__subcmd__help__subcmd__workflow__subcmd__archive"
+                ;;
             do__subcmd__help__subcmd__workflow,cancel)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__cancel"
                 ;;
             do__subcmd__help__subcmd__workflow,create)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__create"
+                ;;
+            do__subcmd__help__subcmd__workflow,delete)
+                cmd="do__subcmd__help__subcmd__workflow__subcmd__delete"
                 ;;
             do__subcmd__help__subcmd__workflow,execute)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__execute"
@@ -193,8 +199,14 @@ _do() {
             do__subcmd__help__subcmd__workflow,retry)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__retry"
                 ;;
+            do__subcmd__help__subcmd__workflow,run)
+                cmd="do__subcmd__help__subcmd__workflow__subcmd__run"
+                ;;
             do__subcmd__help__subcmd__workflow,show)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__show"
+                ;;
+            do__subcmd__help__subcmd__workflow,update)
+                cmd="do__subcmd__help__subcmd__workflow__subcmd__update"
                 ;;
             do__subcmd__help__subcmd__workflow,validate)
                 cmd="do__subcmd__help__subcmd__workflow__subcmd__validate"
@@ -229,11 +241,17 @@ _do() {
             do__subcmd__team__subcmd__help,show)
                 cmd="do__subcmd__team__subcmd__help__subcmd__show"
                 ;;
+            do__subcmd__workflow,archive)
+                cmd="do__subcmd__workflow__subcmd__archive"
+                ;;
             do__subcmd__workflow,cancel)
                 cmd="do__subcmd__workflow__subcmd__cancel"
                 ;;
             do__subcmd__workflow,create)
                 cmd="do__subcmd__workflow__subcmd__create"
+                ;;
+            do__subcmd__workflow,delete)
+                cmd="do__subcmd__workflow__subcmd__delete"
                 ;;
             do__subcmd__workflow,execute)
                 cmd="do__subcmd__workflow__subcmd__execute"
@@ -262,17 +280,29 @@ _do() {
             do__subcmd__workflow,retry)
                 cmd="do__subcmd__workflow__subcmd__retry"
                 ;;
+            do__subcmd__workflow,run)
+                cmd="do__subcmd__workflow__subcmd__run"
+                ;;
             do__subcmd__workflow,show)
                 cmd="do__subcmd__workflow__subcmd__show"
                 ;;
+            do__subcmd__workflow,update)
+                cmd="do__subcmd__workflow__subcmd__update"
+                ;;
             do__subcmd__workflow,validate)
                 cmd="do__subcmd__workflow__subcmd__validate"
+                ;;
+            do__subcmd__workflow__subcmd__help,archive)
+                cmd="do__subcmd__workflow__subcmd__help__subcmd__archive"
                 ;;
             do__subcmd__workflow__subcmd__help,cancel)
                 cmd="do__subcmd__workflow__subcmd__help__subcmd__cancel"
                 ;;
             do__subcmd__workflow__subcmd__help,create)
                 cmd="do__subcmd__workflow__subcmd__help__subcmd__create"
+                ;;
+            do__subcmd__workflow__subcmd__help,delete)
+                cmd="do__subcmd__workflow__subcmd__help__subcmd__delete"
                 ;;
             do__subcmd__workflow__subcmd__help,execute)
                 cmd="do__subcmd__workflow__subcmd__help__subcmd__execute"
@@ -301,8 +331,14 @@ _do() {
             do__subcmd__workflow__subcmd__help,retry)
                 cmd="do__subcmd__workflow__subcmd__help__subcmd__retry"
                 ;;
+            do__subcmd__workflow__subcmd__help,run)
+                cmd="do__subcmd__workflow__subcmd__help__subcmd__run"
+                ;;
             do__subcmd__workflow__subcmd__help,show)
                 cmd="do__subcmd__workflow__subcmd__help__subcmd__show"
+                ;;
+            do__subcmd__workflow__subcmd__help,update)
+                cmd="do__subcmd__workflow__subcmd__help__subcmd__update"
                 ;;
             do__subcmd__workflow__subcmd__help,validate)
                 cmd="do__subcmd__workflow__subcmd__help__subcmd__validate"
@@ -1098,8 +1134,22 @@ _do() {
             return 0
             ;;
         do__subcmd__help__subcmd__workflow)
-            opts="create validate list show execute execution executions cancel pause resume retry logs"
+            opts="create validate list show update delete archive run execute execution executions cancel pause resume retry logs"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__workflow__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1126,6 +1176,20 @@ _do() {
             return 0
             ;;
         do__subcmd__help__subcmd__workflow__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__workflow__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1251,7 +1315,35 @@ _do() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        do__subcmd__help__subcmd__workflow__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         do__subcmd__help__subcmd__workflow__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__help__subcmd__workflow__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1504,8 +1596,30 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow)
-            opts="-h -V --json --socket --data-dir --help --version create validate list show execute execution executions cancel pause resume retry logs help"
+            opts="-h -V --json --socket --data-dir --help --version create validate list show update delete archive run execute execution executions cancel pause resume retry logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__workflow__subcmd__archive)
+            opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1553,6 +1667,28 @@ _do() {
             ;;
         do__subcmd__workflow__subcmd__create)
             opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__workflow__subcmd__delete)
+            opts="-h -V --force --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1684,8 +1820,22 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__help)
-            opts="create validate list show execute execution executions cancel pause resume retry logs help"
+            opts="create validate list show update delete archive run execute execution executions cancel pause resume retry logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__workflow__subcmd__help__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1712,6 +1862,20 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__workflow__subcmd__help__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1851,7 +2015,35 @@ _do() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        do__subcmd__workflow__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         do__subcmd__workflow__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__workflow__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1880,7 +2072,7 @@ _do() {
             return 0
             ;;
         do__subcmd__workflow__subcmd__list)
-            opts="-h -V --status --category --limit --offset --json --socket --data-dir --help --version"
+            opts="-h -V --status --category --all --limit --offset --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2009,8 +2201,58 @@ _do() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        do__subcmd__workflow__subcmd__run)
+            opts="-h -V --input --input-file --priority --wait --dry-run --notify-webhook --notify-command --notify-slack --notify-email --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-webhook)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-slack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         do__subcmd__workflow__subcmd__show)
-            opts="-h -V --graph --json --socket --data-dir --help --version"
+            opts="-h --graph --version --json --socket --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2020,6 +2262,32 @@ _do() {
                     COMPREPLY=($(compgen -W "tree mermaid dot" -- "${cur}"))
                     return 0
                     ;;
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        do__subcmd__workflow__subcmd__update)
+            opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

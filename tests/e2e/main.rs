@@ -11,6 +11,7 @@ mod test_failures;
 mod test_http;
 mod test_step_types;
 mod test_validation;
+mod test_versions;
 
 /// Every `test_*.rs` file here must be listed above, or its tests would silently never run.
 #[test]

@@ -333,6 +333,7 @@ async fn list(
         Request::ListWorkflows(ListWorkflows {
             status,
             category: query.get("category").cloned(),
+            all: false,
             limit,
             offset,
         }),
