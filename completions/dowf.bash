@@ -202,6 +202,9 @@ _dowf() {
             dowf__subcmd__help__subcmd__workflow,run)
                 cmd="dowf__subcmd__help__subcmd__workflow__subcmd__run"
                 ;;
+            dowf__subcmd__help__subcmd__workflow,schema)
+                cmd="dowf__subcmd__help__subcmd__workflow__subcmd__schema"
+                ;;
             dowf__subcmd__help__subcmd__workflow,show)
                 cmd="dowf__subcmd__help__subcmd__workflow__subcmd__show"
                 ;;
@@ -283,6 +286,9 @@ _dowf() {
             dowf__subcmd__workflow,run)
                 cmd="dowf__subcmd__workflow__subcmd__run"
                 ;;
+            dowf__subcmd__workflow,schema)
+                cmd="dowf__subcmd__workflow__subcmd__schema"
+                ;;
             dowf__subcmd__workflow,show)
                 cmd="dowf__subcmd__workflow__subcmd__show"
                 ;;
@@ -333,6 +339,9 @@ _dowf() {
                 ;;
             dowf__subcmd__workflow__subcmd__help,run)
                 cmd="dowf__subcmd__workflow__subcmd__help__subcmd__run"
+                ;;
+            dowf__subcmd__workflow__subcmd__help,schema)
+                cmd="dowf__subcmd__workflow__subcmd__help__subcmd__schema"
                 ;;
             dowf__subcmd__workflow__subcmd__help,show)
                 cmd="dowf__subcmd__workflow__subcmd__help__subcmd__show"
@@ -1134,7 +1143,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__help__subcmd__workflow)
-            opts="create validate list show update delete archive run execute execution executions cancel pause resume retry logs"
+            opts="create validate schema list show update delete archive run execute execution executions cancel pause resume retry logs"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1316,6 +1325,20 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__help__subcmd__workflow__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__help__subcmd__workflow__subcmd__schema)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1596,7 +1619,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow)
-            opts="-h -V --json --socket --data-dir --help --version create validate list show update delete archive run execute execution executions cancel pause resume retry logs help"
+            opts="-h -V --json --socket --data-dir --help --version create validate schema list show update delete archive run execute execution executions cancel pause resume retry logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1820,7 +1843,7 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow__subcmd__help)
-            opts="create validate list show update delete archive run execute execution executions cancel pause resume retry logs help"
+            opts="create validate schema list show update delete archive run execute execution executions cancel pause resume retry logs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2016,6 +2039,20 @@ _dowf() {
             return 0
             ;;
         dowf__subcmd__workflow__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__help__subcmd__schema)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2236,6 +2273,28 @@ _dowf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dowf__subcmd__workflow__subcmd__schema)
+            opts="-h -V --json --socket --data-dir --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

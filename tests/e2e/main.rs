@@ -9,6 +9,7 @@ mod test_durability;
 mod test_execution;
 mod test_failures;
 mod test_http;
+mod test_schema;
 mod test_step_types;
 mod test_validation;
 mod test_versions;

@@ -24,6 +24,8 @@ pub(crate) enum WorkflowCommand {
     Create(CreateArgs),
     /// Check a workflow document and report every problem, without storing it.
     Validate(ValidateArgs),
+    /// Print the JSON Schema of workflow documents, for editors (`docs/workflow.schema.json`).
+    Schema,
     /// List stored workflows, newest first.
     List(ListArgs),
     /// Show a workflow and its steps.
@@ -174,6 +176,10 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
     match command {
         WorkflowCommand::Create(args) => cmd_create(ctx, &args),
         WorkflowCommand::Validate(args) => cmd_validate(ctx, &args),
+        WorkflowCommand::Schema => {
+            print_json(&do_core::workflow::json_schema())?;
+            Ok(SUCCESS)
+        }
         WorkflowCommand::List(args) => cmd_list(ctx, &args),
         WorkflowCommand::Show(args) => cmd_show(ctx, &args),
         WorkflowCommand::Update(args) => cmd_update(ctx, &args),
