@@ -1137,6 +1137,15 @@ pub(crate) struct RunArgs {
 
 fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
     let options = &args.options;
+    let stdin = Path::new("-");
+    if args.file == stdin && options.input_file.as_deref() == Some(stdin) {
+        return Err(UsageError(
+            "the document and `--input-file` cannot both be read from standard input; \
+             put one of them in a file"
+                .to_owned(),
+        )
+        .into());
+    }
     let input = options.read_input()?;
     if options.dry_run {
         // The daemon checks the document (and reports every problem alike); nothing is stored.
