@@ -9,8 +9,10 @@ mod test_durability;
 mod test_execution;
 mod test_failures;
 mod test_http;
+mod test_schema;
 mod test_step_types;
 mod test_validation;
+mod test_versions;
 mod test_watch;
 
 /// Every `test_*.rs` file here must be listed above, or its tests would silently never run.

@@ -38,18 +38,24 @@ impl Api {
         let url = format!("{}{path}", self.base);
         let auth = key.map(|k| format!("Bearer {k}"));
         let response = match method {
-            "GET" => {
-                let mut request = self.agent.get(&url);
+            "GET" | "DELETE" => {
+                let mut request = if method == "GET" {
+                    self.agent.get(&url)
+                } else {
+                    self.agent.delete(&url)
+                };
                 if let Some(auth) = &auth {
                     request = request.header("Authorization", auth);
                 }
                 request.call()
             }
             _ => {
-                let mut request = self
-                    .agent
-                    .post(&url)
-                    .header("Content-Type", "application/json");
+                let request = if method == "PUT" {
+                    self.agent.put(&url)
+                } else {
+                    self.agent.post(&url)
+                };
+                let mut request = request.header("Content-Type", "application/json");
                 if let Some(auth) = &auth {
                     request = request.header("Authorization", auth);
                 }
@@ -729,6 +735,13 @@ fn the_openapi_document_matches_the_daemon() {
             let reply = match method.as_str() {
                 "get" => api.get(&concrete),
                 "post" => api.post(&concrete, &json!({"name": "n", "steps": []})),
+                "put" => api.send(
+                    "PUT",
+                    &concrete,
+                    Some(&api.key),
+                    Some(r#"{"name": "n", "steps": []}"#),
+                ),
+                "delete" => api.send("DELETE", &concrete, Some(&api.key), None),
                 other => panic!("unexpected method {other}"),
             };
             let message = reply.body["error"]["message"].as_str().unwrap_or_default();
@@ -745,7 +758,7 @@ fn the_openapi_document_matches_the_daemon() {
             );
         }
     }
-    assert_eq!(operations, 10, "the router serves 10 operations");
+    assert_eq!(operations, 12, "the router serves 12 operations");
 
     let schemas = &openapi["components"]["schemas"];
     let declared = |schema: &str| -> Vec<String> {
@@ -808,4 +821,60 @@ fn the_openapi_document_matches_the_daemon() {
             "required {key} not sent"
         );
     }
+}
+
+#[test]
+fn put_stores_a_version_and_delete_keeps_history_unless_forced() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    env.run(&["agent", "add", "ok", "--shell", "echo ok"]).ok();
+    let doc =
+        |task: &str| json!({"name": "w", "steps": [{"id": "s", "agent": "ok", "task": task}]});
+    let created = api.post("/agents/workflows", &doc("one"));
+    let workflow = created.body["data"]["workflowId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = format!("/agents/workflows/{workflow}");
+    let put = |body: &Value| api.send("PUT", &path, Some(&api.key), Some(&body.to_string()));
+
+    let updated = put(&doc("two"));
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body["data"]["version"], 2);
+    assert_eq!(updated.body["data"]["steps"][0]["task"], "two");
+    let invalid = put(&json!({"name": "w", "steps": [{"id": "s", "agent": "ok"}]}));
+    assert_eq!(invalid.status, 400);
+    assert_eq!(
+        invalid.body["error"]["details"]["errors"][0]["path"],
+        "steps[0]"
+    );
+    assert_eq!(api.get(&path).body["data"]["version"], 2);
+
+    let executed = api.post(&format!("{path}/execute"), &json!({}));
+    let execution = executed.body["data"]["executionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(executed.body["data"]["workflowVersion"], 2);
+    Events::open(&api, &execution).ends();
+    let refused = api.send("DELETE", &path, Some(&api.key), None);
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "conflict");
+    let deleted = api.send(
+        "DELETE",
+        &format!("{path}?force=true"),
+        Some(&api.key),
+        None,
+    );
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(
+        deleted.body["data"]["executionsDeleted"],
+        json!([execution])
+    );
+    assert_eq!(api.get(&path).status, 404);
+    assert_eq!(
+        api.get(&format!("/agents/workflows/executions/{execution}"))
+            .status,
+        404
+    );
 }

@@ -21,6 +21,7 @@ pub(crate) fn workflow_ids() -> ArgValueCandidates {
         let request = Request::ListWorkflows(ListWorkflows {
             status: None,
             category: None,
+            all: false,
             limit: 200,
             offset: 0,
         });

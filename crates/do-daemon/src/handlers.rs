@@ -10,13 +10,14 @@ use do_core::validate::{Diagnostic, did_you_mean, parse_document};
 use do_core::workflow::{StepKind, WorkflowDocument};
 use do_proto::{
     AddAgent, AgentData, ApiError, ById, ByName, CancelExecution, CreateTeam, CreateWorkflow,
-    DaemonStatusData, ErrorCode, EventKind, ExecuteWorkflow, HelloData, ListExecutions,
-    ListWorkflows, PROTOCOL_VERSION, Request, RetryStep, TeamData, ValidationData, Watch,
-    WorkflowData,
+    DaemonStatusData, DeleteWorkflow, DeletedWorkflow, ErrorCode, Event, EventKind,
+    ExecuteWorkflow, ExecutionData, HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION,
+    Request, RetryStep, RunData, RunOutcome, RunWorkflow, TeamData, UpdateWorkflow, ValidationData,
+    Watch, WorkflowData, WorkflowVersion,
 };
 use do_store::{
     AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, TeamRecord, WorkflowFilter,
-    WorkflowRecord,
+    WorkflowRecord, Writer,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -119,6 +120,11 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::GetWorkflow(ById { id }) => {
             to_value(&workflow_data(&load_workflow(shared, &id)?, Vec::new()))
         }
+        Request::GetWorkflowVersion(params) => get_workflow_version(shared, params),
+        Request::UpdateWorkflow(params) => update_workflow(shared, params),
+        Request::DeleteWorkflow(params) => delete_workflow(shared, params),
+        Request::ArchiveWorkflow(ById { id }) => archive_workflow(shared, &id),
+        Request::RunWorkflow(params) => run_workflow(shared, params),
         Request::ExecuteWorkflow(params) => execute_workflow(shared, params),
         Request::GetExecution(ById { id }) => to_value(&status::execution_data(shared, &id, true)?),
         Request::ListExecutions(params) => list_executions(shared, params),
@@ -308,6 +314,7 @@ fn workflow_data(record: &WorkflowRecord, warnings: Vec<Diagnostic>) -> Workflow
 
 fn list_workflows(shared: &Shared, params: ListWorkflows) -> Answer {
     let filter = WorkflowFilter {
+        hide_archived: params.status.is_none() && !params.all,
         status: params.status,
         category: params.category,
         limit: params.limit,
@@ -327,55 +334,93 @@ fn load_workflow(shared: &Shared, id: &str) -> Result<WorkflowRecord, ApiError> 
         .store()
         .workflow(id)
         .map_err(internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("no workflow `{id}`; `do workflow list` shows the stored ones"),
-            )
-        })
+        .ok_or_else(|| workflow_not_found(id))
 }
 
 fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     let workflow = load_workflow(shared, &params.workflow_id)?;
-    let plan = Plan::new(&workflow.document);
-    let input = match params.input {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(map)) => Value::Object(map),
-        Some(other) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("`input` must be a JSON object, found {}", json_type(&other)),
-            ));
-        }
-    };
-    let missing = unknown_runners(shared, &workflow.document)?;
-    if !missing.is_empty() {
-        let lines: Vec<String> = missing.iter().map(|d| format!("  {d}")).collect();
+    if workflow.status == WorkflowStatus::Archived {
         return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
+            ErrorCode::Conflict,
             format!(
-                "workflow `{}` uses agents or teams that do not exist:\n{}",
-                workflow.id,
-                lines.join("\n")
+                "workflow `{}` ({}) is archived and cannot be executed; store the document \
+                 again with `do workflow create FILE` or `do workflow run FILE`",
+                workflow.id, workflow.document.name
             ),
-        )
-        .with_details(json!({ "errors": missing })));
+        ));
     }
-    if let Some(notifications) = &params.notifications {
+    let input = execution_input(params.input)?;
+    check_runners(shared, &workflow.id, &workflow.document)?;
+    check_notifications(params.notifications.as_ref())?;
+    let now = time::now_ms();
+    let record = new_execution(&workflow, input, params.priority, params.notifications, now);
+    let event = shared
+        .store()
+        .write(|w| queue_execution(w, &workflow, &record, now))
+        .map_err(internal)?;
+    to_value(&execution_queued(shared, event, &record)?)
+}
+
+/// The execution input: an object, `{}` when absent.
+fn execution_input(input: Option<Value>) -> Result<Value, ApiError> {
+    match input {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(Value::Object(map)) => Ok(Value::Object(map)),
+        Some(other) => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("`input` must be a JSON object, found {}", json_type(&other)),
+        )),
+    }
+}
+
+/// Refuses to execute a document whose agents or teams do not exist.
+fn check_runners(
+    shared: &Shared,
+    workflow: &str,
+    document: &WorkflowDocument,
+) -> Result<(), ApiError> {
+    let missing = unknown_runners(shared, document)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = missing.iter().map(|d| format!("  {d}")).collect();
+    Err(ApiError::new(
+        ErrorCode::InvalidRequest,
+        format!(
+            "workflow `{workflow}` uses agents or teams that do not exist:\n{}",
+            lines.join("\n")
+        ),
+    )
+    .with_details(json!({ "errors": missing })))
+}
+
+fn check_notifications(notifications: Option<&Value>) -> Result<(), ApiError> {
+    if let Some(notifications) = notifications {
         crate::notify::Notifications::from_value(notifications).map_err(|e| {
             ApiError::new(ErrorCode::InvalidRequest, format!("`notifications`: {e}"))
         })?;
     }
-    let now = time::now_ms();
-    let record = ExecutionRecord {
+    Ok(())
+}
+
+/// A queued execution of the workflow's current version.
+fn new_execution(
+    workflow: &WorkflowRecord,
+    input: Value,
+    priority: Option<Priority>,
+    notifications: Option<Value>,
+    now: i64,
+) -> ExecutionRecord {
+    let plan = Plan::new(&workflow.document);
+    ExecutionRecord {
         id: ids::new_id("exec"),
         workflow_id: workflow.id.clone(),
         workflow_version: workflow.version,
         workflow_name: workflow.document.name.clone(),
         status: ExecutionStatus::Queued,
-        priority: params.priority.unwrap_or(Priority::Normal),
+        priority: priority.unwrap_or(Priority::Normal),
         input,
-        notifications: params.notifications.unwrap_or(Value::Null),
+        notifications: notifications.unwrap_or(Value::Null),
         current_step: None,
         steps_completed: 0,
         steps_total: u32::try_from(plan.roots().len()).unwrap_or(u32::MAX),
@@ -384,28 +429,228 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
         created_at: now,
         started_at: None,
         completed_at: None,
-    };
-    let event = shared
+    }
+}
+
+/// Stores a new execution with its first event; a draft workflow becomes active.
+fn queue_execution(
+    w: &mut Writer<'_>,
+    workflow: &WorkflowRecord,
+    record: &ExecutionRecord,
+    now: i64,
+) -> Result<Event, StoreError> {
+    w.insert_execution(record)?;
+    if workflow.status == WorkflowStatus::Draft {
+        w.set_workflow_status(&workflow.id, WorkflowStatus::Active, now)?;
+    }
+    status::append_event(
+        w,
+        &record.id,
+        now,
+        EventKind::ExecutionQueued,
+        None,
+        json!({"priority": record.priority}),
+    )
+}
+
+/// After the commit of [`queue_execution`]: announces the event, hands the execution to the
+/// scheduler and answers with its status.
+fn execution_queued(
+    shared: &Shared,
+    event: Event,
+    record: &ExecutionRecord,
+) -> Result<ExecutionData, ApiError> {
+    let _ = shared.events.send(event);
+    tracing::info!(execution = %record.id, workflow = %record.workflow_id, "execution queued");
+    let _ = shared.scheduler.send(Message::Start(record.id.clone()));
+    status::execution_data(shared, &record.id, false)
+}
+
+fn workflow_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no workflow `{id}`; `do workflow list --all` shows the stored ones"),
+    )
+}
+
+fn get_workflow_version(shared: &Shared, params: WorkflowVersion) -> Answer {
+    let mut workflow = load_workflow(shared, &params.id)?;
+    if params.version != workflow.version {
+        let document = shared
+            .store()
+            .workflow_version(&params.id, params.version)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "workflow `{}` has no version {}; its versions are 1 to {}",
+                        workflow.id, params.version, workflow.version
+                    ),
+                )
+            })?;
+        workflow.document = document;
+        workflow.version = params.version;
+    }
+    to_value(&workflow_data(&workflow, Vec::new()))
+}
+
+fn update_workflow(shared: &Shared, params: UpdateWorkflow) -> Answer {
+    let (document, warnings) = checked_document(shared, &params.document)?;
+    let now = time::now_ms();
+    let updated = shared
         .store()
         .write(|w| {
-            w.insert_execution(&record)?;
-            if workflow.status == WorkflowStatus::Draft {
-                w.set_workflow_status(&workflow.id, WorkflowStatus::Active, now)?;
+            let Some(current) = w.workflow(&params.id)? else {
+                return Ok(None);
+            };
+            let version = w.add_workflow_version(&current.id, &document, now)?;
+            Ok(Some(WorkflowRecord {
+                version,
+                document,
+                updated_at: now,
+                ..current
+            }))
+        })
+        .map_err(internal)?
+        .ok_or_else(|| workflow_not_found(&params.id))?;
+    tracing::info!(workflow = %updated.id, version = updated.version, "workflow updated");
+    to_value(&workflow_data(&updated, warnings))
+}
+
+fn archive_workflow(shared: &Shared, id: &str) -> Answer {
+    let now = time::now_ms();
+    let archived = shared
+        .store()
+        .write(|w| {
+            let Some(current) = w.workflow(id)? else {
+                return Ok(None);
+            };
+            w.set_workflow_status(id, WorkflowStatus::Archived, now)?;
+            Ok(Some(WorkflowRecord {
+                status: WorkflowStatus::Archived,
+                updated_at: now,
+                ..current
+            }))
+        })
+        .map_err(internal)?
+        .ok_or_else(|| workflow_not_found(id))?;
+    tracing::info!(workflow = %id, "workflow archived");
+    to_value(&workflow_data(&archived, Vec::new()))
+}
+
+/// Deletes a workflow that has no execution left to run. Its ended executions keep it unless
+/// `force` deletes them too (records, logs and workspaces): history is not lost by accident,
+/// and `archive` is the way to retire a workflow but keep it.
+fn delete_workflow(shared: &Shared, params: DeleteWorkflow) -> Answer {
+    let id = params.id;
+    let deleted = shared
+        .store()
+        .write(|w| {
+            if w.workflow(&id)?.is_none() {
+                return Ok(Err(workflow_not_found(&id)));
             }
-            status::append_event(
-                w,
-                &record.id,
-                now,
-                EventKind::ExecutionQueued,
-                None,
-                json!({"priority": record.priority}),
-            )
+            let (live, all) = w.workflow_execution_counts(&id)?;
+            if live > 0 {
+                return Ok(Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "workflow `{id}` has {live} execution{} not ended yet (queued, running, \
+                         paused or escalated); cancel {} first (`do workflow executions \
+                         --workflow {id}` lists them)",
+                        if live == 1 { "" } else { "s" },
+                        if live == 1 { "it" } else { "them" },
+                    ),
+                )));
+            }
+            if all > 0 && !params.force {
+                return Ok(Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "workflow `{id}` has {all} past execution{}; pass `--force` to delete \
+                         {} too, or `do workflow archive {id}` to hide the workflow and keep them",
+                        if all == 1 { "" } else { "s" },
+                        if all == 1 { "it" } else { "them" },
+                    ),
+                )));
+            }
+            Ok(Ok(w.delete_workflow(&id)?.unwrap_or_default()))
+        })
+        .map_err(internal)??;
+    for execution in &deleted {
+        for dir in ["runs", "workspaces"] {
+            let path = shared.config.data_dir.join(dir).join(execution);
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot remove the files of a deleted execution");
+                }
+            }
+        }
+    }
+    tracing::info!(workflow = %id, executions = deleted.len(), "workflow deleted");
+    to_value(&DeletedWorkflow {
+        workflow_id: id,
+        deleted: true,
+        executions_deleted: deleted,
+    })
+}
+
+/// `workflow run`: the workflow is found by name among the live ones and the decision to
+/// create, reuse or add a version is taken in the same transaction as the execution's insert,
+/// so concurrent runs of one document store it once.
+fn run_workflow(shared: &Shared, params: RunWorkflow) -> Answer {
+    let (document, warnings) = checked_document(shared, &params.document)?;
+    let input = execution_input(params.input)?;
+    check_runners(shared, &document.name, &document)?;
+    check_notifications(params.notifications.as_ref())?;
+    let now = time::now_ms();
+    let (outcome, workflow, record, event) = shared
+        .store()
+        .write(|w| {
+            let (outcome, workflow) = match w.live_workflow_named(&document.name)? {
+                Some(existing) if existing.document == document => (RunOutcome::Reused, existing),
+                Some(existing) => {
+                    let version = w.add_workflow_version(&existing.id, &document, now)?;
+                    let updated = WorkflowRecord {
+                        version,
+                        document,
+                        updated_at: now,
+                        ..existing
+                    };
+                    (RunOutcome::Updated, updated)
+                }
+                None => {
+                    let created = WorkflowRecord {
+                        id: ids::new_id("wf"),
+                        version: 1,
+                        status: WorkflowStatus::Draft,
+                        document,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    w.insert_workflow(&created)?;
+                    (RunOutcome::Created, created)
+                }
+            };
+            let record =
+                new_execution(&workflow, input, params.priority, params.notifications, now);
+            let event = queue_execution(w, &workflow, &record, now)?;
+            Ok((outcome, workflow, record, event))
         })
         .map_err(internal)?;
-    let _ = shared.events.send(event);
-    tracing::info!(execution = %record.id, workflow = %workflow.id, "execution queued");
-    let _ = shared.scheduler.send(Message::Start(record.id.clone()));
-    to_value(&status::execution_data(shared, &record.id, false)?)
+    tracing::info!(workflow = %workflow.id, version = workflow.version, ?outcome, "workflow run");
+    let execution = execution_queued(shared, event, &record)?;
+    let mut workflow = workflow_data(&workflow, warnings);
+    if workflow.status == WorkflowStatus::Draft {
+        workflow.status = WorkflowStatus::Active;
+    }
+    to_value(&RunData {
+        outcome,
+        workflow,
+        execution,
+    })
 }
 
 fn list_executions(shared: &Shared, params: ListExecutions) -> Answer {

@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use do_core::model::{Priority, WorkflowStatus};
 use do_proto::{
-    ApiError, ById, CancelExecution, CreateWorkflow, Envelope, ErrorCode, ExecuteWorkflow,
-    ListWorkflows, Metadata, Request, RetryStep, default_limit,
+    ApiError, ById, CancelExecution, CreateWorkflow, DeleteWorkflow, Envelope, ErrorCode,
+    ExecuteWorkflow, ListWorkflows, Metadata, Request, RetryStep, UpdateWorkflow, default_limit,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -134,7 +134,12 @@ fn router(shared: Arc<Shared>) -> Router {
     const EXEC: &str = "/agents/workflows/executions/{id}";
     Router::new()
         .route("/agents/workflows", post(create).get(list))
-        .route("/agents/workflows/{id}", get(get_workflow))
+        .route(
+            "/agents/workflows/{id}",
+            get(get_workflow)
+                .put(update_workflow)
+                .delete(delete_workflow),
+        )
         .route("/agents/workflows/{id}/execute", post(execute))
         .route(EXEC, get(get_execution))
         .route(&format!("{EXEC}/cancel"), post(cancel))
@@ -333,6 +338,7 @@ async fn list(
         Request::ListWorkflows(ListWorkflows {
             status,
             category: query.get("category").cloned(),
+            all: false,
             limit,
             offset,
         }),
@@ -342,6 +348,40 @@ async fn list(
 
 async fn get_workflow(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
     call(&shared, StatusCode::OK, Request::GetWorkflow(ById { id })).await
+}
+
+/// The body is the new document, as for `POST /agents/workflows`.
+async fn update_workflow(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let document = match read_json(&headers, body, false).await {
+        Ok(document) => document,
+        Err(response) => return response,
+    };
+    let request = Request::UpdateWorkflow(UpdateWorkflow { id, document });
+    call(&shared, StatusCode::OK, request).await
+}
+
+/// `?force=true` deletes the workflow's past executions with it.
+async fn delete_workflow(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let force = match query
+        .as_ref()
+        .map(|Query(q)| q.get("force").map(String::as_str))
+    {
+        Ok(None | Some("false")) => false,
+        Ok(Some("true")) => true,
+        Ok(Some(other)) => return bad_field("force", format!("`{other}` is not true or false")),
+        Err(_) => return bad_field("query", "cannot parse the query string".to_owned()),
+    };
+    let request = Request::DeleteWorkflow(DeleteWorkflow { id, force });
+    call(&shared, StatusCode::OK, request).await
 }
 
 async fn execute(

@@ -21,6 +21,22 @@ pub enum Request {
     /// `GET /agents/workflows/:id`
     #[serde(rename = "workflows.get")]
     GetWorkflow(ById),
+    /// One stored version of a workflow's document.
+    #[serde(rename = "workflows.getVersion")]
+    GetWorkflowVersion(WorkflowVersion),
+    /// Stores a new version of a workflow's document (`PUT /agents/workflows/:id`).
+    #[serde(rename = "workflows.update")]
+    UpdateWorkflow(UpdateWorkflow),
+    /// `DELETE /agents/workflows/:id`
+    #[serde(rename = "workflows.delete")]
+    DeleteWorkflow(DeleteWorkflow),
+    /// Hides a workflow from lists and refuses new executions of it; its executions stay.
+    #[serde(rename = "workflows.archive")]
+    ArchiveWorkflow(ById),
+    /// Creates, reuses or updates the workflow named in the document, then executes it, in one
+    /// transaction (`do workflow run`).
+    #[serde(rename = "workflows.run")]
+    RunWorkflow(RunWorkflow),
     /// `POST /agents/workflows/:id/execute`
     #[serde(rename = "workflows.execute")]
     ExecuteWorkflow(ExecuteWorkflow),
@@ -101,10 +117,47 @@ pub struct ListWorkflows {
     pub status: Option<WorkflowStatus>,
     #[serde(default)]
     pub category: Option<String>,
+    /// Archived workflows too (they are left out unless `status` asks for them).
+    #[serde(default)]
+    pub all: bool,
     #[serde(default = "default_limit")]
     pub limit: u32,
     #[serde(default)]
     pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowVersion {
+    pub id: String,
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateWorkflow {
+    pub id: String,
+    /// The raw workflow document; the daemon validates it.
+    pub document: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteWorkflow {
+    pub id: String,
+    /// Delete the workflow's ended executions too; without it, a workflow that has any is kept.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `workflows.execute` with the document instead of a stored workflow's id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunWorkflow {
+    /// The raw workflow document; the daemon validates it.
+    pub document: Value,
+    #[serde(default)]
+    pub input: Option<Value>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub notifications: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -236,6 +289,7 @@ mod tests {
         let request = Request::ListWorkflows(ListWorkflows {
             status: Some(WorkflowStatus::Draft),
             category: None,
+            all: false,
             limit: 10,
             offset: 0,
         });
@@ -252,6 +306,7 @@ mod tests {
             Ok(Request::ListWorkflows(ListWorkflows {
                 status: None,
                 category: None,
+                all: false,
                 limit: 50,
                 offset: 0
             }))

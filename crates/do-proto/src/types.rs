@@ -46,6 +46,37 @@ pub struct WorkflowData {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// What `workflows.run` did with the document it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    /// No live workflow had the document's name: a new one was stored.
+    Created,
+    /// The live workflow of that name has this very document as its current version.
+    Reused,
+    /// The live workflow of that name had another document: this one is its new version.
+    Updated,
+}
+
+/// Answer to `workflows.run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunData {
+    pub outcome: RunOutcome,
+    pub workflow: WorkflowData,
+    pub execution: ExecutionData,
+}
+
+/// Answer to `workflows.delete`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedWorkflow {
+    pub workflow_id: String,
+    pub deleted: bool,
+    /// Ids of the (ended) executions deleted with it (`force`).
+    pub executions_deleted: Vec<String>,
+}
+
 /// Answer to `workflows.validate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -176,6 +176,9 @@ impl Store {
             conditions.push("w.status = ?");
             values.push(status);
         }
+        if filter.hide_archived {
+            conditions.push("w.status <> 'archived'");
+        }
         if let Some(category) = &filter.category {
             conditions.push("w.category = ?");
             values.push(category);
@@ -478,6 +481,99 @@ impl Writer<'_> {
                 record.created_at
             ])?;
         Ok(())
+    }
+
+    /// Reads a workflow inside the transaction, so a decision on it holds until commit.
+    pub fn workflow(&mut self, id: &str) -> Result<Option<WorkflowRecord>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(concat!(workflow_select!(), " WHERE w.id = ?1"))?;
+        let mut rows = stmt.query([id])?;
+        rows.next()?.map(workflow_from_row).transpose()
+    }
+
+    /// The newest workflow named `name` that is not archived (what `workflow run` reuses).
+    pub fn live_workflow_named(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<WorkflowRecord>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(concat!(
+            workflow_select!(),
+            " WHERE w.name = ?1 AND w.status <> 'archived' \
+             ORDER BY w.created_at DESC, w.id DESC LIMIT 1"
+        ))?;
+        let mut rows = stmt.query([name])?;
+        rows.next()?.map(workflow_from_row).transpose()
+    }
+
+    /// Stores `document` as the next version of workflow `id` and makes it the current one;
+    /// returns the new version number. Older versions stay, for the executions that run them.
+    /// An unknown id is an error ([`rusqlite::Error::QueryReturnedNoRows`]).
+    pub fn add_workflow_version(
+        &mut self,
+        id: &str,
+        document: &WorkflowDocument,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let version: i64 = self
+            .tx
+            .prepare_cached(
+                "UPDATE workflows SET version = version + 1, name = ?2, description = ?3, \
+                 category = ?4, updated_at = ?5 WHERE id = ?1 RETURNING version",
+            )?
+            .query_row(
+                params![
+                    id,
+                    document.name,
+                    document.description,
+                    document.category,
+                    now
+                ],
+                |row| row.get(0),
+            )?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO workflow_versions (workflow_id, version, document, created_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id, version, to_json(document)?, now])?;
+        u32::try_from(version).map_err(|_| out_of_range("version", "workflow", version))
+    }
+
+    /// How many executions of a workflow there are: `(not yet ended, all)`.
+    pub fn workflow_execution_counts(&mut self, id: &str) -> Result<(u64, u64), StoreError> {
+        let (live, all): (i64, i64) = self
+            .tx
+            .prepare_cached(
+                "SELECT COUNT(*) FILTER (WHERE status IN \
+                 ('queued', 'running', 'paused', 'escalated')), COUNT(*) \
+                 FROM executions WHERE workflow_id = ?1",
+            )?
+            .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let count = |n: i64| u64::try_from(n).map_err(|_| out_of_range("count", "workflow", n));
+        Ok((count(live)?, count(all)?))
+    }
+
+    /// Deletes a workflow with all its versions and executions (their steps, attempts, outputs
+    /// and events go with them); returns the ids of the executions deleted, or `None` when there
+    /// is no such workflow.
+    pub fn delete_workflow(&mut self, id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let executions = {
+            let mut stmt = self
+                .tx
+                .prepare_cached("DELETE FROM executions WHERE workflow_id = ?1 RETURNING id")?;
+            let mut rows = stmt.query([id])?;
+            let mut ids = Vec::new();
+            while let Some(row) = rows.next()? {
+                ids.push(col(row, "id", "execution")?);
+            }
+            ids
+        };
+        let deleted = self
+            .tx
+            .prepare_cached("DELETE FROM workflows WHERE id = ?1")?
+            .execute([id])?;
+        Ok((deleted > 0).then_some(executions))
     }
 
     /// Sets the status of a workflow. An unknown id is an error

@@ -19,6 +19,8 @@ pub struct WorkflowRecord {
 #[derive(Debug, Clone, Default)]
 pub struct WorkflowFilter {
     pub status: Option<WorkflowStatus>,
+    /// Leave archived workflows out.
+    pub hide_archived: bool,
     pub category: Option<String>,
     pub limit: u32,
     pub offset: u32,

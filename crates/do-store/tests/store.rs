@@ -466,6 +466,94 @@ fn list_workflows_filters_and_paginates_newest_first() {
     );
 }
 
+#[test]
+fn a_new_version_keeps_the_old_ones_and_live_lookup_skips_archived() {
+    let (_dir, path) = temp_db();
+    let mut store = open(&path);
+    let v1 = workflow("w1", 100, WorkflowStatus::Active, None);
+    let v2_doc = document("renamed", Some("ci"));
+    store
+        .write(|w| {
+            w.insert_workflow(&v1)?;
+            w.insert_workflow(&workflow("w0", 50, WorkflowStatus::Archived, None))
+        })
+        .expect("insert");
+    let version = store
+        .write(|w| w.add_workflow_version("w1", &v2_doc, 200))
+        .expect("add a version");
+    assert_eq!(version, 2);
+    let current = store.workflow("w1").expect("read").expect("w1");
+    assert_eq!((current.version, current.updated_at), (2, 200));
+    assert_eq!(current.document, v2_doc);
+    assert_eq!(current.created_at, 100);
+    assert_eq!(
+        store.workflow_version("w1", 1).expect("read"),
+        Some(v1.document)
+    );
+    assert!(
+        store
+            .write(|w| w.add_workflow_version("nope", &v2_doc, 200))
+            .is_err()
+    );
+
+    store
+        .write(|w| {
+            assert_eq!(
+                w.live_workflow_named("renamed")?.map(|r| r.id),
+                Some("w1".to_owned())
+            );
+            // `w0`'s document is named `w0`, but it is archived.
+            assert_eq!(w.live_workflow_named("w0")?, None);
+            Ok(())
+        })
+        .expect("look up");
+    let hidden = store
+        .list_workflows(&WorkflowFilter {
+            hide_archived: true,
+            limit: 50,
+            ..Default::default()
+        })
+        .expect("list");
+    assert_eq!(ids(&hidden, |w| &w.id), ["w1"]);
+}
+
+#[test]
+fn deleting_a_workflow_deletes_its_versions_and_executions() {
+    let (_dir, path) = temp_db();
+    let mut store = open(&path);
+    store
+        .write(|w| {
+            w.insert_workflow(&workflow("w1", 100, WorkflowStatus::Active, None))?;
+            w.add_workflow_version("w1", &document("w1", None), 150)?;
+            w.insert_execution(&execution("e1", "w1", 200, ExecutionStatus::Completed))?;
+            w.insert_execution(&execution("e2", "w1", 300, ExecutionStatus::Paused))?;
+            w.put_step(&step("e1", "a", StepStatus::Completed))?;
+            w.append_event("e1", 200, "execution.queued", &json!({}))?;
+            Ok(())
+        })
+        .expect("insert");
+    let counts = store
+        .write(|w| w.workflow_execution_counts("w1"))
+        .expect("count");
+    assert_eq!(counts, (1, 2), "e2 is paused: not ended");
+
+    let mut deleted = store
+        .write(|w| w.delete_workflow("w1"))
+        .expect("delete")
+        .expect("w1 existed");
+    deleted.sort();
+    assert_eq!(deleted, ["e1", "e2"]);
+    assert_eq!(store.workflow("w1").expect("read"), None);
+    assert_eq!(store.workflow_version("w1", 1).expect("read"), None);
+    assert_eq!(store.execution("e1").expect("read"), None);
+    assert!(store.steps("e1").expect("read").is_empty());
+    assert!(store.events("e1", 0).expect("read").is_empty());
+    assert_eq!(
+        store.write(|w| w.delete_workflow("w1")).expect("delete"),
+        None
+    );
+}
+
 // ---- agents ----
 
 #[test]

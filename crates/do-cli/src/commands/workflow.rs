@@ -11,9 +11,10 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::{Step, StepKind};
 use do_proto::{
-    ApiError, ById, CancelExecution, ClientError, CreateWorkflow, ErrorCode, Event, EventKind,
-    ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows, Request, RetryStep, StepData,
-    ValidationData, WorkflowData,
+    ApiError, ById, CancelExecution, ClientError, CreateWorkflow, DeleteWorkflow, DeletedWorkflow,
+    ErrorCode, Event, EventKind, ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows,
+    Request, RetryStep, RunData, RunOutcome, RunWorkflow, StepData, UpdateWorkflow, ValidationData,
+    WorkflowData, WorkflowVersion,
 };
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
@@ -25,10 +26,23 @@ pub(crate) enum WorkflowCommand {
     Create(CreateArgs),
     /// Check a workflow document and report every problem, without storing it.
     Validate(ValidateArgs),
+    /// Print the JSON Schema of workflow documents, for editors (`docs/workflow.schema.json`).
+    Schema,
     /// List stored workflows, newest first.
     List(ListArgs),
     /// Show a workflow and its steps.
+    // `--version N` picks a version of the workflow here, not the program's version.
+    #[command(disable_version_flag = true)]
     Show(ShowArgs),
+    /// Store a new version of a workflow's document; running executions keep their version.
+    Update(UpdateArgs),
+    /// Delete a workflow that has no execution left to run (`--force`: its past ones too).
+    Delete(DeleteArgs),
+    /// Archive a workflow: hidden from `workflow list`, cannot be executed; its executions stay.
+    Archive(WorkflowArgs),
+    /// Store a document (create it, reuse it, or add a version to the workflow of its name),
+    /// then execute it: one command for CI.
+    Run(RunArgs),
     /// Start an execution of a workflow.
     Execute(ExecuteArgs),
     /// Show the status of one execution: every step with its status, agent, duration, output.
@@ -295,8 +309,16 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
     match command {
         WorkflowCommand::Create(args) => cmd_create(ctx, &args),
         WorkflowCommand::Validate(args) => cmd_validate(ctx, &args),
+        WorkflowCommand::Schema => {
+            print_json(&do_core::workflow::json_schema())?;
+            Ok(SUCCESS)
+        }
         WorkflowCommand::List(args) => cmd_list(ctx, &args),
         WorkflowCommand::Show(args) => cmd_show(ctx, &args),
+        WorkflowCommand::Update(args) => cmd_update(ctx, &args),
+        WorkflowCommand::Delete(args) => cmd_delete(ctx, &args),
+        WorkflowCommand::Archive(args) => cmd_archive(ctx, &args),
+        WorkflowCommand::Run(args) => cmd_run(ctx, &args),
         WorkflowCommand::Execute(args) => cmd_execute(ctx, &args),
         WorkflowCommand::Execution(args) => cmd_execution(ctx, &args),
         WorkflowCommand::Executions(args) => cmd_executions(ctx, &args),
@@ -511,6 +533,9 @@ pub(crate) struct ListArgs {
     /// Only workflows of this category.
     #[arg(long)]
     category: Option<String>,
+    /// Archived workflows too (`--status archived` shows only them).
+    #[arg(long, conflicts_with = "status")]
+    all: bool,
     /// At most this many.
     #[arg(long, default_value_t = 50)]
     limit: u32,
@@ -530,6 +555,7 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
     let request = Request::ListWorkflows(ListWorkflows {
         status: args.status,
         category: args.category.clone(),
+        all: args.all,
         limit: args.limit,
         offset: args.offset,
     });
@@ -565,12 +591,18 @@ pub(crate) struct ShowArgs {
     /// (`| dot -Tsvg > workflow.svg`).
     #[arg(long, value_enum, value_name = "FORMAT")]
     graph: Option<crate::graph::GraphFormat>,
+    /// This version of the document instead of the current one.
+    #[arg(long, value_name = "N")]
+    version: Option<u32>,
 }
 
 fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
-    let workflow: WorkflowData = ctx.client()?.call(Request::GetWorkflow(ById {
-        id: args.workflow.clone(),
-    }))?;
+    let id = args.workflow.clone();
+    let request = match args.version {
+        Some(version) => Request::GetWorkflowVersion(WorkflowVersion { id, version }),
+        None => Request::GetWorkflow(ById { id }),
+    };
+    let workflow: WorkflowData = ctx.client()?.call(request)?;
     if let Some(format) = args.graph {
         write!(
             std::io::stdout(),
@@ -672,6 +704,21 @@ pub(crate) struct ExecuteArgs {
     /// The workflow's id (`wf_…`).
     #[arg(add = crate::complete::workflow_ids())]
     workflow: String,
+    #[command(flatten)]
+    options: ExecuteOptions,
+}
+
+/// `execute` and `run` take the same options; `args.input` reads through to them.
+impl std::ops::Deref for ExecuteArgs {
+    type Target = ExecuteOptions;
+    fn deref(&self) -> &ExecuteOptions {
+        &self.options
+    }
+}
+
+/// How to execute a workflow, whichever way it is named.
+#[derive(Debug, Args)]
+pub(crate) struct ExecuteOptions {
     /// The execution input, a JSON object; steps read it as `input.KEY`.
     #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
     input: Option<String>,
@@ -704,7 +751,28 @@ pub(crate) struct ExecuteArgs {
     notify_email: Option<String>,
 }
 
-impl ExecuteArgs {
+impl ExecuteOptions {
+    /// The execution input of `--input` or `--input-file`, if any.
+    fn read_input(&self) -> anyhow::Result<Option<Value>> {
+        Ok(match (&self.input, &self.input_file) {
+            (Some(text), _) => Some(parse_input(text, "--input")?),
+            (None, Some(file)) => {
+                let text = if file == Path::new("-") {
+                    let mut text = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut text)
+                        .context("cannot read the input from standard input")?;
+                    text
+                } else {
+                    std::fs::read_to_string(file)
+                        .map_err(|e| UsageError(format!("cannot read `{}`: {e}", file.display())))?
+                };
+                Some(parse_input(&text, &format!("`{}`", file.display()))?)
+            }
+            (None, None) => None,
+        })
+    }
+
     /// The `notifications` object of the execute request, from the `--notify-…` flags.
     fn notifications(&self) -> Option<Value> {
         let mut map = serde_json::Map::new();
@@ -723,23 +791,7 @@ impl ExecuteArgs {
 }
 
 fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
-    let input = match (&args.input, &args.input_file) {
-        (Some(text), _) => Some(parse_input(text, "--input")?),
-        (None, Some(file)) => {
-            let text = if file == Path::new("-") {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("cannot read the input from standard input")?;
-                text
-            } else {
-                std::fs::read_to_string(file)
-                    .map_err(|e| UsageError(format!("cannot read `{}`: {e}", file.display())))?
-            };
-            Some(parse_input(&text, &format!("`{}`", file.display()))?)
-        }
-        (None, None) => None,
-    };
+    let input = args.read_input()?;
     let mut client = ctx.client()?;
     if args.dry_run {
         let workflow: WorkflowData = client.call(Request::GetWorkflow(ById {
@@ -760,12 +812,22 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
         priority: Some(args.priority),
         notifications: args.notifications(),
     }))?;
-    if args.watch {
+    report_started(ctx, &mut client, args, &execution)
+}
+
+/// Prints the execution just started, or follows it to its end (`--wait`, `--watch`).
+fn report_started(
+    ctx: &Context,
+    client: &mut do_proto::Client,
+    options: &ExecuteOptions,
+    execution: &ExecutionData,
+) -> anyhow::Result<u8> {
+    if options.watch {
         return crate::watch::follow(ctx, &execution.execution_id);
     }
-    if !args.wait {
+    if !options.wait {
         if ctx.json {
-            print_json(&execution)?;
+            print_json(execution)?;
         } else if ctx.quiet {
             writeln!(std::io::stdout(), "{}", execution.execution_id)?;
         } else {
@@ -791,7 +853,7 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
             execution.execution_id
         )?;
     }
-    wait_for(ctx, &mut client, &execution.execution_id)
+    wait_for(ctx, client, &execution.execution_id)
 }
 
 /// Follows an execution to its end through the daemon's event stream, prints its final
@@ -1025,6 +1087,7 @@ fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<(
             progress.completed, progress.total, progress.percentage
         ),
         format!("priority {}", execution.priority),
+        format!("workflow version {}", execution.workflow_version),
     ];
     if let Some(started) = &execution.started_at {
         facts.push(format!("started {}", short_time(started)));
@@ -1121,7 +1184,7 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
             offset: args.offset,
         }))?;
     let header = [
-        "ID", "WORKFLOW", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "DURATION",
+        "ID", "WORKFLOW", "VERSION", "STATUS", "PRIORITY", "PROGRESS", "CREATED", "DURATION",
     ];
     print_list(
         ctx,
@@ -1132,6 +1195,7 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
             vec![
                 e.execution_id.clone(),
                 e.workflow_name.clone(),
+                e.workflow_version.to_string(),
                 match e.queue_position {
                     Some(position) => format!("{} #{position}", e.status),
                     None => e.status.to_string(),
@@ -1143,4 +1207,167 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
             ]
         },
     )
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowArgs {
+    /// The workflow's id (`wf_…`).
+    #[arg(add = crate::complete::workflow_ids())]
+    workflow: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// The workflow's id (`wf_…`).
+    #[arg(add = crate::complete::workflow_ids())]
+    workflow: String,
+    /// The new document, JSON or YAML (`.yaml`/`.yml`); `-` reads standard input.
+    file: PathBuf,
+}
+
+fn cmd_update(ctx: &Context, args: &UpdateArgs) -> anyhow::Result<u8> {
+    let id = args.workflow.clone();
+    let request =
+        |CreateWorkflow { document }| Request::UpdateWorkflow(UpdateWorkflow { id, document });
+    let workflow: WorkflowData = match submit(ctx, &args.file, request)? {
+        Ok(data) => data,
+        Err(code) => return Ok(code),
+    };
+    print_warnings(&args.file, &workflow.warnings);
+    if ctx.json {
+        print_json(&workflow)?;
+    } else if !ctx.quiet {
+        writeln!(
+            std::io::stdout(),
+            "Updated workflow {} ({}) to version {}.",
+            workflow.workflow_id,
+            workflow.document.name,
+            workflow.version
+        )?;
+    }
+    Ok(SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// The workflow's id (`wf_…`).
+    #[arg(add = crate::complete::workflow_ids())]
+    workflow: String,
+    /// Delete its past executions too (their records, logs and workspaces); without it, a
+    /// workflow that has any is kept (`archive` hides it and keeps them).
+    #[arg(long)]
+    force: bool,
+}
+
+fn cmd_delete(ctx: &Context, args: &DeleteArgs) -> anyhow::Result<u8> {
+    let deleted: DeletedWorkflow = ctx.client()?.call(Request::DeleteWorkflow(DeleteWorkflow {
+        id: args.workflow.clone(),
+        force: args.force,
+    }))?;
+    if ctx.json {
+        print_json(&deleted)?;
+    } else if !ctx.quiet {
+        let count = deleted.executions_deleted.len();
+        let with = match count {
+            0 => String::new(),
+            1 => " and its 1 execution".to_owned(),
+            n => format!(" and its {n} executions"),
+        };
+        writeln!(
+            std::io::stdout(),
+            "Deleted workflow {}{with}.",
+            deleted.workflow_id
+        )?;
+    }
+    Ok(SUCCESS)
+}
+
+fn cmd_archive(ctx: &Context, args: &WorkflowArgs) -> anyhow::Result<u8> {
+    let workflow: WorkflowData = ctx.client()?.call(Request::ArchiveWorkflow(ById {
+        id: args.workflow.clone(),
+    }))?;
+    if ctx.json {
+        print_json(&workflow)?;
+    } else if !ctx.quiet {
+        writeln!(
+            std::io::stdout(),
+            "Archived workflow {} ({}); its executions stay readable.",
+            workflow.workflow_id,
+            workflow.document.name
+        )?;
+    }
+    Ok(SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The workflow document, JSON or YAML (`.yaml`/`.yml`); `-` reads standard input. The
+    /// stored workflow of the same `name` is reused when its document is the same, or gets it
+    /// as a new version; with none of that name (or only archived ones), a workflow is created.
+    file: PathBuf,
+    #[command(flatten)]
+    options: ExecuteOptions,
+}
+
+fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
+    let options = &args.options;
+    let stdin = Path::new("-");
+    if args.file == stdin && options.input_file.as_deref() == Some(stdin) {
+        return Err(UsageError(
+            "the document and `--input-file` cannot both be read from standard input; \
+             put one of them in a file"
+                .to_owned(),
+        )
+        .into());
+    }
+    let input = options.read_input()?;
+    if options.dry_run {
+        // The daemon checks the document (and reports every problem alike); nothing is stored.
+        let validation: ValidationData = match submit(ctx, &args.file, Request::ValidateWorkflow)? {
+            Ok(data) => data,
+            Err(code) => return Ok(code),
+        };
+        print_warnings(&args.file, &validation.warnings);
+        let document = do_core::validate::parse_document(&read_document(&args.file)?)
+            .map_err(|_| {
+                UsageError(format!(
+                    "`{}` changed while being read",
+                    args.file.display()
+                ))
+            })?
+            .document;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "Plan of {}; nothing is stored and nothing runs:",
+            document.name
+        )?;
+        plan_steps(&document.steps, "", 0, &mut out)?;
+        return Ok(SUCCESS);
+    }
+    let request = |CreateWorkflow { document }| {
+        Request::RunWorkflow(RunWorkflow {
+            document,
+            input,
+            priority: Some(options.priority),
+            notifications: options.notifications(),
+        })
+    };
+    let run: RunData = match submit(ctx, &args.file, request)? {
+        Ok(data) => data,
+        Err(code) => return Ok(code),
+    };
+    print_warnings(&args.file, &run.workflow.warnings);
+    let workflow = &run.workflow;
+    let what = match run.outcome {
+        RunOutcome::Created => format!("created {} v{}", workflow.workflow_id, workflow.version),
+        RunOutcome::Reused => format!("reused {} v{}", workflow.workflow_id, workflow.version),
+        RunOutcome::Updated => {
+            format!("updated {} to v{}", workflow.workflow_id, workflow.version)
+        }
+    };
+    if !ctx.quiet {
+        writeln!(std::io::stderr(), "{what}")?;
+    }
+    report_started(ctx, &mut ctx.client()?, options, &run.execution)
 }
