@@ -4,6 +4,7 @@
 mod common;
 mod test_agents;
 mod test_completions;
+mod test_corpus;
 mod test_daemon;
 mod test_durability;
 mod test_execution;

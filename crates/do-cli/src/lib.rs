@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod config;
 mod context;
+mod document;
 mod exit;
 mod graph;
 mod render;

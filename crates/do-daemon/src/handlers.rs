@@ -198,11 +198,32 @@ pub(crate) fn internal(error: StoreError) -> ApiError {
     ApiError::new(ErrorCode::Internal, error.to_string())
 }
 
+/// Refuses a value larger, as JSON, than a `[limits]` setting, naming the setting.
+fn within_limit(value: &Value, limit: u64, what: &str, key: &str) -> Result<(), ApiError> {
+    let size = serde_json::to_vec(value).map_or(0, |bytes| bytes.len() as u64);
+    if size <= limit {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidRequest,
+        format!(
+            "{what} is {size} bytes as JSON, more than the limit of {} ({key} in config.toml)",
+            crate::show_bytes(limit)
+        ),
+    ))
+}
+
 /// Validates a raw document; unregistered agents are warnings here (an error at execute time).
 fn checked_document(
     shared: &Shared,
     document: &Value,
 ) -> Result<(WorkflowDocument, Vec<Diagnostic>), ApiError> {
+    within_limit(
+        document,
+        shared.config.limits.document_bytes,
+        "the workflow document",
+        "limits.document_bytes",
+    )?;
     let validated = parse_document(document).map_err(|errors| {
         let count = errors.len();
         let lines: Vec<String> = errors.iter().map(|d| format!("  {d}")).collect();
@@ -348,6 +369,12 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
             ));
         }
     };
+    within_limit(
+        &input,
+        shared.config.limits.input_bytes,
+        "the execution's input",
+        "limits.input_bytes",
+    )?;
     let missing = unknown_runners(shared, &workflow.document)?;
     if !missing.is_empty() {
         let lines: Vec<String> = missing.iter().map(|d| format!("  {d}")).collect();

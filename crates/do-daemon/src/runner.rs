@@ -17,11 +17,11 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::Command;
 use tokio::sync::oneshot;
 
-/// Largest output a step may print on stdout.
-const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Above this, `DO_INPUT` is left out of the environment (the kernel refuses long variables);
 /// `DO_INPUT_FILE` always holds the inputs.
 const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
+/// A longer stderr line is read in pieces of this size, so one line cannot fill memory.
+const MAX_LOG_LINE: u64 = 64 * 1024;
 /// Lines of stderr quoted in a failed step's error.
 const ERROR_TAIL_LINES: usize = 10;
 
@@ -45,6 +45,8 @@ pub(crate) struct RunSpec {
     pub(crate) kill_grace: Duration,
     /// The step's `timeout`.
     pub(crate) timeout: Option<Duration>,
+    /// Caps on its stdout and its log.
+    pub(crate) limits: crate::Limits,
     /// Told the process group and its start time once the agent runs, to be recorded.
     pub(crate) spawned: Option<Spawned>,
 }
@@ -191,11 +193,11 @@ async fn attempt(
     let stdout = child
         .stdout
         .take()
-        .map(|out| tokio::spawn(read_capped(out, MAX_OUTPUT_BYTES)));
+        .map(|out| tokio::spawn(read_capped(out, spec.limits.output_bytes)));
     let stderr = child
         .stderr
         .take()
-        .map(|err| tokio::spawn(keep_log(err, log)));
+        .map(|err| tokio::spawn(keep_log(err, log, spec.limits.log_bytes)));
 
     let kill_requested = async {
         if kill.await.is_err() {
@@ -337,20 +339,19 @@ pub(crate) fn parse_output(bytes: &[u8]) -> Value {
 
 /// Reads all of `reader`, refusing more than `cap` bytes (and draining the rest, so the agent
 /// is not blocked on a full pipe).
-async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: usize) -> Result<Vec<u8>, String> {
+async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: u64) -> Result<Vec<u8>, String> {
     let mut buffer = Vec::new();
-    let read = (&mut reader)
-        .take(cap as u64 + 1)
-        .read_to_end(&mut buffer)
-        .await;
+    let read = (&mut reader).take(cap + 1).read_to_end(&mut buffer).await;
     if let Err(e) = read {
         return Err(format!("cannot read its output: {e}"));
     }
-    if buffer.len() > cap {
+    if buffer.len() as u64 > cap {
+        drop(buffer);
         let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
         return Err(format!(
-            "its output is larger than {} MiB",
-            cap / (1024 * 1024)
+            "its output on stdout is larger than {} (limits.output_bytes in config.toml); \
+             write large results to a file in the workspace and print its path",
+            crate::show_bytes(cap)
         ));
     }
     Ok(buffer)
@@ -358,17 +359,27 @@ async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: usize) -> Result<V
 
 /// Copies stderr into the log file at `path`, created on the first byte (an agent that writes
 /// nothing on stderr leaves no file), and returns its last lines and whether the file exists.
-/// Plain blocking writes: a log write lands in the page cache, cheaper than a hop to the
-/// blocking pool.
-async fn keep_log(reader: impl AsyncRead + Unpin, path: PathBuf) -> (VecDeque<String>, bool) {
+/// Past `cap` bytes one marker line ends the log; the rest is still read, so that the agent
+/// never blocks on a full pipe. Plain blocking writes: a log write lands in the page cache,
+/// cheaper than a hop to the blocking pool.
+async fn keep_log(
+    reader: impl AsyncRead + Unpin,
+    path: PathBuf,
+    cap: u64,
+) -> (VecDeque<String>, bool) {
     let mut log: Option<std::fs::File> = None;
     let mut log_failed = false;
+    let mut kept = 0;
     let mut lines = BufReader::new(reader);
     let mut tail = VecDeque::with_capacity(ERROR_TAIL_LINES);
     let mut line = Vec::new();
     loop {
         line.clear();
-        match lines.read_until(b'\n', &mut line).await {
+        match (&mut lines)
+            .take(MAX_LOG_LINE)
+            .read_until(b'\n', &mut line)
+            .await
+        {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
@@ -381,8 +392,19 @@ async fn keep_log(reader: impl AsyncRead + Unpin, path: PathBuf) -> (VecDeque<St
                 }
             }
         }
-        if let Some(file) = &mut log {
-            let _ = file.write_all(&line);
+        if let Some(file) = &mut log
+            && kept <= cap
+        {
+            kept += line.len() as u64;
+            let _ = if kept <= cap {
+                file.write_all(&line)
+            } else {
+                writeln!(
+                    file,
+                    "[do: log truncated at {}; limit: limits.log_bytes in config.toml]",
+                    crate::show_bytes(cap)
+                )
+            };
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();

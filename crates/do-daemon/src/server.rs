@@ -3,7 +3,7 @@
 
 use crate::error::DaemonError;
 use crate::{Shared, handlers, time};
-use do_proto::{ApiError, Envelope, ErrorCode, MAX_LINE_BYTES, Metadata, decode_request};
+use do_proto::{ApiError, Envelope, ErrorCode, Metadata, decode_request};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -71,7 +71,12 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
                     }
                     tokio::spawn(connection(shared.clone(), stream));
                 }
-                Err(e) => tracing::warn!(error = %e, "accept failed"),
+                Err(e) => {
+                    // Out of file descriptors, the listener stays readable: without a pause
+                    // this loop would spin until a connection closes.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
             },
         }
     }
@@ -115,10 +120,11 @@ async fn connection(shared: Arc<Shared>, stream: UnixStream) {
         writer: write,
         greeted: false,
     };
+    let max = shared.config.limits.request_bytes;
     let mut line = Vec::new();
     loop {
         line.clear();
-        let limit = MAX_LINE_BYTES as u64 + 1;
+        let limit = max + 1;
         match (&mut reader).take(limit).read_until(b'\n', &mut line).await {
             Ok(0) => return,
             Ok(_) => {}
@@ -131,7 +137,11 @@ async fn connection(shared: Arc<Shared>, stream: UnixStream) {
             let error = if line.len() as u64 >= limit {
                 ApiError::new(
                     ErrorCode::InvalidRequest,
-                    format!("request line longer than {MAX_LINE_BYTES} bytes"),
+                    format!(
+                        "request line longer than {} (limits.request_bytes in config.toml); \
+                         the connection is closed",
+                        crate::show_bytes(max)
+                    ),
                 )
             } else {
                 ApiError::new(
