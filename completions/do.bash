@@ -358,7 +358,7 @@ _do() {
             return 0
             ;;
         do__subcmd__agent__subcmd__add)
-            opts="-h -V --shell --env --cwd --description --replace --concurrency --json --socket --data-dir --help --version"
+            opts="-h -V --shell --env --secret-env --cwd --description --replace --concurrency --json --socket --data-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +369,10 @@ _do() {
                     return 0
                     ;;
                 --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-env)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

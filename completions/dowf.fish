@@ -165,6 +165,7 @@ complete -c dowf -n "__fish_dowf_using_subcommand agent; and not __fish_seen_sub
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and not __fish_seen_subcommand_from add list show remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from add" -l shell -d 'A script run by `sh -c`; it reads the task from stdin or $DO_TASK' -r
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from add" -l env -d 'Environment variables for the agent, `KEY=VALUE` (repeatable)' -r
+complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from add" -l secret-env -d 'A secret variable for the agent (repeatable): KEY takes the value of the daemon\'s own KEY when a step starts, KEY=@FILE the content of FILE. Only the name and the file\'s path are stored, never the value' -r
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from add" -l cwd -d 'Working directory [default: the execution\'s workspace]' -r -F
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from add" -l description -d 'What the agent is for' -r
 complete -c dowf -n "__fish_dowf_using_subcommand agent; and __fish_seen_subcommand_from add" -l concurrency -d 'Most steps this agent runs at once, across all executions' -r

@@ -464,6 +464,37 @@ fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
             format!("agent `{}` needs a command to run", spec.name),
         ));
     }
+    for secret in &spec.secret_env {
+        let name = &secret.name;
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "agent `{}`: secret variable name `{name}` must be letters, digits and `_`, \
+                     not starting with a digit",
+                    spec.name
+                ),
+            ));
+        }
+        if secret
+            .file
+            .as_ref()
+            .is_some_and(|file| !std::path::Path::new(file).is_absolute())
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "agent `{}`: the file of secret variable `{name}` must be an absolute path",
+                    spec.name
+                ),
+            ));
+        }
+    }
     let record = AgentRecord {
         spec,
         created_at: time::now_ms(),

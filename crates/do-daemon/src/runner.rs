@@ -132,6 +132,10 @@ async fn attempt(
     }
     let log = spec.log_path();
 
+    let secrets = match secret_values(&spec.agent) {
+        Ok(secrets) => secrets,
+        Err(error) => return failed(error),
+    };
     let (program, args) = match spec.agent.command.split_first() {
         Some(split) => split,
         None => return failed(format!("agent `{agent}` has no command")),
@@ -154,6 +158,7 @@ async fn attempt(
         .env("DO_EXECUTION_INPUT", spec.execution_input.to_string())
         .env("DO_WORKSPACE", &spec.workspace)
         .envs(&spec.agent.env)
+        .envs(secrets)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -271,6 +276,42 @@ async fn attempt(
         Ok(bytes) => Outcome::Succeeded(parse_output(&bytes)),
         Err(e) => failed(format!("agent `{agent}`: {e}")),
     }
+}
+
+/// The values of the agent's secret variables, read now: from the daemon's environment or
+/// from a file. A missing one fails the step, naming the variable and where it was looked for.
+fn secret_values(agent: &AgentSpec) -> Result<Vec<(String, std::ffi::OsString)>, String> {
+    use std::os::unix::ffi::OsStringExt;
+    let name = &agent.name;
+    agent
+        .secret_env
+        .iter()
+        .map(|secret| {
+            let value = match &secret.file {
+                None => std::env::var_os(&secret.name).ok_or_else(|| {
+                    format!(
+                        "agent `{name}` needs the secret variable `{}`, which is not set in the \
+                         daemon's environment; start the daemon with it set, or use \
+                         `do agent add {name} --replace --secret-env {}=@FILE`",
+                        secret.name, secret.name
+                    )
+                })?,
+                Some(file) => {
+                    let mut bytes = std::fs::read(file).map_err(|e| {
+                        format!(
+                            "agent `{name}` needs the secret variable `{}` from the file `{file}`: {e}",
+                            secret.name
+                        )
+                    })?;
+                    if bytes.last() == Some(&b'\n') {
+                        bytes.pop();
+                    }
+                    std::ffi::OsString::from_vec(bytes)
+                }
+            };
+            Ok((secret.name.clone(), value))
+        })
+        .collect()
 }
 
 /// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).

@@ -62,6 +62,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
                         Ok(cred) if cred.uid() == own_uid => {}
                         Ok(cred) => {
                             tracing::warn!(uid = cred.uid(), "refused a connection from another user");
+                            refuse(stream, cred.uid(), own_uid);
                             continue;
                         }
                         Err(e) => {
@@ -80,6 +81,29 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
             },
         }
     }
+}
+
+/// Tells a client of another user why it is dropped. Its first request is drained for a
+/// moment (at most 64 KiB, one second), so that its write does not fail before it reads why.
+fn refuse(stream: UnixStream, uid: u32, own_uid: u32) {
+    let error = ApiError::new(
+        ErrorCode::Unavailable,
+        format!(
+            "this daemon serves only its own user (uid {own_uid}), not uid {uid}; \
+             point `--socket` (or DO_SOCKET) at a socket of your own"
+        ),
+    );
+    tokio::spawn(async move {
+        let (read, mut write) = stream.into_split();
+        if let Ok(mut line) = serde_json::to_vec(&Envelope::err(error, metadata(""))) {
+            line.push(b'\n');
+            let _ = write.write_all(&line).await;
+        }
+        let mut first = read.take(64 * 1024);
+        let mut sink = tokio::io::sink();
+        let drain = tokio::io::copy(&mut first, &mut sink);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
+    });
 }
 
 struct Signals {
