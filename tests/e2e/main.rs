@@ -2,6 +2,7 @@
 //! child processes as agents.
 
 mod common;
+mod test_abuse;
 mod test_agents;
 mod test_completions;
 mod test_corpus;
