@@ -10,6 +10,7 @@ mod test_daemon;
 mod test_durability;
 mod test_execution;
 mod test_failures;
+mod test_faults;
 mod test_http;
 mod test_security;
 mod test_step_types;
