@@ -12,6 +12,7 @@ mod test_execution;
 mod test_failures;
 mod test_faults;
 mod test_http;
+mod test_load;
 mod test_security;
 mod test_step_types;
 mod test_validation;
