@@ -288,3 +288,71 @@ fn agents_flooding_stdout_and_stderr_are_capped_and_memory_stays_bounded() {
         peak / (1024 * 1024)
     );
 }
+
+#[test]
+fn document_and_input_limits_come_from_the_config_file_and_name_their_keys() {
+    let env = TestEnv::new();
+    let config = env.path("home/.config/do/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    std::fs::write(
+        &config,
+        "[limits]\ndocument_bytes = 2000\ninput_bytes = 1000\nrequest_bytes = 4096\n",
+    )
+    .expect("config");
+    env.run(&["agent", "add", "echo", "--shell", "cat"]).ok();
+    let small =
+        env.create(&json!({"name": "w", "steps": [{"id": "a", "agent": "echo", "task": "t"}]}));
+    let big = json!({"name": "w", "description": "d".repeat(2500), "steps": [
+        {"id": "a", "agent": "echo", "task": "t"}
+    ]});
+    let file = env.file("big.json", &big.to_string());
+    let run = env.run(&["workflow", "create", file.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("limits.document_bytes"),
+        "{}",
+        run.stderr
+    );
+
+    // Past the client, the daemon holds the same limit: YAML under 2000 bytes that is more
+    // than 2000 bytes as JSON (each blank line of the block is `\n` there).
+    let yaml = env.file(
+        "blank-lines.yaml",
+        &format!(
+            "name: w\ndescription: |\n  a\n{}  b\nsteps:\n  - {{id: a, agent: echo, task: t}}\n",
+            "\n".repeat(1500)
+        ),
+    );
+    assert!(std::fs::metadata(&yaml).expect("yaml").len() <= 2000);
+    let run = env.run(&["workflow", "create", yaml.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("as JSON, more than the limit of 2000 bytes (limits.document_bytes"),
+        "{}",
+        run.stderr
+    );
+
+    let input = json!({"text": "i".repeat(1500)}).to_string();
+    let run = env.run(&["workflow", "execute", &small, "--input", &input]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("the execution's input") && run.stderr.contains("limits.input_bytes"),
+        "{}",
+        run.stderr
+    );
+    let mut raw = Raw::hello(&env);
+    let long =
+        json!({"id": 1, "method": "workflows.list", "params": {"category": "c".repeat(5000)}});
+    let message = error_message(&raw.ask(&long.to_string()));
+    assert!(message.contains("longer than 4 KiB"), "{message}");
+
+    std::fs::write(&config, "[limits]\ndocument_bytes = 20000000\n").expect("config");
+    let run = env.run(&["workflow", "create", file.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("limits.request_bytes") && run.stderr.contains("must be larger"),
+        "{}",
+        run.stderr
+    );
+}
