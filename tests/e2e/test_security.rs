@@ -299,12 +299,26 @@ fn a_missing_secret_fails_the_step_naming_the_variable() {
         "echo hi",
     ])
     .ok();
+    env.run(&[
+        "agent",
+        "add",
+        "endless",
+        "--secret-env",
+        "KEY=@/dev/zero",
+        "--shell",
+        "echo hi",
+    ])
+    .ok();
     for (agent, fragments) in [
         (
             "needs",
             vec!["`NOT_SET_ANYWHERE`", "not set in the daemon's environment"],
         ),
         ("needs-file", vec!["`KEY`", "/nonexistent/key"]),
+        (
+            "endless",
+            vec!["`KEY`", "/dev/zero", "larger than the 128 KiB"],
+        ),
     ] {
         let workflow = env.create(&json!({"name": "w", "steps": [
             {"id": "a", "agent": agent, "task": "t"}

@@ -20,6 +20,8 @@ use tokio::sync::oneshot;
 /// Above this, `DO_INPUT` is left out of the environment (the kernel refuses long variables);
 /// `DO_INPUT_FILE` always holds the inputs.
 const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
+/// The kernel's limit on one environment string (MAX_ARG_STRLEN).
+const MAX_ENV_VALUE: u64 = 128 * 1024;
 /// A longer stderr line is read in pieces of this size, so one line cannot fill memory.
 const MAX_LOG_LINE: u64 = 64 * 1024;
 /// Lines of stderr quoted in a failed step's error.
@@ -281,6 +283,7 @@ async fn attempt(
 /// The values of the agent's secret variables, read now: from the daemon's environment or
 /// from a file. A missing one fails the step, naming the variable and where it was looked for.
 fn secret_values(agent: &AgentSpec) -> Result<Vec<(String, std::ffi::OsString)>, String> {
+    use std::io::Read;
     use std::os::unix::ffi::OsStringExt;
     let name = &agent.name;
     agent
@@ -297,12 +300,24 @@ fn secret_values(agent: &AgentSpec) -> Result<Vec<(String, std::ffi::OsString)>,
                     )
                 })?,
                 Some(file) => {
-                    let mut bytes = std::fs::read(file).map_err(|e| {
-                        format!(
-                            "agent `{name}` needs the secret variable `{}` from the file `{file}`: {e}",
-                            secret.name
-                        )
-                    })?;
+                    let mut bytes = Vec::new();
+                    std::fs::File::open(file)
+                        .and_then(|f| f.take(MAX_ENV_VALUE + 1).read_to_end(&mut bytes))
+                        .map_err(|e| {
+                            format!(
+                                "agent `{name}` needs the secret variable `{}` from the file \
+                                 `{file}`: {e}",
+                                secret.name
+                            )
+                        })?;
+                    if bytes.len() as u64 > MAX_ENV_VALUE {
+                        return Err(format!(
+                            "the file `{file}` of agent `{name}`'s secret variable `{}` is larger \
+                             than the {} one environment variable can hold",
+                            secret.name,
+                            crate::show_bytes(MAX_ENV_VALUE)
+                        ));
+                    }
                     if bytes.last() == Some(&b'\n') {
                         bytes.pop();
                     }
