@@ -74,6 +74,13 @@ fn peak_rss(pid: u32) -> u64 {
 
 const MEMORY_BOUND: u64 = 100 * 1024 * 1024;
 
+/// The daemon's log has no panic in it (its stderr goes there).
+#[track_caller]
+fn assert_no_panic(env: &TestEnv) {
+    let log = std::fs::read_to_string(env.path("data/daemon.log")).expect("daemon log");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
 fn error_message(answer: &Value) -> String {
     assert_eq!(answer["success"], false, "{answer}");
     answer["error"]["message"]
@@ -160,6 +167,7 @@ fn garbage_half_lines_and_unknown_versions_are_answered_and_the_daemon_stays() {
     );
 
     assert_eq!(daemon_pid(&env), pid, "the same daemon answers");
+    assert_no_panic(&env);
 }
 
 #[test]
@@ -191,6 +199,7 @@ fn a_huge_request_line_is_refused_without_being_buffered() {
     assert_eq!(daemon_pid(&env), pid);
     let peak = peak_rss(pid);
     assert!(peak < MEMORY_BOUND, "the daemon peaked at {peak} bytes");
+    assert_no_panic(&env);
 }
 
 #[test]
@@ -227,6 +236,7 @@ fn two_thousand_connections_at_once_are_all_served() {
     drop(connections);
     env.run(&["daemon", "status"]).ok();
     assert_eq!(daemon_pid(&env), pid);
+    assert_no_panic(&env);
 }
 
 #[test]

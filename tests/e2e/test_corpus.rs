@@ -178,4 +178,6 @@ fn every_bad_document_is_refused_with_its_path_and_the_database_is_unchanged() {
     }
     assert_eq!(dump_database(&database), before, "the database changed");
     env.run(&["daemon", "status"]).ok();
+    let log = std::fs::read_to_string(env.path("data/daemon.log")).expect("daemon log");
+    assert!(!log.contains("panicked"), "{log}");
 }
