@@ -2,14 +2,19 @@
 //! child processes as agents.
 
 mod common;
+mod test_abuse;
 mod test_agents;
 mod test_completions;
+mod test_corpus;
 mod test_daemon;
 mod test_durability;
 mod test_execution;
 mod test_failures;
+mod test_faults;
 mod test_http;
+mod test_load;
 mod test_schema;
+mod test_security;
 mod test_step_types;
 mod test_validation;
 mod test_versions;

@@ -12,6 +12,13 @@
 //!
 //! [notifications.slack]
 //! "#product-launches" = "https://hooks.slack.com/services/…"
+//!
+//! [limits]                      # bytes; the defaults are shown
+//! document_bytes = 10485760     # a workflow document
+//! input_bytes = 10485760        # an execution's input
+//! output_bytes = 16777216       # a step's stdout; more fails the step
+//! log_bytes = 67108864          # a step's stderr log per attempt; more is dropped
+//! request_bytes = 16777216      # one request on the daemon's socket
 //! ```
 
 use crate::exit::UsageError;
@@ -27,6 +34,18 @@ pub(crate) struct FileConfig {
     daemon: DaemonSection,
     #[serde(default)]
     notifications: NotificationsSection,
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    document_bytes: Option<u64>,
+    input_bytes: Option<u64>,
+    output_bytes: Option<u64>,
+    log_bytes: Option<u64>,
+    request_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,11 +106,50 @@ impl FileConfig {
                 )));
             }
         }
+        let limits = config.limits();
+        for (field, value) in [
+            ("limits.document_bytes", limits.document_bytes),
+            ("limits.input_bytes", limits.input_bytes),
+            ("limits.output_bytes", limits.output_bytes),
+            ("limits.log_bytes", limits.log_bytes),
+            ("limits.request_bytes", limits.request_bytes),
+        ] {
+            if value == 0 {
+                return Err(UsageError(format!(
+                    "config file `{}`: {field} must be at least 1 byte",
+                    path.display()
+                )));
+            }
+        }
+        if limits.request_bytes <= limits.document_bytes.max(limits.input_bytes) {
+            return Err(UsageError(format!(
+                "config file `{}`: limits.request_bytes ({}) must be larger than \
+                 limits.document_bytes ({}) and limits.input_bytes ({}), which travel in a request",
+                path.display(),
+                limits.request_bytes,
+                limits.document_bytes,
+                limits.input_bytes
+            )));
+        }
         Ok(config)
+    }
+
+    /// The `[limits]` section over the defaults.
+    pub(crate) fn limits(&self) -> do_daemon::Limits {
+        let defaults = do_daemon::Limits::default();
+        let section = &self.limits;
+        do_daemon::Limits {
+            document_bytes: section.document_bytes.unwrap_or(defaults.document_bytes),
+            input_bytes: section.input_bytes.unwrap_or(defaults.input_bytes),
+            output_bytes: section.output_bytes.unwrap_or(defaults.output_bytes),
+            log_bytes: section.log_bytes.unwrap_or(defaults.log_bytes),
+            request_bytes: section.request_bytes.unwrap_or(defaults.request_bytes),
+        }
     }
 
     /// Applies the file's settings over the daemon's defaults.
     pub(crate) fn apply(self, config: &mut do_daemon::Config) {
+        config.limits = self.limits();
         if let Some(n) = self.daemon.max_parallel {
             config.max_parallel = n as usize;
         }

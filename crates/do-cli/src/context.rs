@@ -78,7 +78,8 @@ impl Context {
             other => return other.map_err(Into::into),
         }
         // One client starts the daemon; the others wait for the lock and then find it running.
-        std::fs::create_dir_all(&self.data_dir)
+        // The data dir is made private here already: the daemon would not change it later.
+        do_daemon::create_private_dir(&self.data_dir)
             .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
         let lock_path = self.data_dir.join("autostart.lock");
         let lock = File::create(&lock_path)
@@ -95,7 +96,7 @@ impl Context {
 
     /// Starts `do daemon run` in the background and waits until it listens.
     pub(crate) fn spawn_daemon(&self, options: &DaemonOptions) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.data_dir)
+        do_daemon::create_private_dir(&self.data_dir)
             .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
         let log_path = self.log_path();
         let log = std::fs::OpenOptions::new()

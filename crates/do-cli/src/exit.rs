@@ -58,10 +58,19 @@ fn code_of(error: &anyhow::Error) -> u8 {
     FAILURE
 }
 
+/// Whether stdout was closed early (`do … | head`), which is no failure. A broken pipe to the
+/// daemon is one: it comes wrapped in a `ClientError`.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
+    for cause in error.chain() {
+        if cause.is::<ClientError>() {
+            return false;
+        }
+        if cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+        {
+            return true;
+        }
+    }
+    false
 }

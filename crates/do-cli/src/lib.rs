@@ -5,6 +5,7 @@ mod commands;
 mod complete;
 mod config;
 mod context;
+mod document;
 mod exit;
 mod graph;
 mod render;

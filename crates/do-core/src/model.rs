@@ -162,6 +162,22 @@ pub struct AgentSpec {
     /// Most steps this agent runs at once, across executions (none: only the daemon's limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// Variables whose values are secrets: only where to find each value is stored, and it is
+    /// read when a step starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_env: Vec<SecretEnv>,
+}
+
+/// A secret environment variable of an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretEnv {
+    /// The variable's name in the agent's environment.
+    pub name: String,
+    /// A file holding the value (its content, less one final newline); without it, the value
+    /// is the daemon's own variable of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// Names a JSON value's type for messages: "found an object".

@@ -204,11 +204,32 @@ pub(crate) fn internal(error: StoreError) -> ApiError {
     ApiError::new(ErrorCode::Internal, error.to_string())
 }
 
+/// Refuses a value larger, as JSON, than a `[limits]` setting, naming the setting.
+fn within_limit(value: &Value, limit: u64, what: &str, key: &str) -> Result<(), ApiError> {
+    let size = serde_json::to_vec(value).map_or(0, |bytes| bytes.len() as u64);
+    if size <= limit {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidRequest,
+        format!(
+            "{what} is {size} bytes as JSON, more than the limit of {} ({key} in config.toml)",
+            crate::show_bytes(limit)
+        ),
+    ))
+}
+
 /// Validates a raw document; unregistered agents are warnings here (an error at execute time).
 fn checked_document(
     shared: &Shared,
     document: &Value,
 ) -> Result<(WorkflowDocument, Vec<Diagnostic>), ApiError> {
+    within_limit(
+        document,
+        shared.config.limits.document_bytes,
+        "the workflow document",
+        "limits.document_bytes",
+    )?;
     let validated = parse_document(document).map_err(|errors| {
         let count = errors.len();
         let lines: Vec<String> = errors.iter().map(|d| format!("  {d}")).collect();
@@ -349,7 +370,7 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
             ),
         ));
     }
-    let input = execution_input(params.input)?;
+    let input = execution_input(shared, params.input)?;
     check_runners(shared, &workflow.id, &workflow.document)?;
     check_notifications(params.notifications.as_ref())?;
     let now = time::now_ms();
@@ -361,16 +382,25 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     to_value(&execution_queued(shared, event, &record)?)
 }
 
-/// The execution input: an object, `{}` when absent.
-fn execution_input(input: Option<Value>) -> Result<Value, ApiError> {
-    match input {
-        None | Some(Value::Null) => Ok(json!({})),
-        Some(Value::Object(map)) => Ok(Value::Object(map)),
-        Some(other) => Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("`input` must be a JSON object, found {}", json_type(&other)),
-        )),
-    }
+/// The execution input: an object, `{}` when absent, within `limits.input_bytes`.
+fn execution_input(shared: &Shared, input: Option<Value>) -> Result<Value, ApiError> {
+    let input = match input {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("`input` must be a JSON object, found {}", json_type(&other)),
+            ));
+        }
+    };
+    within_limit(
+        &input,
+        shared.config.limits.input_bytes,
+        "the execution's input",
+        "limits.input_bytes",
+    )?;
+    Ok(input)
 }
 
 /// Refuses to execute a document whose agents or teams do not exist.
@@ -602,7 +632,7 @@ fn delete_workflow(shared: &Shared, params: DeleteWorkflow) -> Answer {
 /// so concurrent runs of one document store it once.
 fn run_workflow(shared: &Shared, params: RunWorkflow) -> Answer {
     let (document, warnings) = checked_document(shared, &params.document)?;
-    let input = execution_input(params.input)?;
+    let input = execution_input(shared, params.input)?;
     check_runners(shared, &document.name, &document)?;
     check_notifications(params.notifications.as_ref())?;
     let now = time::now_ms();
@@ -695,6 +725,37 @@ fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
             ErrorCode::InvalidRequest,
             format!("agent `{}` needs a command to run", spec.name),
         ));
+    }
+    for secret in &spec.secret_env {
+        let name = &secret.name;
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "agent `{}`: secret variable name `{name}` must be letters, digits and `_`, \
+                     not starting with a digit",
+                    spec.name
+                ),
+            ));
+        }
+        if secret
+            .file
+            .as_ref()
+            .is_some_and(|file| !std::path::Path::new(file).is_absolute())
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "agent `{}`: the file of secret variable `{name}` must be an absolute path",
+                    spec.name
+                ),
+            ));
+        }
     }
     let record = AgentRecord {
         spec,

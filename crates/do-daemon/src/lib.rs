@@ -43,6 +43,49 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Where the HTTP API listens, if anywhere (port 0: any free port, see `http.addr`).
     pub http: Option<std::net::SocketAddr>,
+    pub limits: Limits,
+}
+
+/// Sizes past which the daemon refuses to hold something in memory or on disk
+/// (`[limits]` in config.toml); each error that enforces one names its config key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A workflow document, as JSON (`limits.document_bytes`).
+    pub document_bytes: u64,
+    /// An execution's input, as JSON (`limits.input_bytes`).
+    pub input_bytes: u64,
+    /// A step's stdout; more fails the step (`limits.output_bytes`).
+    pub output_bytes: u64,
+    /// A step's stderr log per attempt; more is dropped after a marker line (`limits.log_bytes`).
+    pub log_bytes: u64,
+    /// One request line on the socket; a longer one is refused and its connection closed
+    /// (`limits.request_bytes`).
+    pub request_bytes: u64,
+}
+
+const MIB: u64 = 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            document_bytes: 10 * MIB,
+            input_bytes: 10 * MIB,
+            output_bytes: 16 * MIB,
+            log_bytes: 64 * MIB,
+            request_bytes: 16 * MIB,
+        }
+    }
+}
+
+/// `n` bytes for a message: whole MiB or KiB when exact, else bytes.
+pub fn show_bytes(n: u64) -> String {
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 impl Config {
@@ -56,6 +99,7 @@ impl Config {
             kill_grace: Duration::from_secs(5),
             notify: NotifyConfig::default(),
             http: None,
+            limits: Limits::default(),
         }
     }
 
@@ -92,6 +136,7 @@ impl Shared {
 /// called once the socket accepts connections.
 pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonError> {
     create_private_dir(&config.data_dir)?;
+    raise_fd_limit();
     let _lock = lock_data_dir(&config.data_dir)?;
     let store = Store::open(&config.database_path())?;
     let listener = server::bind(&config.socket)?;
@@ -138,6 +183,20 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     let _ = fs::remove_file(&shared.config.socket);
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// Every client connection and every running step's pipes take file descriptors; the usual
+/// soft limit of 1024 is far below the hard limit. Capped so that agents, which inherit it,
+/// do not meet an absurd limit.
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    const WANTED: u64 = 65_536;
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let target = hard.min(WANTED);
+        if soft < target {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, target, hard);
+        }
+    }
 }
 
 /// Creates `dir` (and parents) readable by its owner only.

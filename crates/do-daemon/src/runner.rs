@@ -17,11 +17,13 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::Command;
 use tokio::sync::oneshot;
 
-/// Largest output a step may print on stdout.
-const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Above this, `DO_INPUT` is left out of the environment (the kernel refuses long variables);
 /// `DO_INPUT_FILE` always holds the inputs.
 const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
+/// The kernel's limit on one environment string (MAX_ARG_STRLEN).
+const MAX_ENV_VALUE: u64 = 128 * 1024;
+/// A longer stderr line is read in pieces of this size, so one line cannot fill memory.
+const MAX_LOG_LINE: u64 = 64 * 1024;
 /// Lines of stderr quoted in a failed step's error.
 const ERROR_TAIL_LINES: usize = 10;
 
@@ -45,6 +47,8 @@ pub(crate) struct RunSpec {
     pub(crate) kill_grace: Duration,
     /// The step's `timeout`.
     pub(crate) timeout: Option<Duration>,
+    /// Caps on its stdout and its log.
+    pub(crate) limits: crate::Limits,
     /// Told the process group and its start time once the agent runs, to be recorded.
     pub(crate) spawned: Option<Spawned>,
     /// Told each percentage the agent reports with a `::progress N` line on stderr.
@@ -135,6 +139,10 @@ async fn attempt(
     }
     let log = spec.log_path();
 
+    let secrets = match secret_values(&spec.agent) {
+        Ok(secrets) => secrets,
+        Err(error) => return failed(error),
+    };
     let (program, args) = match spec.agent.command.split_first() {
         Some(split) => split,
         None => return failed(format!("agent `{agent}` has no command")),
@@ -157,6 +165,7 @@ async fn attempt(
         .env("DO_EXECUTION_INPUT", spec.execution_input.to_string())
         .env("DO_WORKSPACE", &spec.workspace)
         .envs(&spec.agent.env)
+        .envs(secrets)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -196,12 +205,12 @@ async fn attempt(
     let stdout = child
         .stdout
         .take()
-        .map(|out| tokio::spawn(read_capped(out, MAX_OUTPUT_BYTES)));
+        .map(|out| tokio::spawn(read_capped(out, spec.limits.output_bytes)));
     let progress = spec.progress.take();
     let stderr = child
         .stderr
         .take()
-        .map(|err| tokio::spawn(keep_log(err, log, progress)));
+        .map(|err| tokio::spawn(keep_log(err, log, spec.limits.log_bytes, progress)));
 
     let kill_requested = async {
         if kill.await.is_err() {
@@ -277,6 +286,55 @@ async fn attempt(
     }
 }
 
+/// The values of the agent's secret variables, read now: from the daemon's environment or
+/// from a file. A missing one fails the step, naming the variable and where it was looked for.
+fn secret_values(agent: &AgentSpec) -> Result<Vec<(String, std::ffi::OsString)>, String> {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStringExt;
+    let name = &agent.name;
+    agent
+        .secret_env
+        .iter()
+        .map(|secret| {
+            let value = match &secret.file {
+                None => std::env::var_os(&secret.name).ok_or_else(|| {
+                    format!(
+                        "agent `{name}` needs the secret variable `{}`, which is not set in the \
+                         daemon's environment; start the daemon with it set, or use \
+                         `do agent add {name} --replace --secret-env {}=@FILE`",
+                        secret.name, secret.name
+                    )
+                })?,
+                Some(file) => {
+                    let mut bytes = Vec::new();
+                    std::fs::File::open(file)
+                        .and_then(|f| f.take(MAX_ENV_VALUE + 1).read_to_end(&mut bytes))
+                        .map_err(|e| {
+                            format!(
+                                "agent `{name}` needs the secret variable `{}` from the file \
+                                 `{file}`: {e}",
+                                secret.name
+                            )
+                        })?;
+                    if bytes.len() as u64 > MAX_ENV_VALUE {
+                        return Err(format!(
+                            "the file `{file}` of agent `{name}`'s secret variable `{}` is larger \
+                             than the {} one environment variable can hold",
+                            secret.name,
+                            crate::show_bytes(MAX_ENV_VALUE)
+                        ));
+                    }
+                    if bytes.last() == Some(&b'\n') {
+                        bytes.pop();
+                    }
+                    std::ffi::OsString::from_vec(bytes)
+                }
+            };
+            Ok((secret.name.clone(), value))
+        })
+        .collect()
+}
+
 /// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
 pub(crate) fn process_start(pid: i32) -> Option<i64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -343,20 +401,19 @@ pub(crate) fn parse_output(bytes: &[u8]) -> Value {
 
 /// Reads all of `reader`, refusing more than `cap` bytes (and draining the rest, so the agent
 /// is not blocked on a full pipe).
-async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: usize) -> Result<Vec<u8>, String> {
+async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: u64) -> Result<Vec<u8>, String> {
     let mut buffer = Vec::new();
-    let read = (&mut reader)
-        .take(cap as u64 + 1)
-        .read_to_end(&mut buffer)
-        .await;
+    let read = (&mut reader).take(cap + 1).read_to_end(&mut buffer).await;
     if let Err(e) = read {
         return Err(format!("cannot read its output: {e}"));
     }
-    if buffer.len() > cap {
+    if buffer.len() as u64 > cap {
+        drop(buffer);
         let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
         return Err(format!(
-            "its output is larger than {} MiB",
-            cap / (1024 * 1024)
+            "its output on stdout is larger than {} (limits.output_bytes in config.toml); \
+             write large results to a file in the workspace and print its path",
+            crate::show_bytes(cap)
         ));
     }
     Ok(buffer)
@@ -373,21 +430,28 @@ fn progress_report(line: &str) -> Option<u8> {
 /// Copies stderr into the log file at `path`, created on the first byte (an agent that writes
 /// nothing on stderr leaves no file), tells `progress` of each `::progress N` line (which stays
 /// in the log too), and returns its last lines and whether the file exists.
-/// Plain blocking writes: a log write lands in the page cache, cheaper than a hop to the
-/// blocking pool.
+/// Past `cap` bytes one marker line ends the log; the rest is still read, so that the agent
+/// never blocks on a full pipe. Plain blocking writes: a log write lands in the page cache,
+/// cheaper than a hop to the blocking pool.
 async fn keep_log(
     reader: impl AsyncRead + Unpin,
     path: PathBuf,
+    cap: u64,
     progress: Option<Progressed>,
 ) -> (VecDeque<String>, bool) {
     let mut log: Option<std::fs::File> = None;
     let mut log_failed = false;
+    let mut kept = 0;
     let mut lines = BufReader::new(reader);
     let mut tail = VecDeque::with_capacity(ERROR_TAIL_LINES);
     let mut line = Vec::new();
     loop {
         line.clear();
-        match lines.read_until(b'\n', &mut line).await {
+        match (&mut lines)
+            .take(MAX_LOG_LINE)
+            .read_until(b'\n', &mut line)
+            .await
+        {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
@@ -400,8 +464,19 @@ async fn keep_log(
                 }
             }
         }
-        if let Some(file) = &mut log {
-            let _ = file.write_all(&line);
+        if let Some(file) = &mut log
+            && kept <= cap
+        {
+            kept += line.len() as u64;
+            let _ = if kept <= cap {
+                file.write_all(&line)
+            } else {
+                writeln!(
+                    file,
+                    "[do: log truncated at {}; limit: limits.log_bytes in config.toml]",
+                    crate::show_bytes(cap)
+                )
+            };
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();

@@ -632,6 +632,7 @@ impl Scheduler {
             dirs_ready: active.dirs_ready,
             kill_grace: shared.config.kill_grace,
             timeout: step_timeout,
+            limits: shared.config.limits,
             spawned: None,
             progress: None,
         };

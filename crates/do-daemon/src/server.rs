@@ -3,7 +3,7 @@
 
 use crate::error::DaemonError;
 use crate::{Shared, handlers, time};
-use do_proto::{ApiError, Envelope, ErrorCode, MAX_LINE_BYTES, Metadata, decode_request};
+use do_proto::{ApiError, Envelope, ErrorCode, Metadata, decode_request};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -62,6 +62,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
                         Ok(cred) if cred.uid() == own_uid => {}
                         Ok(cred) => {
                             tracing::warn!(uid = cred.uid(), "refused a connection from another user");
+                            refuse(stream, cred.uid(), own_uid);
                             continue;
                         }
                         Err(e) => {
@@ -71,10 +72,38 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
                     }
                     tokio::spawn(connection(shared.clone(), stream));
                 }
-                Err(e) => tracing::warn!(error = %e, "accept failed"),
+                Err(e) => {
+                    // Out of file descriptors, the listener stays readable: without a pause
+                    // this loop would spin until a connection closes.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
             },
         }
     }
+}
+
+/// Tells a client of another user why it is dropped. Its first request is drained for a
+/// moment (at most 64 KiB, one second), so that its write does not fail before it reads why.
+fn refuse(stream: UnixStream, uid: u32, own_uid: u32) {
+    let error = ApiError::new(
+        ErrorCode::Unavailable,
+        format!(
+            "this daemon serves only its own user (uid {own_uid}), not uid {uid}; \
+             point `--socket` (or DO_SOCKET) at a socket of your own"
+        ),
+    );
+    tokio::spawn(async move {
+        let (read, mut write) = stream.into_split();
+        if let Ok(mut line) = serde_json::to_vec(&Envelope::err(error, metadata(""))) {
+            line.push(b'\n');
+            let _ = write.write_all(&line).await;
+        }
+        let mut first = read.take(64 * 1024);
+        let mut sink = tokio::io::sink();
+        let drain = tokio::io::copy(&mut first, &mut sink);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
+    });
 }
 
 struct Signals {
@@ -115,10 +144,11 @@ async fn connection(shared: Arc<Shared>, stream: UnixStream) {
         writer: write,
         greeted: false,
     };
+    let max = shared.config.limits.request_bytes;
     let mut line = Vec::new();
     loop {
         line.clear();
-        let limit = MAX_LINE_BYTES as u64 + 1;
+        let limit = max + 1;
         match (&mut reader).take(limit).read_until(b'\n', &mut line).await {
             Ok(0) => return,
             Ok(_) => {}
@@ -131,7 +161,11 @@ async fn connection(shared: Arc<Shared>, stream: UnixStream) {
             let error = if line.len() as u64 >= limit {
                 ApiError::new(
                     ErrorCode::InvalidRequest,
-                    format!("request line longer than {MAX_LINE_BYTES} bytes"),
+                    format!(
+                        "request line longer than {} (limits.request_bytes in config.toml); \
+                         the connection is closed",
+                        crate::show_bytes(max)
+                    ),
                 )
             } else {
                 ApiError::new(

@@ -22,6 +22,36 @@ pub enum StoreError {
     Conflict { what: &'static str, id: String },
     #[error("stored {what} is unreadable: {detail}")]
     Corrupt { what: &'static str, detail: String },
+    #[error(
+        "cannot write to the database `{path}`: the disk is full; free some space there and \
+         try again (nothing was changed)"
+    )]
+    DiskFull { path: String },
+    #[error(
+        "cannot write to the database `{path}`: it is read-only ({detail}); make the file and \
+         its directory writable, then restart the daemon with `do daemon stop`"
+    )]
+    ReadOnly { path: String, detail: String },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// Names the database file in the errors a person can fix there: a full disk, a
+    /// read-only file or file system.
+    pub(crate) fn at(self, path: Option<&str>) -> StoreError {
+        use rusqlite::ErrorCode;
+        let path = path.unwrap_or("the database").to_owned();
+        match &self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => match failure.code {
+                ErrorCode::DiskFull => StoreError::DiskFull { path },
+                ErrorCode::ReadOnly => StoreError::ReadOnly {
+                    detail: self.to_string(),
+                    path,
+                },
+                _ => self,
+            },
+            _ => self,
+        }
+    }
 }

@@ -121,22 +121,26 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut writer = Writer { tx };
-        match f(&mut writer) {
-            Ok(value) => {
-                writer.tx.commit()?;
-                Ok(value)
+        let path = self.conn.path().map(str::to_owned);
+        let write = || {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut writer = Writer { tx };
+            match f(&mut writer) {
+                Ok(value) => {
+                    writer.tx.commit()?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    // The closure's error is the one worth reporting; a failed rollback leaves
+                    // nothing committed either.
+                    let _ = writer.tx.rollback();
+                    Err(error)
+                }
             }
-            Err(error) => {
-                // The closure's error is the one worth reporting; a failed rollback leaves
-                // nothing committed either.
-                let _ = writer.tx.rollback();
-                Err(error)
-            }
-        }
+        };
+        write().map_err(|e| e.at(path.as_deref()))
     }
 
     // ---- workflows ----

@@ -117,6 +117,7 @@ fn agent(name: &str, created_at: i64) -> AgentRecord {
             cwd: None,
             description: None,
             concurrency: Some(2),
+            secret_env: Vec::new(),
         },
         created_at,
     }

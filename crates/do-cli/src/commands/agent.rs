@@ -4,7 +4,7 @@ use crate::context::Context;
 use crate::exit::{SUCCESS, UsageError};
 use crate::render::{print_json, print_list, short_time};
 use clap::{Args, Subcommand};
-use do_core::model::{AgentKind, AgentSpec};
+use do_core::model::{AgentKind, AgentSpec, SecretEnv};
 use do_proto::{AddAgent, AgentData, ByName, Empty, Request};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -56,6 +56,11 @@ pub(crate) struct AddArgs {
     /// Environment variables for the agent, `KEY=VALUE` (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
+    /// A secret variable for the agent (repeatable): KEY takes the value of the daemon's own
+    /// KEY when a step starts, KEY=@FILE the content of FILE. Only the name and the file's path
+    /// are stored, never the value.
+    #[arg(long = "secret-env", value_name = "KEY[=@FILE]")]
+    secret_env: Vec<String>,
     /// Working directory [default: the execution's workspace].
     #[arg(long, value_name = "DIR")]
     cwd: Option<std::path::PathBuf>,
@@ -89,6 +94,11 @@ fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
         };
         env.insert(key.to_owned(), value.to_owned());
     }
+    let secret_env = args
+        .secret_env
+        .iter()
+        .map(|arg| secret_env(arg))
+        .collect::<Result<Vec<_>, _>>()?;
     let cwd = match args.cwd {
         Some(dir) => Some(
             std::path::absolute(&dir)
@@ -106,6 +116,7 @@ fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
         cwd,
         description: args.description,
         concurrency: args.concurrency,
+        secret_env,
     };
     let agent: AgentData = ctx.client()?.call(Request::AddAgent(AddAgent {
         agent: spec,
@@ -122,6 +133,30 @@ fn cmd_add(ctx: &Context, args: AddArgs) -> anyhow::Result<u8> {
         )?;
     }
     Ok(SUCCESS)
+}
+
+/// `KEY` or `KEY=@FILE`; the file's path is made absolute, as the daemon reads it.
+fn secret_env(arg: &str) -> Result<SecretEnv, UsageError> {
+    let (name, file) = match arg.split_once('=') {
+        None => (arg, None),
+        Some((name, source)) => match source.strip_prefix('@') {
+            Some(file) if !file.is_empty() => {
+                let path = std::path::absolute(file)
+                    .map_err(|e| UsageError(format!("--secret-env `{arg}`: {e}")))?;
+                (name, Some(path.display().to_string()))
+            }
+            _ => {
+                return Err(UsageError(format!(
+                    "--secret-env `{name}=…`: give KEY (the daemon's own variable) or KEY=@FILE; \
+                     a value on the command line would end up in shell history"
+                )));
+            }
+        },
+    };
+    Ok(SecretEnv {
+        name: name.to_owned(),
+        file,
+    })
 }
 
 /// A program given with a path is made absolute now: steps run in their own workspace, where
@@ -234,6 +269,16 @@ fn cmd_show(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
     )?;
     for (key, value) in &agent.spec.env {
         writeln!(out, "env: {key}={value}")?;
+    }
+    for secret in &agent.spec.secret_env {
+        match &secret.file {
+            Some(file) => writeln!(out, "secret env: {} (from the file {file})", secret.name)?,
+            None => writeln!(
+                out,
+                "secret env: {} (from the daemon's environment)",
+                secret.name
+            )?,
+        }
     }
     writeln!(out, "added: {}", short_time(&agent.created_at))?;
     Ok(SUCCESS)

@@ -1,6 +1,7 @@
 //! `do workflow …`: documents and their executions.
 
 use crate::context::Context;
+use crate::document::{Strict, explain};
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
 use crate::render::{
     paint_status, print_json, print_list, print_table, short_time, short_value, table,
@@ -374,43 +375,68 @@ pub(crate) struct ValidateArgs {
     file: PathBuf,
 }
 
-/// Reads and parses a document file, reporting a syntax error with its line and column.
-fn read_document(file: &Path) -> anyhow::Result<Value> {
+/// Reads and parses a document file, reporting a syntax error with its line and column. A
+/// document over `limit` bytes is refused before it is read whole.
+fn read_document(file: &Path, limit: u64) -> anyhow::Result<Value> {
+    let too_big = |name: &str| {
+        UsageError(format!(
+            "`{name}` is larger than the limit of {} for a workflow document \
+             (limits.document_bytes in config.toml)",
+            do_daemon::show_bytes(limit)
+        ))
+    };
     let (name, text) = if file == Path::new("-") {
-        let mut text = String::new();
+        let mut text = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .take(limit + 1)
+            .read_to_end(&mut text)
             .context("cannot read the document from standard input")?;
         ("<stdin>".to_owned(), text)
     } else {
-        let text = std::fs::read(file)
+        let mut text = Vec::new();
+        std::fs::File::open(file)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut text))
             .map_err(|e| UsageError(format!("cannot read `{}`: {e}", file.display())))?;
-        let text = String::from_utf8(text)
-            .map_err(|e| UsageError(format!("`{}` is not UTF-8 text: {e}", file.display())))?;
         (file.display().to_string(), text)
     };
+    if text.len() as u64 > limit {
+        return Err(too_big(&name).into());
+    }
+    let text = String::from_utf8(text)
+        .map_err(|e| UsageError(format!("`{name}` is not UTF-8 text: {e}")))?;
     let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml")
         || (file == Path::new("-") && !text.trim_start().starts_with(['{', '[']));
     if yaml {
         // YAML is read into the same JSON value, so both forms validate and store alike.
-        return serde_norway::from_str(&text).map_err(|e| {
-            let place = e
-                .location()
-                .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
-            anyhow::Error::new(UsageError(format!(
-                "`{name}` is not valid YAML: {e}{}",
-                place.unwrap_or_default()
-            )))
-        });
+        return serde_norway::from_str::<Strict>(&text)
+            .map(|strict| strict.0)
+            .map_err(|e| {
+                // The message may end with its own " at line L column C": said once, below.
+                let message = e.to_string();
+                let message = match (e.location(), message.rfind(" at line ")) {
+                    (Some(_), Some(at)) => &message[..at],
+                    _ => &message,
+                };
+                let place = e
+                    .location()
+                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
+                anyhow::Error::new(UsageError(format!(
+                    "`{name}` is not valid YAML: {}{}",
+                    explain(message),
+                    place.unwrap_or_default()
+                )))
+            });
     }
-    serde_json::from_str(&text).map_err(|e| {
-        anyhow::Error::new(UsageError(format!(
-            "`{name}` is not valid JSON: {} at line {}, column {}",
-            syntax_message(&e),
-            e.line(),
-            e.column()
-        )))
-    })
+    serde_json::from_str::<Strict>(&text)
+        .map(|strict| strict.0)
+        .map_err(|e| {
+            anyhow::Error::new(UsageError(format!(
+                "`{name}` is not valid JSON: {} at line {}, column {}",
+                explain(&syntax_message(&e)),
+                e.line(),
+                e.column()
+            )))
+        })
 }
 
 /// serde_json appends " at line L column C" to its messages; the caller says where itself.
@@ -457,7 +483,8 @@ fn submit<T: serde::de::DeserializeOwned>(
     file: &Path,
     request: impl FnOnce(CreateWorkflow) -> Request,
 ) -> anyhow::Result<Result<T, u8>> {
-    let document = read_document(file)?;
+    let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
+    let document = read_document(file, limits.document_bytes)?;
     let mut client = ctx.client()?;
     match client.call::<T>(request(CreateWorkflow { document })) {
         Ok(data) => Ok(Ok(data)),
@@ -1328,7 +1355,9 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
             Err(code) => return Ok(code),
         };
         print_warnings(&args.file, &validation.warnings);
-        let document = do_core::validate::parse_document(&read_document(&args.file)?)
+        let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
+        let text = read_document(&args.file, limits.document_bytes)?;
+        let document = do_core::validate::parse_document(&text)
             .map_err(|_| {
                 UsageError(format!(
                     "`{}` changed while being read",
