@@ -11,3 +11,6 @@ dowf=${DOWF:-dowf}
 "$dowf" agent add rae "$@" --description "frontend developer" -- "$here/write-file.sh" frontend
 "$dowf" agent add quinn "$@" --description "QA" -- "$here/run-tests.sh"
 "$dowf" agent add dev "$@" --description "deployment" -- "$here/deploy.sh"
+# For examples/ci-pipeline.yaml:
+"$dowf" agent add checker "$@" --description "checks one component" -- "$here/check.sh"
+"$dowf" team create engineering "$@" --members tom,rae --strategy round-robin

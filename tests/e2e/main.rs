@@ -8,6 +8,7 @@ mod test_completions;
 mod test_corpus;
 mod test_daemon;
 mod test_durability;
+mod test_examples;
 mod test_execution;
 mod test_failures;
 mod test_faults;
