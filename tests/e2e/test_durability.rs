@@ -202,6 +202,26 @@ fn a_surviving_agent_of_a_killed_daemon_is_ended_before_its_step_runs_again() {
     );
     let (mut waiting, execution, _) = execute_until(&env, &workflow, &["started   nap"]);
     let pid_file = env.path(&format!("data/workspaces/{execution}/pid.1"));
+    // The daemon stores a running agent's process group a few milliseconds after it starts;
+    // no event says when, so the test reads the database until it is there.
+    let db = rusqlite::Connection::open_with_flags(
+        env.path("data/do.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open do.db");
+    while db
+        .query_row(
+            "SELECT pgid_start FROM attempts WHERE execution_id = ?1",
+            [&execution],
+            |row| row.get::<_, Option<i64>>(0),
+        )
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        std::thread::yield_now();
+    }
+    drop(db);
     kill_daemon(&env);
     let _ = waiting.wait();
     let pid = loop {

@@ -55,8 +55,8 @@ pub(crate) struct RunSpec {
     pub(crate) progress: Option<Progressed>,
 }
 
-/// Called with the agent's process group and its start time once it runs.
-pub(crate) type Spawned = Box<dyn FnOnce(i32, Option<i64>) + Send>;
+/// Called with the agent's process group once it runs.
+pub(crate) type Spawned = Box<dyn FnOnce(i32) + Send>;
 
 /// Called with each percentage (0–100) the agent reports.
 pub(crate) type Progressed = Box<dyn Fn(u8) + Send>;
@@ -191,7 +191,7 @@ async fn attempt(
     };
 
     if let Some(spawned) = spec.spawned.take() {
-        spawned(pgid.as_raw(), process_start(pgid.as_raw()));
+        spawned(pgid.as_raw());
     }
     if let Some(mut stdin) = child.stdin.take()
         && !spec.task.is_empty()
