@@ -11,13 +11,14 @@ use std::path::{Path, PathBuf};
 /// Why a call to the daemon did not produce an answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot connect to the daemon at `{}`: {source}", path.display())]
+    // The cause is the error's source, which `{:#}` prints after it: not repeated here.
+    #[error("cannot connect to the daemon at `{}`", path.display())]
     Connect {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("lost the connection to the daemon: {0}")]
+    #[error("lost the connection to the daemon")]
     Io(#[from] io::Error),
     #[error(
         "the daemon sent something this client does not understand ({0}); are client and daemon the same version?"
