@@ -31,9 +31,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
-/// The largest request body accepted; larger ones get 413.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-
 /// The address `--http` without a value listens on.
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7878";
 
@@ -234,28 +231,38 @@ async fn no_route() -> Response {
     )
 }
 
-fn too_large() -> Response {
+fn too_large(limit: u64) -> Response {
     error_with(
         StatusCode::PAYLOAD_TOO_LARGE,
         ApiError::new(
             ErrorCode::InvalidRequest,
-            format!("request body larger than {MAX_BODY_BYTES} bytes"),
+            format!(
+                "request body larger than the limit of {} (limits.request_bytes in config.toml)",
+                crate::show_bytes(limit)
+            ),
         ),
     )
 }
 
-/// The request's JSON body; an empty body is `{}` where `empty_ok`.
-async fn read_json(headers: &HeaderMap, body: Body, empty_ok: bool) -> Result<Value, Response> {
+/// The request's JSON body, at most `limits.request_bytes` like a socket request; an empty
+/// body is `{}` where `empty_ok`.
+async fn read_json(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+    empty_ok: bool,
+) -> Result<Value, Response> {
+    let limit = shared.config.limits.request_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))
         .await
-        .map_err(|_| too_large())?;
+        .map_err(|_| too_large(limit))?;
     if empty_ok && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
@@ -296,7 +303,7 @@ async fn call(shared: &Arc<Shared>, ok: StatusCode, request: Request) -> Respons
 }
 
 async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let document = match read_json(&headers, body, false).await {
+    let document = match read_json(&shared, &headers, body, false).await {
         Ok(document) => document,
         Err(response) => return response,
     };
@@ -357,7 +364,7 @@ async fn update_workflow(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let document = match read_json(&headers, body, false).await {
+    let document = match read_json(&shared, &headers, body, false).await {
         Ok(document) => document,
         Err(response) => return response,
     };
@@ -390,7 +397,10 @@ async fn execute(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut body = match read_json(&headers, body, true).await.and_then(object) {
+    let mut body = match read_json(&shared, &headers, body, true)
+        .await
+        .and_then(object)
+    {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -423,7 +433,10 @@ async fn cancel(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut body = match read_json(&headers, body, true).await.and_then(object) {
+    let mut body = match read_json(&shared, &headers, body, true)
+        .await
+        .and_then(object)
+    {
         Ok(body) => body,
         Err(response) => return response,
     };

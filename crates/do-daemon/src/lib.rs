@@ -15,9 +15,7 @@ mod status;
 mod time;
 
 pub use error::DaemonError;
-pub use http::{
-    DEFAULT_HTTP_ADDR, MAX_BODY_BYTES, api_key_path, ensure_api_key, http_addr_path, rotate_api_key,
-};
+pub use http::{DEFAULT_HTTP_ADDR, api_key_path, ensure_api_key, http_addr_path, rotate_api_key};
 pub use notify::NotifyConfig;
 
 use do_store::Store;
