@@ -119,6 +119,18 @@ impl TestEnv {
         self.run(&all).json()
     }
 
+    /// Registers agent `name`, a script that waits until the test opens its gate (writes the
+    /// file whose path this returns), then runs `then`. The gate stays open once opened.
+    pub(crate) fn gated_agent(&self, name: &str, then: &str) -> PathBuf {
+        let gate = self.path(&format!("gate-{name}"));
+        let script = format!(
+            "while [ ! -e '{}' ]; do sleep 0.02; done; {then}",
+            gate.display()
+        );
+        self.run(&["agent", "add", name, "--shell", &script]).ok();
+        gate
+    }
+
     /// Writes an executable script into the test dir and returns its path.
     pub(crate) fn script(&self, name: &str, body: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;

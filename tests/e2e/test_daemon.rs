@@ -189,18 +189,7 @@ fn a_stopped_daemon_resumes_the_execution_and_reruns_only_the_interrupted_step()
 fn daemon_stop_waits_for_running_steps_and_now_interrupts_them() {
     use std::io::{BufRead, BufReader};
     let env = TestEnv::new();
-    let gate = env.path("go");
-    env.run(&[
-        "agent",
-        "add",
-        "gated",
-        "--shell",
-        &format!(
-            "while [ ! -e '{}' ]; do sleep 0.05; done; echo passed",
-            gate.display()
-        ),
-    ])
-    .ok();
+    let gate = env.gated_agent("gated", "echo passed");
     let workflow = env.create(&serde_json::json!({"name": "stop", "steps": [{"id": "wait", "agent": "gated", "task": "t"}]}));
     let (mut waiting, execution, _) =
         crate::test_failures::execute_until(&env, &workflow, &["started   wait"]);

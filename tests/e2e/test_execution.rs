@@ -530,13 +530,13 @@ fn a_high_priority_execution_overtakes_queued_low_ones() {
     std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
     std::fs::write(&config, "[daemon]\nmax_parallel = 1\n").expect("config");
     let ledger = env.path("ledger");
-    let gate = env.path("go");
-    let step = format!(
-        "while [ ! -e '{}' ]; do sleep 0.02; done; echo \"$DO_EXECUTION_ID $DO_STEP_ID\" >> '{}'",
-        gate.display(),
-        ledger.display()
+    let gate = env.gated_agent(
+        "step",
+        &format!(
+            "echo \"$DO_EXECUTION_ID $DO_STEP_ID\" >> '{}'",
+            ledger.display()
+        ),
     );
-    env.run(&["agent", "add", "step", "--shell", &step]).ok();
     let workflow = env.create(&json!({"name": "two", "steps": [
         {"id": "first", "agent": "step", "task": "t"}, {"id": "second", "agent": "step", "task": "t"}]}));
     let start = |priority: &str| {

@@ -274,18 +274,7 @@ fn cancel_during_a_parallel_step_ends_every_child_and_keeps_the_reason() {
 #[test]
 fn a_paused_execution_starts_nothing_new_until_resumed() {
     let env = TestEnv::new();
-    let gate = env.path("go");
-    env.run(&[
-        "agent",
-        "add",
-        "gated",
-        "--shell",
-        &format!(
-            "while [ ! -e '{}' ]; do sleep 0.05; done; echo first",
-            gate.display()
-        ),
-    ])
-    .ok();
+    let gate = env.gated_agent("gated", "echo first");
     env.run(&["agent", "add", "ok", "--shell", "echo second"])
         .ok();
     let workflow = env.create(&json!({"name": "pause", "steps": [
@@ -537,18 +526,7 @@ fn the_workflow_timeout_ends_the_execution_as_timed_out() {
 #[test]
 fn a_running_execution_estimates_its_end_from_earlier_ones() {
     let env = TestEnv::new();
-    let gate = env.path("go");
-    env.run(&[
-        "agent",
-        "add",
-        "gated",
-        "--shell",
-        &format!(
-            "while [ ! -e '{}' ]; do sleep 0.02; done; echo ok",
-            gate.display()
-        ),
-    ])
-    .ok();
+    let gate = env.gated_agent("gated", "echo ok");
     let workflow = env.create(
         &json!({"name": "estimate", "steps": [{"id": "wait", "agent": "gated", "task": "t"}]}),
     );

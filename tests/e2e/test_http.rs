@@ -406,18 +406,7 @@ impl Events {
 fn pause_resume_cancel_and_retry_over_http() {
     let env = TestEnv::new();
     let api = Api::start(&env);
-    let gate = env.path("gate");
-    env.run(&[
-        "agent",
-        "add",
-        "gated",
-        "--shell",
-        &format!(
-            "while [ ! -e '{}' ]; do sleep 0.05; done; echo first",
-            gate.display()
-        ),
-    ])
-    .ok();
+    let gate = env.gated_agent("gated", "echo first");
     env.run(&["agent", "add", "ok", "--shell", "echo ok"]).ok();
     let fixed = env.path("fixed");
     env.run(&[

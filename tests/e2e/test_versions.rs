@@ -145,18 +145,7 @@ fn concurrent_runs_of_one_document_store_it_once() {
 fn an_execution_keeps_running_the_version_it_started_with() {
     let env = TestEnv::new();
     echo_agent(&env);
-    let gate = env.path("go");
-    env.run(&[
-        "agent",
-        "add",
-        "gated",
-        "--shell",
-        &format!(
-            "while [ ! -e '{}' ]; do sleep 0.02; done; echo open",
-            gate.display()
-        ),
-    ])
-    .ok();
+    let gate = env.gated_agent("gated", "echo open");
     let v1 = json!({"name": "pinned", "steps": [
         {"id": "wait", "agent": "gated", "task": "t"},
         {"id": "after", "agent": "say", "task": "from v1"}]});
@@ -243,18 +232,7 @@ fn an_invalid_update_stores_nothing() {
 #[test]
 fn delete_waits_for_executions_to_end_and_keeps_history_without_force() {
     let env = TestEnv::new();
-    let gate = env.path("go");
-    env.run(&[
-        "agent",
-        "add",
-        "gated",
-        "--shell",
-        &format!(
-            "while [ ! -e '{}' ]; do sleep 0.02; done; echo open",
-            gate.display()
-        ),
-    ])
-    .ok();
+    let gate = env.gated_agent("gated", "echo open");
     let workflow = env
         .create(&json!({"name": "busy", "steps": [{"id": "wait", "agent": "gated", "task": "t"}]}));
     let (mut waiting, execution, _) = execute_until(&env, &workflow, &["started   wait"]);
