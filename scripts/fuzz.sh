@@ -36,39 +36,41 @@ fi
 cargo +nightly fuzz build -O
 
 crashed=0
-summaries=()
 for target in "${targets[@]}"; do
     [[ -f fuzz_targets/$target.rs ]] || { echo "$0: no fuzz target \`$target\` in fuzz/fuzz_targets/" >&2; exit 2; }
     mkdir -p "corpus/$target" "artifacts/$target"
-    before=$(find "artifacts/$target" -type f | wc -l)
     log=$(mktemp "${TMPDIR:-/tmp}/fuzz-$target.XXXXXX")
-    options=(-max_total_time="$seconds" -timeout=10 -print_final_stats=1)
+    started=$(mktemp "${TMPDIR:-/tmp}/fuzz-$target-started.XXXXXX")
+    # Inputs up to 8 KB: a workflow document of a dozen steps is longer than libFuzzer's default.
+    options=(-max_total_time="$seconds" -max_len=8192 -timeout=10 -print_final_stats=1)
     [[ -f dict/$target.dict ]] && options+=(-dict="$fuzz_dir/dict/$target.dict")
     echo "fuzzing $target for ${seconds}s (log: $log)" >&2
     status=0
     cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- "${options[@]}" \
         >"$log" 2>&1 || status=$?
-    after=$(find "artifacts/$target" -type f | wc -l)
-    crashes=$((after - before))
+    crashes=$(find "artifacts/$target" -type f -newer "$started" | wc -l)
     # libFuzzer exits non-zero on a crash, a timeout or running out of memory, each leaving an
     # artifact; an exit without one (a build error, a bad option) counts as a crash too.
     if [[ $status -ne 0 && $crashes -eq 0 ]]; then
         crashes=1
         tail -20 "$log" >&2
     fi
-    [[ $crashes -eq 0 ]] || crashed=1
+    if [[ $crashes -ne 0 ]]; then
+        crashed=1
+        find "artifacts/$target" -type f -newer "$started" -printf "fuzz/%p\n" >&2
+    fi
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     features=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+    rm -f "$started"
     corpus=$(find "corpus/$target" -type f | wc -l)
-    summaries+=("$(printf '%-10s seconds: %s, executions: %s, exec/s: %s, coverage: %s edges, %s features, corpus: %s, crashes: %s' \
-        "$target" "$seconds" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${features:-?}" "$corpus" "$crashes")")
-    echo "${summaries[-1]}"
+    printf '%-10s seconds: %s, executions: %s, exec/s: %s, coverage: %s edges, %s features, corpus: %s, crashes: %s\n' \
+        "$target" "$seconds" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${features:-?}" "$corpus" "$crashes"
 done
 
 if [[ $crashed -ne 0 ]]; then
-    echo "crashes found: see fuzz/artifacts/ and the logs above" >&2
+    echo "crashes found: the inputs listed above; the logs say what failed" >&2
     exit 1
 fi
