@@ -300,6 +300,46 @@ fn agents_flooding_stdout_and_stderr_are_capped_and_memory_stays_bounded() {
 }
 
 #[test]
+fn output_over_the_limit_is_cut_when_configured_to_truncate() {
+    let env = TestEnv::new();
+    let config = env.path("home/.config/do/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    std::fs::write(
+        &config,
+        "[limits]\noutput_bytes = 1024\noutput_overflow = \"truncate\"\n",
+    )
+    .expect("config");
+    env.run(&[
+        "agent",
+        "add",
+        "chatty",
+        "--shell",
+        "yes 0123456789 | head -c 5000000",
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "cut", "steps": [
+        {"id": "long", "agent": "chatty", "task": "t"}
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let output = status["steps"][0]["output"]["long"]
+        .as_str()
+        .expect("text output");
+    assert_eq!(output.len(), 1024);
+    assert!(output.starts_with("0123456789\n0123456789"), "{output}");
+
+    std::fs::write(&config, "[limits]\noutput_overflow = \"drop\"\n").expect("config");
+    env.run(&["daemon", "stop"]).ok();
+    let refused = env.run(&["daemon", "start"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("output_overflow"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
 fn document_and_input_limits_come_from_the_config_file_and_name_their_keys() {
     let env = TestEnv::new();
     let config = env.path("home/.config/do/config.toml");

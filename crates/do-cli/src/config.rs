@@ -16,7 +16,8 @@
 //! [limits]                      # bytes; the defaults are shown
 //! document_bytes = 10485760     # a workflow document
 //! input_bytes = 10485760        # an execution's input
-//! output_bytes = 16777216       # a step's stdout; more fails the step
+//! output_bytes = 16777216       # a step's stdout; more fails the step, or with
+//! output_overflow = "fail"      # "truncate" is cut there
 //! log_bytes = 67108864          # a step's stderr log per attempt; more is dropped
 //! request_bytes = 16777216      # one request on the daemon's socket
 //! ```
@@ -44,6 +45,7 @@ struct LimitsSection {
     document_bytes: Option<u64>,
     input_bytes: Option<u64>,
     output_bytes: Option<u64>,
+    output_overflow: Option<do_daemon::Overflow>,
     log_bytes: Option<u64>,
     request_bytes: Option<u64>,
 }
@@ -142,6 +144,7 @@ impl FileConfig {
             document_bytes: section.document_bytes.unwrap_or(defaults.document_bytes),
             input_bytes: section.input_bytes.unwrap_or(defaults.input_bytes),
             output_bytes: section.output_bytes.unwrap_or(defaults.output_bytes),
+            output_overflow: section.output_overflow.unwrap_or(defaults.output_overflow),
             log_bytes: section.log_bytes.unwrap_or(defaults.log_bytes),
             request_bytes: section.request_bytes.unwrap_or(defaults.request_bytes),
         }

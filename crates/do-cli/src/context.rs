@@ -96,6 +96,8 @@ impl Context {
 
     /// Starts `do daemon run` in the background and waits until it listens.
     pub(crate) fn spawn_daemon(&self, options: &DaemonOptions) -> anyhow::Result<()> {
+        // A bad config file is this command's usage error, not a daemon that failed to start.
+        crate::config::FileConfig::load(&self.config_file)?;
         do_daemon::create_private_dir(&self.data_dir)
             .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
         let log_path = self.log_path();

@@ -52,13 +52,26 @@ pub struct Limits {
     pub document_bytes: u64,
     /// An execution's input, as JSON (`limits.input_bytes`).
     pub input_bytes: u64,
-    /// A step's stdout; more fails the step (`limits.output_bytes`).
+    /// A step's stdout (`limits.output_bytes`); what happens to more is `output_overflow`.
     pub output_bytes: u64,
+    /// What a step's stdout over `output_bytes` does (`limits.output_overflow`).
+    pub output_overflow: Overflow,
     /// A step's stderr log per attempt; more is dropped after a marker line (`limits.log_bytes`).
     pub log_bytes: u64,
     /// One request line on the socket; a longer one is refused and its connection closed
     /// (`limits.request_bytes`).
     pub request_bytes: u64,
+}
+
+/// What a step's output over its limit does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overflow {
+    /// The step fails, naming the limit.
+    #[default]
+    Fail,
+    /// The output is cut at the limit (and then read as text), and the step goes on.
+    Truncate,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -69,6 +82,7 @@ impl Default for Limits {
             document_bytes: 10 * MIB,
             input_bytes: 10 * MIB,
             output_bytes: 16 * MIB,
+            output_overflow: Overflow::Fail,
             log_bytes: 64 * MIB,
             request_bytes: 16 * MIB,
         }

@@ -202,10 +202,13 @@ async fn attempt(
             let _ = stdin.write_all(&task).await;
         });
     }
-    let stdout = child
-        .stdout
-        .take()
-        .map(|out| tokio::spawn(read_capped(out, spec.limits.output_bytes)));
+    let stdout = child.stdout.take().map(|out| {
+        tokio::spawn(read_capped(
+            out,
+            spec.limits.output_bytes,
+            spec.limits.output_overflow,
+        ))
+    });
     let progress = spec.progress.take();
     let stderr = child
         .stderr
@@ -401,15 +404,24 @@ pub(crate) fn parse_output(bytes: &[u8]) -> Value {
 
 /// Reads all of `reader`, refusing more than `cap` bytes (and draining the rest, so the agent
 /// is not blocked on a full pipe).
-async fn read_capped(mut reader: impl AsyncRead + Unpin, cap: u64) -> Result<Vec<u8>, String> {
+async fn read_capped(
+    mut reader: impl AsyncRead + Unpin,
+    cap: u64,
+    overflow: crate::Overflow,
+) -> Result<Vec<u8>, String> {
     let mut buffer = Vec::new();
     let read = (&mut reader).take(cap + 1).read_to_end(&mut buffer).await;
     if let Err(e) = read {
         return Err(format!("cannot read its output: {e}"));
     }
     if buffer.len() as u64 > cap {
-        drop(buffer);
+        // The rest is read and dropped, so the agent never blocks on a full pipe.
         let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
+        if overflow == crate::Overflow::Truncate {
+            buffer.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+            return Ok(buffer);
+        }
+        drop(buffer);
         return Err(format!(
             "its output on stdout is larger than {} (limits.output_bytes in config.toml); \
              write large results to a file in the workspace and print its path",
