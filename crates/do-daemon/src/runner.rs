@@ -123,16 +123,25 @@ async fn attempt(
         ));
     }
     let input_json = Value::Object(spec.inputs.clone()).to_string();
-    let input_file = spec
-        .run_dir
-        .join(format!("{}.{}.input.json", spec.step_id, spec.attempt));
-    let written = match std::fs::write(&input_file, &input_json) {
-        // The directories are made once per execution: made again if removed since.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            prepare_dirs(&spec.run_dir, &spec.workspace)
-                .and_then(|()| std::fs::write(&input_file, &input_json))
+    // Steps without inputs share one `{}` file per execution: creating a file per step costs
+    // more than anything else the daemon does for a step on a disk file system.
+    let input_file = if spec.inputs.is_empty() {
+        spec.run_dir.join("no-input.json")
+    } else {
+        spec.run_dir
+            .join(format!("{}.{}.input.json", spec.step_id, spec.attempt))
+    };
+    let written = if spec.inputs.is_empty() && input_file.exists() {
+        Ok(())
+    } else {
+        match std::fs::write(&input_file, &input_json) {
+            // The directories are made once per execution: made again if removed since.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                prepare_dirs(&spec.run_dir, &spec.workspace)
+                    .and_then(|()| std::fs::write(&input_file, &input_json))
+            }
+            other => other,
         }
-        other => other,
     };
     if let Err(e) = written {
         return failed(format!("cannot write `{}`: {e}", input_file.display()));
