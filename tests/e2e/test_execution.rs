@@ -621,6 +621,8 @@ fn quiet_prints_only_ids_and_status_words_and_color_is_on_request() {
     );
     let waited = env.run(&["-q", "workflow", "execute", &workflow, "--wait"]);
     assert_eq!((waited.ok(), waited.stderr.as_str()), ("", ""));
+    let watched = env.run(&["-q", "workflow", "execute", &workflow, "--watch"]);
+    assert_eq!((watched.ok(), watched.stderr.as_str()), ("", ""));
     let started = env.run(&["workflow", "execute", &workflow, "--quiet"]);
     let execution = started.ok().trim().to_owned();
     assert!(execution.starts_with("exec_"), "{execution}");
@@ -631,7 +633,7 @@ fn quiet_prints_only_ids_and_status_words_and_color_is_on_request() {
         "completed\n"
     );
     let ids = env.run(&["workflow", "executions", "-q"]).ok().to_owned();
-    assert_eq!(ids.lines().count(), 2, "{ids}");
+    assert_eq!(ids.lines().count(), 3, "{ids}");
     assert!(ids.lines().all(|l| l.starts_with("exec_")), "{ids}");
     assert_eq!(env.run(&["workflow", "list", "-q"]).ok().trim(), workflow);
     assert_eq!(env.run(&["-q", "--json", "workflow", "list"]).code, 2);

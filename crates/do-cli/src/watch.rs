@@ -19,6 +19,8 @@ pub(crate) fn follow(ctx: &Context, execution_id: &str) -> anyhow::Result<u8> {
     let mut client = ctx.client()?;
     let mut view: Box<dyn View> = if ctx.json {
         Box::new(JsonLines)
+    } else if ctx.quiet {
+        Box::new(Quiet)
     } else if ctx.is_terminal() {
         // The status document names the top-level steps, whose completions the execution's
         // bar counts.
@@ -68,6 +70,19 @@ impl View for JsonLines {
         serde_json::to_writer(&mut out, event)?;
         writeln!(out)?;
         out.flush()
+    }
+
+    fn end(&mut self, _last: &Event) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `-q`: nothing; the exit code tells how the execution ended.
+struct Quiet;
+
+impl View for Quiet {
+    fn show(&mut self, _event: &Event) -> std::io::Result<()> {
+        Ok(())
     }
 
     fn end(&mut self, _last: &Event) -> std::io::Result<()> {
