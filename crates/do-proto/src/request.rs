@@ -250,6 +250,15 @@ pub fn encode_request(id: &str, request: &Request) -> String {
 pub fn decode_request(line: &str) -> (String, Result<Request, ApiError>) {
     let mut value: Value = match serde_json::from_str(line) {
         Ok(value) => value,
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+            return (
+                String::new(),
+                Err(invalid(format!(
+                    "request nests arrays or objects more than 128 deep (at column {})",
+                    e.column()
+                ))),
+            );
+        }
         Err(e) => {
             return (
                 String::new(),
@@ -329,5 +338,17 @@ mod tests {
         for line in ["", "{", "[]", "42", "{\"method\":3}", "\u{0}"] {
             assert!(decode_request(line).1.is_err(), "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_too_deep_request_is_refused_in_words() {
+        let line = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let (_, decoded) = decode_request(&line);
+        let error = decoded.expect_err("refused");
+        assert!(
+            error.message.contains("more than 128 deep"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes: the number of migrations.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`. The array length is
 /// tied to [`SCHEMA_VERSION`], so adding a migration without bumping it does not compile.
@@ -123,6 +123,10 @@ CREATE TABLE events (
     // 2: an agent's recent step durations, for estimatedCompletion.
     r#"
 CREATE INDEX steps_by_agent ON steps (agent, completed_at DESC) WHERE status = 'completed';
+"#,
+    // 3: `workflow run` finds the live workflow of a name.
+    r#"
+CREATE INDEX workflows_by_name ON workflows (name, created_at DESC, id DESC);
 "#,
 ];
 
