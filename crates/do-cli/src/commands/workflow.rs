@@ -158,22 +158,42 @@ struct Tail {
     offset: u64,
 }
 
-/// How often a followed log is read for new lines; when it ends is told by the event stream.
-const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+/// What wakes `logs --follow`: an event of the execution, a change in its run directory (a
+/// log created or written), or the end of the event stream.
+enum Update {
+    Event(Event),
+    Written,
+    StreamOver,
+}
 
 /// `logs --follow`: the execution's event stream (in a thread) says which attempts start and
-/// when the step or the execution ends; the log files are read as they grow. A step's end is
-/// committed only after its agent's stderr has been read to the end, so the last read after
-/// the end event misses nothing.
+/// when the step or the execution ends; inotify on the run directory says when a log grew. A
+/// step's end is committed only after its agent's stderr has been read to the end, so the
+/// last read after the end event misses nothing.
 fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::Result<()> {
+    use notify::Watcher as _;
     let mut client = ctx.client()?;
-    let (sender, events) = std::sync::mpsc::channel();
+    let (sender, updates) = std::sync::mpsc::channel();
     let execution_id = args.execution.clone();
+    let events = sender.clone();
     let watcher = std::thread::spawn(move || {
-        client.watch(&execution_id, |event| {
-            let _ = sender.send(event.clone());
-        })
+        let result = client.watch(&execution_id, |event| {
+            let _ = events.send(Update::Event(event.clone()));
+        });
+        let _ = events.send(Update::StreamOver);
+        result
     });
+    let written = sender;
+    let mut files = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+        let _ = written.send(Update::Written);
+    })
+    .context("cannot watch the execution's logs (inotify)")?;
+    // The daemon makes the run directory before the execution's first step starts: until
+    // then there is nothing to watch, and the `step.started` event says when there is.
+    let run_dir = ctx.data_dir.join("runs").join(&args.execution);
+    let mut watching = files
+        .watch(&run_dir, notify::RecursiveMode::NonRecursive)
+        .is_ok();
     // A header whenever the output switches to another attempt's log.
     let mut shown = tails.last().map(|t| (t.step.clone(), t.attempt));
     let mut ended = false;
@@ -203,16 +223,21 @@ fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::
         if ended {
             break;
         }
-        let event = match events.recv_timeout(FOLLOW_INTERVAL) {
-            Ok(event) => event,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+        let event = match updates.recv() {
+            Ok(Update::Event(event)) => event,
+            Ok(Update::Written) => continue,
             // The stream is over: one last read of the logs.
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Ok(Update::StreamOver) | Err(_) => {
                 ended = true;
                 stream_over = true;
                 continue;
             }
         };
+        if !watching {
+            watching = files
+                .watch(&run_dir, notify::RecursiveMode::NonRecursive)
+                .is_ok();
+        }
         let Some(step) = event.step_id.as_deref() else {
             continue;
         };
