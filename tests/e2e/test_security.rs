@@ -282,6 +282,63 @@ echo ok"#
 }
 
 #[test]
+fn a_secret_from_the_daemons_environment_reaches_only_the_agents_that_declare_it() {
+    let env = TestEnv::new();
+    let secret = "s3cr3t-only-for-check-41d0";
+    let check = env.script(
+        "check",
+        &format!(r#"[ "$API_KEY" = "{secret}" ] && echo ok || echo "API_KEY is wrong""#),
+    );
+    let other = env.script("other", r#"echo "${API_KEY-unset} ${PLAIN-unset}""#);
+    // The daemon starts with the first command and inherits both variables; `check` declares
+    // its secret after that, so the daemon learns of it from the running registry.
+    let added = env
+        .command()
+        .env("API_KEY", secret)
+        .env("PLAIN", "plain")
+        .args(["agent", "add", "other", "--"])
+        .arg(&other)
+        .output()
+        .expect("agent add");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let add_check = env
+        .command()
+        .args(["agent", "add", "check", "--secret-env", "API_KEY", "--"])
+        .arg(&check)
+        .output()
+        .expect("agent add");
+    assert!(
+        add_check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add_check.stderr)
+    );
+    let workflow = env.create(&json!({"name": "secrets", "steps": [
+        {"id": "mine", "agent": "check", "task": "t"},
+        {"id": "theirs", "agent": "other", "task": "t"}
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(status["status"], "completed", "{}", run.stderr);
+    assert_eq!(status["steps"][0]["output"]["mine"], "ok");
+    assert_eq!(status["steps"][1]["output"]["theirs"], "unset plain");
+
+    // Once no agent declares it, the variable is an ordinary one of the daemon's again.
+    env.run(&["agent", "remove", "check"]).ok();
+    let workflow = env.create(&json!({"name": "after", "steps": [
+        {"id": "theirs", "agent": "other", "task": "t"}
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(status["status"], "completed", "{}", run.stderr);
+    assert_eq!(
+        status["steps"][0]["output"]["theirs"],
+        format!("{secret} plain")
+    );
+}
+
+#[test]
 fn a_missing_secret_fails_the_step_naming_the_variable() {
     let env = TestEnv::new();
     env.run(&[

@@ -142,6 +142,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
             if !removed {
                 return Err(agent_not_found(shared, &name));
             }
+            shared.refresh_secret_names().map_err(internal)?;
             Ok(json!({"name": name, "removed": true}))
         }
         Request::CreateTeam(params) => create_team(shared, params),
@@ -777,6 +778,7 @@ fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
             ),
             other => internal(other),
         })?;
+    shared.refresh_secret_names().map_err(internal)?;
     to_value(&agent_data(record))
 }
 

@@ -23,7 +23,7 @@ use std::fs::{self, File};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
@@ -132,6 +132,10 @@ pub(crate) struct Shared {
     pub(crate) shutdown: tokio::sync::Notify,
     /// Whether the stop asked for ends running steps rather than waiting for them.
     pub(crate) stop_now: std::sync::atomic::AtomicBool,
+    /// The variables that agents take as secrets from the daemon's environment. Agents
+    /// inherit that environment, so each of these is removed from every agent that does not
+    /// declare it; kept current by [`Shared::refresh_secret_names`].
+    secret_names: RwLock<Arc<[String]>>,
 }
 
 impl Shared {
@@ -141,6 +145,32 @@ impl Shared {
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn secret_names(&self) -> Arc<[String]> {
+        self.secret_names
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Reads the agents' secret variable names again; called once an agent is added or removed.
+    pub(crate) fn refresh_secret_names(&self) -> Result<(), do_store::StoreError> {
+        let mut names: Vec<String> = self
+            .store()
+            .list_agents()?
+            .into_iter()
+            .flat_map(|agent| agent.spec.secret_env)
+            .filter(|secret| secret.file.is_none())
+            .map(|secret| secret.name)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        *self
+            .secret_names
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = names.into();
+        Ok(())
     }
 }
 
@@ -166,7 +196,9 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
         running_steps: AtomicU64::new(0),
         shutdown: tokio::sync::Notify::new(),
         stop_now: std::sync::atomic::AtomicBool::new(true),
+        secret_names: RwLock::new(Arc::from([])),
     });
+    shared.refresh_secret_names()?;
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), scheduler_rx));
     scheduler::recover(&shared)?;
     let _ = fs::remove_file(http::http_addr_path(&shared.config.data_dir));

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -53,6 +54,9 @@ pub(crate) struct RunSpec {
     pub(crate) spawned: Option<Spawned>,
     /// Told each percentage the agent reports with a `::progress N` line on stderr.
     pub(crate) progress: Option<Progressed>,
+    /// Every agent's secret variables taken from the daemon's environment: none reaches this
+    /// agent but those it declares itself.
+    pub(crate) secret_names: Arc<[String]>,
 }
 
 /// Called with the agent's process group once it runs.
@@ -157,6 +161,10 @@ async fn attempt(
         None => return failed(format!("agent `{agent}` has no command")),
     };
     let mut command = Command::new(program);
+    // The agent's own secrets are set again below, from `secrets`.
+    for name in spec.secret_names.iter() {
+        command.env_remove(name);
+    }
     command
         .args(args)
         .current_dir(

@@ -646,6 +646,7 @@ impl Scheduler {
             limits: shared.config.limits,
             spawned: None,
             progress: None,
+            secret_names: shared.secret_names(),
         };
         let attempt = AttemptRecord {
             execution_id: id.to_owned(),

@@ -58,7 +58,7 @@ pub(crate) struct AddArgs {
     env: Vec<String>,
     /// A secret variable for the agent (repeatable): KEY takes the value of the daemon's own
     /// KEY when a step starts, KEY=@FILE the content of FILE. Only the name and the file's path
-    /// are stored, never the value.
+    /// are stored, never the value, and agents that do not declare KEY do not inherit it.
     #[arg(long = "secret-env", value_name = "KEY[=@FILE]")]
     secret_env: Vec<String>,
     /// Working directory [default: the execution's workspace].
