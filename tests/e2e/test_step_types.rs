@@ -317,3 +317,44 @@ fn workflows_draw_as_tree_mermaid_and_dot() {
         "{mermaid}"
     );
 }
+
+/// A conditional, a loop and a parallel nested in a parallel, and a loop of conditionals:
+/// each goes on once it is running, whether the daemon runs one step at a time or many.
+#[test]
+fn steps_nested_in_parallels_and_loops_run_to_the_end_at_any_limit() {
+    for max_parallel in [1, 8] {
+        let env = TestEnv::new();
+        let config = env.path("home/.config/do/config.toml");
+        std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+        std::fs::write(
+            &config,
+            format!("[daemon]\nmax_parallel = {max_parallel}\n"),
+        )
+        .expect("config");
+        env.run(&["agent", "add", "e", "--", "/bin/echo", "done"])
+            .ok();
+        let task = |id: &str| json!({"id": id, "agent": "e", "task": "t"});
+        // The timeout turns a step that never starts into a failed execution, not a hung test.
+        let workflow = env.create(&json!({"name": "nested", "timeout": 60, "steps": [
+            {"id": "outer", "type": "parallel", "steps": [
+                {"id": "inner", "type": "parallel", "steps": [task("x"), task("y")]},
+                {"id": "cond", "type": "conditional", "condition": "true", "then": [task("a"), task("b")]},
+                {"id": "each", "type": "loop", "items": "[1, 2]", "step": task("it")},
+                task("z")
+            ]},
+            {"id": "checks", "type": "loop", "items": "[1, 2, 3]", "maxConcurrency": 2,
+             "step": {"id": "check", "type": "conditional", "condition": "item > 1",
+                      "then": [task("p"), task("q")]}}
+        ]}));
+        let (run, status) = env.execute_wait(&workflow, &[]);
+        assert_eq!(
+            status["status"], "completed",
+            "max_parallel {max_parallel}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            status["progress"]["completed"], status["progress"]["total"],
+            "max_parallel {max_parallel}: {status}"
+        );
+    }
+}

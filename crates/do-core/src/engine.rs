@@ -562,16 +562,22 @@ impl ExecutionState {
     fn next_concurrently(&self, node: NodeId, max: Option<u32>, next: &mut Vec<Next>) -> bool {
         let limit = max.map_or(usize::MAX, |m| m as usize);
         let children = &self.plan.nodes[node].children;
+        // Children under way count against the limit, and those that are composite (a
+        // conditional's branch, a nested parallel, a loop, a task in its fallback) may have
+        // more to start.
         let mut active = children
             .iter()
             .filter(|&&c| self.status[c] == StepStatus::Running)
             .count();
         for &child in children {
-            if active >= limit {
-                break;
-            }
-            if self.status[child] == StepStatus::Pending && self.next_in_node(child, next) {
-                active += 1;
+            match self.status[child] {
+                StepStatus::Running => {
+                    self.next_in_node(child, next);
+                }
+                StepStatus::Pending if active < limit && self.next_in_node(child, next) => {
+                    active += 1;
+                }
+                _ => {}
             }
         }
         active > 0 || self.status[node] == StepStatus::Running
@@ -1458,6 +1464,54 @@ mod tests {
             json!({"x": "x", "zed": "z"})
         );
         assert_eq!(ids(&state, &state.ready()), ["after"]);
+    }
+
+    /// Runs the execution one step at a time, as a daemon whose limit is one running step
+    /// does: advance, start the first ready task, let it succeed; returns the tasks in the
+    /// order they ran.
+    fn run_one_at_a_time(state: &mut ExecutionState) -> Vec<String> {
+        let mut ran = Vec::new();
+        loop {
+            state.advance();
+            let Some(&next) = state.ready().first() else {
+                return ran;
+            };
+            ran.push(state.plan().node(next).step_id.clone());
+            state.start(next);
+            state.succeed(next, json!(ran.len()));
+        }
+    }
+
+    #[test]
+    fn composite_steps_inside_a_parallel_go_on_once_they_are_running() {
+        let doc = json!({"name": "w", "steps": [
+            parallel("outer", vec![
+                parallel("inner", vec![task("x", Value::Null, None), task("y", Value::Null, None)]),
+                json!({"id": "cond", "type": "conditional", "condition": "true",
+                 "then": [task("a", Value::Null, None), task("b", Value::Null, None)]}),
+                json!({"id": "lp", "type": "loop", "items": "[1, 2]",
+                 "step": {"id": "it", "type": "task", "agent": "a", "task": "t"}}),
+                task("z", Value::Null, None),
+            ]),
+            task("after", Value::Null, None),
+        ]});
+        let mut state = ExecutionState::new(plan(doc), json!({}));
+        let ran = run_one_at_a_time(&mut state);
+        assert_eq!(ran, ["x", "y", "a", "b", "it[0]", "it[1]", "z", "after"]);
+        assert_eq!(state.finished(), Some(ExecutionStatus::Completed));
+    }
+
+    #[test]
+    fn a_loop_of_conditionals_goes_on_one_step_at_a_time() {
+        let doc = json!({"name": "w", "steps": [
+            {"id": "lp", "type": "loop", "items": "[1, 2]", "maxConcurrency": 2,
+             "step": {"id": "c", "type": "conditional", "condition": "true",
+                      "then": [task("p", Value::Null, None), task("q", Value::Null, None)]}},
+        ]});
+        let mut state = ExecutionState::new(plan(doc), json!({}));
+        let ran = run_one_at_a_time(&mut state);
+        assert_eq!(ran.len(), 4, "{ran:?}");
+        assert_eq!(state.finished(), Some(ExecutionStatus::Completed));
     }
 
     #[test]
