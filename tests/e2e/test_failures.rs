@@ -578,3 +578,38 @@ fn a_running_execution_estimates_its_end_from_earlier_ones() {
         "an ended execution has no estimate"
     );
 }
+
+/// With one step at a time, the failing step runs while its sibling branch has been chosen but
+/// not started: the execution must still end as failed, naming the step.
+#[test]
+fn a_failure_ends_the_execution_while_a_sibling_branch_waits_to_start() {
+    let env = TestEnv::new();
+    let config = env.path("home/.config/do/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+    std::fs::write(&config, "[daemon]\nmax_parallel = 1\n").expect("config");
+    env.run(&["agent", "add", "ok", "--", "/bin/echo", "done"])
+        .ok();
+    env.run(&["agent", "add", "broken", "--", "/bin/false"])
+        .ok();
+    // The timeout turns a hang into a timed-out execution, not a hung test.
+    let workflow = env.create(&json!({"name": "half", "timeout": 60, "steps": [
+        {"id": "both", "type": "parallel", "steps": [
+            {"id": "breaks", "agent": "broken", "task": "t"},
+            {"id": "branch", "type": "conditional", "condition": "true", "then": [
+                {"id": "later", "agent": "ok", "task": "t"}
+            ]}
+        ]}
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(status["status"], "failed", "{}", run.stderr);
+    assert!(
+        status["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("`breaks`")),
+        "{status}"
+    );
+    let branch = find_step(&status["steps"], "branch").expect("branch");
+    assert_eq!(branch["status"], "cancelled", "{status}");
+    let later = find_step(&status["steps"], "later").expect("later");
+    assert_eq!(later["status"], "pending", "{status}");
+}

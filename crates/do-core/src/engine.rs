@@ -956,12 +956,15 @@ impl ExecutionState {
                     return;
                 }
                 // A failing execution leaves pending children unstarted: the parent ends as soon
-                // as nothing under it is running.
-                if children
-                    .iter()
-                    .any(|&c| self.status[c] == StepStatus::Running)
-                {
+                // as no task under it is running. A composite child that started but runs
+                // nothing now (a branch between two steps) would never report: it ends here.
+                if children.iter().any(|&c| self.busy(c)) {
                     return;
+                }
+                for &child in &children {
+                    if self.status[child] == StepStatus::Running {
+                        self.wind_down(child, changes);
+                    }
                 }
             }
             let failed = children
@@ -979,6 +982,43 @@ impl ExecutionState {
             current = self.plan.nodes[parent].parent;
         }
         self.finish_if_done(changes);
+    }
+
+    /// Whether a task's process runs under `node` (or is `node`'s): a task in its fallback
+    /// has none of its own, its fallback may.
+    fn busy(&self, node: NodeId) -> bool {
+        if self.status[node] != StepStatus::Running {
+            return false;
+        }
+        let step = &self.plan.nodes[node];
+        if step.is_task() {
+            return match step.fallback {
+                Some(fallback) if self.in_fallback[node] => self.busy(fallback),
+                _ => true,
+            };
+        }
+        step.children.iter().any(|&c| self.busy(c))
+    }
+
+    /// Ends a started step under which nothing runs while the execution stops: failed if a
+    /// step under it failed, else cancelled.
+    fn wind_down(&mut self, node: NodeId, changes: &mut Vec<Change>) {
+        let children = self.plan.nodes[node].children.clone();
+        for &child in &children {
+            if self.status[child] == StepStatus::Running {
+                self.wind_down(child, changes);
+            }
+        }
+        let failed = children
+            .iter()
+            .find(|&&c| self.status[c] == StepStatus::Failed && !self.continued[c]);
+        match failed {
+            Some(&failed) => {
+                let error = format!("step `{}` failed", self.plan.nodes[failed].step_id);
+                self.set(node, StepStatus::Failed, Some(error), changes);
+            }
+            None => self.set(node, StepStatus::Cancelled, None, changes),
+        }
     }
 
     /// A composite step's result. Parallel: its children's results by output name (or id).
@@ -1017,10 +1057,9 @@ impl ExecutionState {
         if self.finished.is_some() {
             return;
         }
+        let tasks_running = || self.plan.roots.iter().any(|&r| self.busy(r));
         if let Some((status, reason)) = self.stop.clone() {
-            let tasks_running = (0..self.plan.nodes.len())
-                .any(|n| self.status[n] == StepStatus::Running && self.plan.nodes[n].is_task());
-            if tasks_running {
+            if tasks_running() {
                 return;
             }
             for n in 0..self.plan.nodes.len() {
@@ -1035,10 +1074,14 @@ impl ExecutionState {
             self.finished = Some(status);
             return;
         }
-        let running = self.status.contains(&StepStatus::Running);
-        let status = if let Some(error) = &self.failure {
-            if running {
+        let status = if let Some(error) = self.failure.clone() {
+            if tasks_running() {
                 return;
+            }
+            for root in self.plan.roots.clone() {
+                if self.status[root] == StepStatus::Running {
+                    self.wind_down(root, changes);
+                }
             }
             changes.push(Change::Finished {
                 status: ExecutionStatus::Failed,
