@@ -1,14 +1,16 @@
 //! Whatever the shape of a workflow (parallels, conditionals and loops nested in each other,
 //! with or without `maxConcurrency`) and whatever order its steps end in, an execution whose
 //! tasks all succeed completes, and runs each task it should exactly once; one whose tasks
-//! fail ends, failed exactly when a failure was not retried or continued past.
+//! fail ends, failed exactly when a failure was not retried or continued past; and one whose
+//! daemon dies at any moment and restores it from what it had recorded goes on to the same end
+//! without running again a task that had completed.
 
-use do_core::engine::{Change, ExecutionState, Plan};
-use do_core::model::ExecutionStatus;
+use do_core::engine::{Change, ExecutionState, NodeId, Plan, loop_items_key};
+use do_core::model::{ExecutionStatus, StepStatus};
 use do_core::workflow::WorkflowDocument;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// A step's shape; ids are given when the document is built.
 #[derive(Debug, Clone)]
@@ -117,63 +119,169 @@ fn step(shape: &Shape, next_id: &mut usize, tasks: &mut usize, times: usize) -> 
     }
 }
 
+/// Whether a task whose attempt failed goes on (retried or continued past) by its handling.
+fn keeps_going(state: &ExecutionState, node: NodeId) -> bool {
+    let handling = &state.plan().node(node).handling;
+    if handling.max_retries == Some(1) {
+        state.attempts(node) < 2
+    } else {
+        handling.strategy == Some(do_core::workflow::Strategy::Continue)
+    }
+}
+
+/// What a daemon records of an execution, kept from the engine's changes as the scheduler
+/// commits them: each step's status and attempts, and the outputs (loops' items among them).
+#[derive(Default)]
+struct Recorded {
+    steps: BTreeMap<String, (StepStatus, u32)>,
+    outputs: BTreeMap<String, Value>,
+}
+
+impl Recorded {
+    fn record(&mut self, state: &ExecutionState, changes: &[Change]) {
+        for change in changes {
+            match change {
+                Change::Step { node, status, .. } => {
+                    let step = &state.plan().node(*node).step_id;
+                    self.steps
+                        .insert(step.clone(), (*status, state.attempts(*node)));
+                }
+                Change::Retry { node, .. } => {
+                    let step = &state.plan().node(*node).step_id;
+                    self.steps
+                        .insert(step.clone(), (StepStatus::Pending, state.attempts(*node)));
+                }
+                Change::Output { node, value } => {
+                    let step = &state.plan().node(*node).step_id;
+                    self.outputs.insert(step.clone(), value.clone());
+                }
+                Change::Expanded { node, items } => {
+                    let step = &state.plan().node(*node).step_id;
+                    self.outputs.insert(loop_items_key(step), items.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The execution as a restarted daemon loads it: what ran is run again.
+    fn restore(&self, document: &WorkflowDocument) -> ExecutionState {
+        let mut steps = self.steps.clone();
+        for (status, _) in steps.values_mut() {
+            if *status == StepStatus::Running {
+                *status = StepStatus::Pending;
+            }
+        }
+        ExecutionState::restore(Plan::new(document), json!({}), &steps, self.outputs.clone())
+    }
+}
+
+/// Runs an execution of `doc` to its end under the schedule `choices`: free slots per turn,
+/// which running task ends, whether it fails (when `failures`), whether the daemon dies
+/// (when `crashes`).
+fn drive(doc: &Value, choices: &[u8], failures: bool, crashes: bool) -> Result<Run, TestCaseError> {
+    let document: WorkflowDocument = serde_json::from_value(doc.clone()).expect("document");
+    let mut state = ExecutionState::new(Plan::new(&document), json!({}));
+    let mut recorded = Recorded::default();
+    let mut running = Vec::new();
+    let mut completed = HashSet::new();
+    let mut fatal = false;
+    let mut starts = 0;
+    let mut choice = choices.iter().copied().cycle();
+    for _ in 0..10_000 {
+        if state.finished().is_some() {
+            break;
+        }
+        if crashes && choice.next().expect("cycle") % 7 == 0 {
+            state = recorded.restore(&document);
+            running.clear();
+        }
+        let changes = state.advance();
+        recorded.record(&state, &changes);
+        let slots = usize::from(choice.next().expect("cycle") % 3);
+        for node in state
+            .ready()
+            .into_iter()
+            .take(slots.max(usize::from(running.is_empty())))
+        {
+            let id = state.plan().node(node).step_id.clone();
+            prop_assert!(
+                !completed.contains(&id),
+                "{id} ran again after completing: {doc}"
+            );
+            let changes = state.start(node);
+            recorded.record(&state, &changes);
+            running.push(node);
+            starts += 1;
+        }
+        prop_assert!(
+            !running.is_empty() || state.finished().is_some(),
+            "nothing runs, nothing is ready, and the execution has not ended: {doc}"
+        );
+        if running.is_empty() {
+            break;
+        }
+        let which = usize::from(choice.next().expect("cycle")) % running.len();
+        let node = running.swap_remove(which);
+        let changes = if failures && choice.next().expect("cycle") % 3 == 0 {
+            fatal |= !keeps_going(&state, node) && state.finished().is_none();
+            state.fail(node, "boom".into())
+        } else {
+            completed.insert(state.plan().node(node).step_id.clone());
+            state.succeed(node, json!(1))
+        };
+        recorded.record(&state, &changes);
+        for change in changes {
+            match change {
+                Change::Retry { node, .. } => state.wake(node),
+                // A killed task reports its end at once.
+                Change::Kill { node } => {
+                    running.retain(|&n| n != node);
+                    let changes = state.fail(node, "killed".into());
+                    recorded.record(&state, &changes);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Run {
+        end: state.finished(),
+        fatal,
+        starts,
+    })
+}
+
+struct Run {
+    end: Option<ExecutionStatus>,
+    /// Whether a failure was fatal by its handling: neither retried nor continued past.
+    fatal: bool,
+    /// Tasks started.
+    starts: usize,
+}
+
+impl Run {
+    fn expected(&self) -> Option<ExecutionStatus> {
+        Some(if self.fatal {
+            ExecutionStatus::Failed
+        } else {
+            ExecutionStatus::Completed
+        })
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
-    fn every_shape_completes_in_any_order(
+    fn every_shape_completes_in_any_order_running_each_task_once(
         shapes in prop::collection::vec(shape(), 1..4),
         choices in prop::collection::vec(any::<u8>(), 64),
     ) {
-        let (doc, expected) = document(&shapes);
-        let document: WorkflowDocument = serde_json::from_value(doc.clone()).expect("document");
-        let mut state = ExecutionState::new(Plan::new(&document), json!({}));
-        let mut running = Vec::new();
-        let mut ran = HashSet::new();
-        let mut choice = choices.iter().cycle();
-        // Each turn starts up to a chosen number of ready tasks (a daemon's free slots), then
-        // ends one chosen running task.
-        for _ in 0..10_000 {
-            state.advance();
-            let slots = usize::from(*choice.next().expect("cycle") % 3);
-            for node in state.ready().into_iter().take(slots.max(usize::from(running.is_empty()))) {
-                let id = state.plan().node(node).step_id.clone();
-                prop_assert!(ran.insert(id.clone()), "{id} started twice in {doc}");
-                state.start(node);
-                running.push(node);
-            }
-            if running.is_empty() {
-                break;
-            }
-            let which = usize::from(*choice.next().expect("cycle")) % running.len();
-            let node = running.swap_remove(which);
-            state.succeed(node, json!(1));
-        }
-        prop_assert_eq!(state.finished(), Some(ExecutionStatus::Completed), "{}", doc);
-        prop_assert_eq!(ran.len(), expected, "{}", doc);
+        let (doc, tasks) = document(&shapes);
+        let run = drive(&doc, &choices, false, false)?;
+        prop_assert_eq!(run.end, Some(ExecutionStatus::Completed), "{}", doc);
+        prop_assert_eq!(run.starts, tasks, "{}", doc);
     }
-}
-
-/// The handling of each task of `doc`, by step id (loop iterations are `id[i]`).
-fn handlings(shapes: &[Shape]) -> Vec<Handling> {
-    fn walk(shape: &Shape, out: &mut Vec<Handling>) {
-        match shape {
-            Shape::Task(h) => out.push(*h),
-            Shape::Parallel(children, _) => children.iter().for_each(|c| walk(c, out)),
-            Shape::Conditional(_, then, otherwise) => then
-                .iter()
-                .chain(otherwise.iter().flatten())
-                .for_each(|c| walk(c, out)),
-            Shape::Loop(_, _, body) => walk(body, out),
-        }
-    }
-    let mut out = Vec::new();
-    shapes.iter().for_each(|s| walk(s, &mut out));
-    out
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn failures_end_the_execution_as_their_handling_says(
@@ -181,79 +289,18 @@ proptest! {
         choices in prop::collection::vec(any::<u8>(), 64),
     ) {
         let (doc, _) = document(&shapes);
-        // Ids are handed out depth-first, so the nth task's handling is the nth of the walk.
-        let by_task: Vec<Handling> = handlings(&shapes);
-        let document: WorkflowDocument = serde_json::from_value(doc.clone()).expect("document");
-        let mut state = ExecutionState::new(Plan::new(&document), json!({}));
-        let handling_of = |state: &ExecutionState, node| {
-            let id = &state.plan().node(node).step_id;
-            let base = id.split('[').next().unwrap_or(id);
-            let n: usize = base.trim_start_matches('s').parse().expect("sN");
-            n
-        };
-        let task_ids: Vec<usize> = {
-            let mut ids = Vec::new();
-            fn walk(v: &Value, ids: &mut Vec<usize>) {
-                if v["type"] == "task" {
-                    ids.push(v["id"].as_str().expect("id")[1..].parse().expect("n"));
-                }
-                for key in ["steps", "then", "else"] {
-                    if let Some(children) = v[key].as_array() {
-                        children.iter().for_each(|c| walk(c, ids));
-                    }
-                }
-                if v["step"].is_object() {
-                    walk(&v["step"], ids);
-                }
-            }
-            walk(&doc, &mut ids);
-            ids
-        };
-        let handling = |n: usize| by_task[task_ids.iter().position(|&t| t == n).expect("task")];
-        let mut running = Vec::new();
-        let mut fatal = false;
-        let mut choice = choices.iter().cycle();
-        let mut turns = 0;
-        while state.finished().is_none() {
-            turns += 1;
-            prop_assert!(turns < 10_000, "no end in sight: {}", doc);
-            state.advance();
-            let slots = usize::from(*choice.next().expect("cycle") % 3);
-            for node in state.ready().into_iter().take(slots.max(usize::from(running.is_empty()))) {
-                state.start(node);
-                running.push(node);
-            }
-            prop_assert!(!running.is_empty() || state.finished().is_some(),
-                "nothing runs, nothing is ready, and the execution has not ended: {}", doc);
-            if running.is_empty() {
-                break;
-            }
-            let which = usize::from(*choice.next().expect("cycle")) % running.len();
-            let node = running.swap_remove(which);
-            let changes = if choice.next().expect("cycle") % 3 == 0 {
-                let kept_going = match handling(handling_of(&state, node)) {
-                    Handling::Fail => false,
-                    Handling::Continue => true,
-                    Handling::Retry => state.attempts(node) < 2,
-                };
-                fatal |= !kept_going && state.finished().is_none();
-                state.fail(node, "boom".into())
-            } else {
-                state.succeed(node, json!(1))
-            };
-            for change in changes {
-                match change {
-                    Change::Retry { node, .. } => state.wake(node),
-                    // The killed task reports its end at once.
-                    Change::Kill { node } => {
-                        running.retain(|&n| n != node);
-                        state.fail(node, "killed".into());
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let expected = if fatal { ExecutionStatus::Failed } else { ExecutionStatus::Completed };
-        prop_assert_eq!(state.finished(), Some(expected), "{}", doc);
+        let run = drive(&doc, &choices, true, false)?;
+        prop_assert_eq!(run.end, run.expected(), "{}", doc);
+    }
+
+    #[test]
+    fn a_restored_execution_goes_on_to_the_same_end_without_redoing_completed_tasks(
+        shapes in prop::collection::vec(shape(), 1..4),
+        choices in prop::collection::vec(any::<u8>(), 64),
+        failures in any::<bool>(),
+    ) {
+        let (doc, _) = document(&shapes);
+        let run = drive(&doc, &choices, failures, true)?;
+        prop_assert_eq!(run.end, run.expected(), "{}", doc);
     }
 }
