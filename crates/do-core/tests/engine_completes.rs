@@ -29,13 +29,16 @@ enum Handling {
     Continue,
     /// One retry.
     Retry,
+    /// A fallback task runs in its place.
+    Fallback,
 }
 
 fn shape() -> impl Strategy<Value = Shape> {
     prop_oneof![
         Just(Handling::Fail),
         Just(Handling::Continue),
-        Just(Handling::Retry)
+        Just(Handling::Retry),
+        Just(Handling::Fallback)
     ]
     .prop_map(Shape::Task)
     .prop_recursive(4, 24, 4, |inner| {
@@ -87,6 +90,11 @@ fn step(shape: &Shape, next_id: &mut usize, tasks: &mut usize, times: usize) -> 
                 Handling::Retry => {
                     step["errorHandling"] = json!({"strategy": "retry", "maxRetries": 1})
                 }
+                Handling::Fallback => {
+                    *next_id += 1;
+                    let fallback = json!({"id": format!("s{next_id}"), "type": "task", "agent": "a", "task": "t"});
+                    step["errorHandling"] = json!({"fallback": fallback});
+                }
             }
             step
         }
@@ -119,10 +127,16 @@ fn step(shape: &Shape, next_id: &mut usize, tasks: &mut usize, times: usize) -> 
     }
 }
 
-/// Whether a task whose attempt failed goes on (retried or continued past) by its handling.
+/// Whether a task whose attempt failed goes on (retried, replaced by its fallback, or
+/// continued past) by its handling.
 fn keeps_going(state: &ExecutionState, node: NodeId) -> bool {
-    let handling = &state.plan().node(node).handling;
-    if handling.max_retries == Some(1) {
+    let step = state.plan().node(node);
+    let handling = &step.handling;
+    if step.fallback_for.is_some() {
+        false
+    } else if step.fallback.is_some() {
+        true
+    } else if handling.max_retries == Some(1) {
         state.attempts(node) < 2
     } else {
         handling.strategy == Some(do_core::workflow::Strategy::Continue)
@@ -176,25 +190,40 @@ impl Recorded {
     }
 }
 
+/// What may happen besides tasks succeeding.
+#[derive(Clone, Copy, Default)]
+struct Events {
+    failures: bool,
+    crashes: bool,
+    cancel: bool,
+}
+
 /// Runs an execution of `doc` to its end under the schedule `choices`: free slots per turn,
-/// which running task ends, whether it fails (when `failures`), whether the daemon dies
-/// (when `crashes`).
-fn drive(doc: &Value, choices: &[u8], failures: bool, crashes: bool) -> Result<Run, TestCaseError> {
+/// which running task ends, and whether it fails, the daemon dies or a person cancels (as
+/// far as `events` allows).
+fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseError> {
     let document: WorkflowDocument = serde_json::from_value(doc.clone()).expect("document");
     let mut state = ExecutionState::new(Plan::new(&document), json!({}));
     let mut recorded = Recorded::default();
     let mut running = Vec::new();
     let mut completed = HashSet::new();
     let mut fatal = false;
+    let mut cancelled = false;
     let mut starts = 0;
     let mut choice = choices.iter().copied().cycle();
     for _ in 0..10_000 {
         if state.finished().is_some() {
             break;
         }
-        if crashes && choice.next().expect("cycle") % 7 == 0 {
+        if events.crashes && choice.next().expect("cycle") % 7 == 0 {
             state = recorded.restore(&document);
             running.clear();
+        }
+        if events.cancel && !cancelled && choice.next().expect("cycle") % 11 == 0 {
+            cancelled = true;
+            let changes = state.cancel(ExecutionStatus::Cancelled, "stop".into());
+            recorded.record(&state, &changes);
+            kill(&mut state, &mut recorded, &mut running, &changes);
         }
         let changes = state.advance();
         recorded.record(&state, &changes);
@@ -223,7 +252,7 @@ fn drive(doc: &Value, choices: &[u8], failures: bool, crashes: bool) -> Result<R
         }
         let which = usize::from(choice.next().expect("cycle")) % running.len();
         let node = running.swap_remove(which);
-        let changes = if failures && choice.next().expect("cycle") % 3 == 0 {
+        let changes = if events.failures && choice.next().expect("cycle") % 3 == 0 {
             fatal |= !keeps_going(&state, node) && state.finished().is_none();
             state.fail(node, "boom".into())
         } else {
@@ -231,37 +260,52 @@ fn drive(doc: &Value, choices: &[u8], failures: bool, crashes: bool) -> Result<R
             state.succeed(node, json!(1))
         };
         recorded.record(&state, &changes);
-        for change in changes {
-            match change {
-                Change::Retry { node, .. } => state.wake(node),
-                // A killed task reports its end at once.
-                Change::Kill { node } => {
-                    running.retain(|&n| n != node);
-                    let changes = state.fail(node, "killed".into());
-                    recorded.record(&state, &changes);
-                }
-                _ => {}
+        for change in &changes {
+            if let Change::Retry { node, .. } = change {
+                state.wake(*node);
             }
         }
+        kill(&mut state, &mut recorded, &mut running, &changes);
     }
     Ok(Run {
         end: state.finished(),
         fatal,
+        cancelled,
         starts,
     })
+}
+
+/// Ends the tasks `changes` asks to kill: each reports its end at once.
+fn kill(
+    state: &mut ExecutionState,
+    recorded: &mut Recorded,
+    running: &mut Vec<NodeId>,
+    changes: &[Change],
+) {
+    for change in changes {
+        if let Change::Kill { node } = change {
+            running.retain(|n| n != node);
+            let changes = state.fail(*node, "killed".into());
+            recorded.record(state, &changes);
+        }
+    }
 }
 
 struct Run {
     end: Option<ExecutionStatus>,
     /// Whether a failure was fatal by its handling: neither retried nor continued past.
     fatal: bool,
+    /// Whether the execution was cancelled before it ended.
+    cancelled: bool,
     /// Tasks started.
     starts: usize,
 }
 
 impl Run {
     fn expected(&self) -> Option<ExecutionStatus> {
-        Some(if self.fatal {
+        Some(if self.cancelled {
+            ExecutionStatus::Cancelled
+        } else if self.fatal {
             ExecutionStatus::Failed
         } else {
             ExecutionStatus::Completed
@@ -278,7 +322,7 @@ proptest! {
         choices in prop::collection::vec(any::<u8>(), 64),
     ) {
         let (doc, tasks) = document(&shapes);
-        let run = drive(&doc, &choices, false, false)?;
+        let run = drive(&doc, &choices, Events::default())?;
         prop_assert_eq!(run.end, Some(ExecutionStatus::Completed), "{}", doc);
         prop_assert_eq!(run.starts, tasks, "{}", doc);
     }
@@ -289,7 +333,7 @@ proptest! {
         choices in prop::collection::vec(any::<u8>(), 64),
     ) {
         let (doc, _) = document(&shapes);
-        let run = drive(&doc, &choices, true, false)?;
+        let run = drive(&doc, &choices, Events { failures: true, ..Events::default() })?;
         prop_assert_eq!(run.end, run.expected(), "{}", doc);
     }
 
@@ -300,7 +344,22 @@ proptest! {
         failures in any::<bool>(),
     ) {
         let (doc, _) = document(&shapes);
-        let run = drive(&doc, &choices, failures, true)?;
+        let run = drive(&doc, &choices, Events { failures, crashes: true, cancel: false })?;
+        prop_assert_eq!(run.end, run.expected(), "{}", doc);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn a_cancel_at_any_moment_ends_the_execution_cancelled(
+        shapes in prop::collection::vec(shape(), 1..4),
+        choices in prop::collection::vec(any::<u8>(), 64),
+        failures in any::<bool>(),
+    ) {
+        let (doc, _) = document(&shapes);
+        let run = drive(&doc, &choices, Events { failures, crashes: false, cancel: true })?;
         prop_assert_eq!(run.end, run.expected(), "{}", doc);
     }
 }
