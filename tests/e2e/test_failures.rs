@@ -613,3 +613,59 @@ fn a_failure_ends_the_execution_while_a_sibling_branch_waits_to_start() {
     let later = find_step(&status["steps"], "later").expect("later");
     assert_eq!(later["status"], "pending", "{status}");
 }
+
+/// Retrying the parallel a failed step sits in runs that step again; a step the workflow went
+/// on past is not one to retry.
+#[test]
+fn retrying_a_composite_step_reruns_what_failed_under_it() {
+    let env = TestEnv::new();
+    let fixed = env.path("fixed");
+    env.run(&[
+        "agent",
+        "add",
+        "gate",
+        "--shell",
+        &format!(
+            "test -e '{}' || {{ echo 'not fixed yet' >&2; exit 1; }}; echo fixed",
+            fixed.display()
+        ),
+    ])
+    .ok();
+    env.run(&["agent", "add", "ok", "--", "/bin/echo", "done"])
+        .ok();
+    env.run(&["agent", "add", "broken", "--", "/bin/false"])
+        .ok();
+    // The timeout turns a hang into a timed-out execution, not a hung test.
+    let workflow = env.create(&json!({"name": "retry-parallel", "timeout": 60, "steps": [
+        {"id": "soft", "agent": "broken", "task": "t", "errorHandling": {"strategy": "continue"}},
+        {"id": "both", "type": "parallel", "steps": [
+            {"id": "gated", "agent": "gate", "task": "t"},
+            {"id": "fine", "agent": "ok", "task": "t"}
+        ]}
+    ]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(status["status"], "failed", "{}", run.stderr);
+    let execution = status["executionId"].as_str().expect("id");
+
+    let refused = env.run(&["workflow", "retry", execution, "soft"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("went on past it"),
+        "{}",
+        refused.stderr
+    );
+
+    std::fs::write(&fixed, "").expect("fix");
+    let retried = env
+        .run(&["--json", "workflow", "retry", execution, "both", "--wait"])
+        .json();
+    assert_eq!(retried["status"], "completed", "{retried}");
+    let gated = find_step(&retried["steps"], "gated").expect("gated");
+    assert_eq!(gated["status"], "completed");
+    assert_eq!(gated["attempts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        find_step(&retried["steps"], "soft").expect("soft")["status"],
+        "failed",
+        "a step passed by `continue` stays as it was"
+    );
+}

@@ -10,6 +10,7 @@ use crate::model::{ExecutionStatus, StepStatus, json_type};
 use crate::template;
 use crate::workflow::{Backoff, ErrorHandling, Step, StepKind, Strategy, WorkflowDocument};
 use serde_json::{Map, Value};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// Index of a node in a [`Plan`].
@@ -387,12 +388,72 @@ pub struct ExecutionState {
     escalated: bool,
     /// Cancelled or timed out: running tasks are ended, then the execution ends so.
     stop: Option<(ExecutionStatus, String)>,
+    /// Per node: how many of its first children a walk has seen finished (done, in a
+    /// sequence), so that walks start after them and a parallel of thousands of steps is not
+    /// read from its first step at every turn. Only a retry makes a finished step pending
+    /// again, and it resets them all.
+    finished_prefix: Vec<Cell<usize>>,
+    /// The same for the workflow's top-level sequence.
+    roots_done: Cell<usize>,
 }
 
-/// Something reachable that can proceed now.
-enum Next {
-    Task(NodeId),
-    Decide(NodeId),
+/// What a walk of the steps within reach collects: the tasks that may start, at most
+/// `wanted` of them (the walk ends once it has them), and the conditionals and loops to decide.
+struct Reach {
+    tasks: Vec<NodeId>,
+    wanted: usize,
+    decisions: Vec<NodeId>,
+    /// Whether the walk is for decisions, which it must find all of.
+    deciding: bool,
+}
+
+impl Reach {
+    fn tasks(wanted: usize) -> Reach {
+        Reach {
+            tasks: Vec::new(),
+            wanted,
+            decisions: Vec::new(),
+            deciding: false,
+        }
+    }
+
+    fn decisions() -> Reach {
+        Reach {
+            deciding: true,
+            ..Reach::tasks(0)
+        }
+    }
+
+    fn task(&mut self, node: NodeId) {
+        if self.tasks.len() < self.wanted {
+            self.tasks.push(node);
+        }
+    }
+
+    fn decision(&mut self, node: NodeId) {
+        if self.deciding {
+            self.decisions.push(node);
+        }
+    }
+
+    /// Whether the walk can end here.
+    fn full(&self) -> bool {
+        !self.deciding && self.tasks.len() >= self.wanted
+    }
+}
+
+/// Moves `prefix` past the children that `finished` says are behind us, and returns it.
+fn skip_while(
+    children: &[NodeId],
+    prefix: &Cell<usize>,
+    finished: impl Fn(NodeId) -> bool,
+) -> usize {
+    let mut from = prefix.get().min(children.len());
+    while from < children.len() && finished(children[from]) {
+        from += 1;
+    }
+    prefix.set(from);
+    from
 }
 
 impl ExecutionState {
@@ -414,6 +475,8 @@ impl ExecutionState {
             continued: vec![false; n],
             escalated: false,
             stop: None,
+            finished_prefix: vec![Cell::new(0); n],
+            roots_done: Cell::new(0),
         }
     }
 
@@ -463,6 +526,7 @@ impl ExecutionState {
         self.waiting.resize(n, false);
         self.in_fallback.resize(n, false);
         self.continued.resize(n, false);
+        self.finished_prefix.resize(n, Cell::new(0));
         self.items.insert(node, items);
     }
 
@@ -482,35 +546,30 @@ impl ExecutionState {
     /// Returns the task nodes that may start now, in document order. Call [`Self::advance`]
     /// first, so that conditionals and loops within reach have decided.
     pub fn ready(&self) -> Vec<NodeId> {
-        self.next()
-            .into_iter()
-            .filter_map(|n| {
-                if let Next::Task(id) = n {
-                    Some(id)
-                } else {
-                    None
-                }
-            })
-            .collect()
+        self.ready_up_to(usize::MAX)
     }
 
-    fn next(&self) -> Vec<Next> {
-        let mut next = Vec::new();
+    /// The first `wanted` of [`Self::ready`]: the walk ends once it has found them, so that
+    /// a daemon with two free slots does not list the thousand children of a parallel.
+    pub fn ready_up_to(&self, wanted: usize) -> Vec<NodeId> {
+        let mut reach = Reach::tasks(wanted);
+        self.walk(&mut reach);
+        reach.tasks
+    }
+
+    fn walk(&self, reach: &mut Reach) {
         if !self.stopping() && !self.escalated && self.finished.is_none() {
-            self.next_in_sequence(&self.plan.roots, &mut next);
+            self.next_in_sequence(&self.plan.roots, &self.roots_done, reach);
         }
-        next
     }
 
-    fn next_in_sequence(&self, children: &[NodeId], next: &mut Vec<Next>) {
-        for &child in children {
-            if self.done(child) {
-                continue;
-            }
+    fn next_in_sequence(&self, children: &[NodeId], done: &Cell<usize>, reach: &mut Reach) {
+        let from = skip_while(children, done, |c| self.done(c));
+        for &child in &children[from..] {
             match self.status[child] {
                 StepStatus::Completed | StepStatus::Skipped => continue,
                 StepStatus::Pending | StepStatus::Running => {
-                    self.next_in_node(child, next);
+                    self.next_in_node(child, reach);
                 }
                 StepStatus::Failed | StepStatus::Cancelled => {}
             }
@@ -520,7 +579,7 @@ impl ExecutionState {
 
     /// Adds what can proceed under `node`; returns whether `node` is active (running, or
     /// something under it can start).
-    fn next_in_node(&self, node: NodeId, next: &mut Vec<Next>) -> bool {
+    fn next_in_node(&self, node: NodeId, reach: &mut Reach) -> bool {
         let status = self.status[node];
         if status.is_finished() {
             return false;
@@ -529,52 +588,69 @@ impl ExecutionState {
             NodeKind::Task { .. } => {
                 if self.in_fallback[node] {
                     if let Some(fallback) = self.plan.nodes[node].fallback {
-                        self.next_in_node(fallback, next);
+                        self.next_in_node(fallback, reach);
                     }
                 } else if status == StepStatus::Pending && !self.waiting[node] {
-                    next.push(Next::Task(node));
+                    reach.task(node);
                 }
                 true
             }
             NodeKind::Conditional { .. } => {
                 if status == StepStatus::Pending {
-                    next.push(Next::Decide(node));
+                    reach.decision(node);
                 } else {
-                    self.next_in_sequence(&self.plan.nodes[node].children, next);
+                    self.next_in_sequence(
+                        &self.plan.nodes[node].children,
+                        &self.finished_prefix[node],
+                        reach,
+                    );
                 }
                 true
             }
             NodeKind::Loop {
                 max_concurrency, ..
             } if status == StepStatus::Running => {
-                self.next_concurrently(node, Some(max_concurrency.unwrap_or(1)), next)
+                self.next_concurrently(node, Some(max_concurrency.unwrap_or(1)), reach)
             }
             NodeKind::Loop { .. } => {
-                next.push(Next::Decide(node));
+                reach.decision(node);
                 true
             }
             NodeKind::Parallel { max_concurrency } => {
-                self.next_concurrently(node, *max_concurrency, next)
+                self.next_concurrently(node, *max_concurrency, reach)
             }
         }
     }
 
-    fn next_concurrently(&self, node: NodeId, max: Option<u32>, next: &mut Vec<Next>) -> bool {
+    fn next_concurrently(&self, node: NodeId, max: Option<u32>, reach: &mut Reach) -> bool {
         let limit = max.map_or(usize::MAX, |m| m as usize);
         let children = &self.plan.nodes[node].children;
-        // Children under way count against the limit, and those that are composite (a
-        // conditional's branch, a nested parallel, a loop, a task in its fallback) may have
-        // more to start.
-        let mut active = children
-            .iter()
-            .filter(|&&c| self.status[c] == StepStatus::Running)
-            .count();
+        let from = skip_while(children, &self.finished_prefix[node], |c| {
+            self.status[c].is_finished()
+        });
+        let children = &children[from..];
+        // Children under way count against a limit, so they are counted first; without one,
+        // as they come. Those that are composite (a conditional's branch, a nested parallel,
+        // a loop, a task in its fallback) may have more to start.
+        let mut active = match max {
+            Some(_) => children
+                .iter()
+                .filter(|&&c| self.status[c] == StepStatus::Running)
+                .count(),
+            None => 0,
+        };
         for &child in children {
+            if reach.full() {
+                return true;
+            }
             match self.status[child] {
                 StepStatus::Running => {
-                    self.next_in_node(child, next);
+                    if max.is_none() {
+                        active += 1;
+                    }
+                    self.next_in_node(child, reach);
                 }
-                StepStatus::Pending if active < limit && self.next_in_node(child, next) => {
+                StepStatus::Pending if active < limit && self.next_in_node(child, reach) => {
                     active += 1;
                 }
                 _ => {}
@@ -588,17 +664,9 @@ impl ExecutionState {
     pub fn advance(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
         loop {
-            let decisions: Vec<NodeId> = self
-                .next()
-                .into_iter()
-                .filter_map(|n| {
-                    if let Next::Decide(id) = n {
-                        Some(id)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let mut reach = Reach::decisions();
+            self.walk(&mut reach);
+            let decisions = reach.decisions;
             if decisions.is_empty() {
                 return changes;
             }
@@ -867,14 +935,30 @@ impl ExecutionState {
                 step.step_id, self.status[node]
             ));
         }
+        if self.continued[node] {
+            return Err(format!(
+                "step `{}` failed, but the workflow went on past it (`strategy: continue`); \
+                 only a step that stopped the execution can be retried",
+                step.step_id
+            ));
+        }
         self.failure = None;
         self.escalated = false;
         self.finished = None;
         self.stop = None;
+        self.finished_prefix.iter().for_each(|c| c.set(0));
+        self.roots_done.set(0);
         let mut changes = Vec::new();
+        // Every step that stopped the execution runs again with it (another failed step, a
+        // failed fallback, the steps the failure cancelled): left as they are, they would hold
+        // the execution forever.
         let mut reset = vec![node];
         reset.extend(
-            (0..self.plan.nodes.len()).filter(|&n| self.status[n] == StepStatus::Cancelled),
+            (0..self.plan.nodes.len()).filter(|&n| match self.status[n] {
+                StepStatus::Cancelled => true,
+                StepStatus::Failed => !self.continued[n],
+                _ => false,
+            }),
         );
         for id in reset {
             let mut current = Some(id);
@@ -950,14 +1034,18 @@ impl ExecutionState {
             if self.status[parent].is_finished() {
                 break;
             }
-            let children = self.plan.nodes[parent].children.clone();
-            if children.iter().any(|&c| !self.status[c].is_finished()) {
+            let from = self.finished_prefix[parent].get();
+            if self.plan.nodes[parent].children[from..]
+                .iter()
+                .any(|&c| !self.status[c].is_finished())
+            {
                 if !self.stopping() {
                     return;
                 }
                 // A failing execution leaves pending children unstarted: the parent ends as soon
                 // as no task under it is running. A composite child that started but runs
                 // nothing now (a branch between two steps) would never report: it ends here.
+                let children = self.plan.nodes[parent].children.clone();
                 if children.iter().any(|&c| self.busy(c)) {
                     return;
                 }
@@ -967,6 +1055,7 @@ impl ExecutionState {
                     }
                 }
             }
+            let children = &self.plan.nodes[parent].children;
             let failed = children
                 .iter()
                 .find(|&&c| self.status[c] == StepStatus::Failed && !self.continued[c]);
@@ -1443,6 +1532,20 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn ready_up_to_gives_the_first_ready_tasks_in_document_order() {
+        let doc = json!({"name": "w", "steps": [
+            parallel("p", (0..6).map(|i| task(&format!("t{i}"), Value::Null, None)).collect()),
+        ]});
+        let mut state = ExecutionState::new(plan(doc), json!({}));
+        assert_eq!(ids(&state, &state.ready_up_to(2)), ["t0", "t1"]);
+        state.start(node(&state, "t0"));
+        run_ok(&mut state, "t1", json!(1));
+        assert_eq!(ids(&state, &state.ready_up_to(3)), ["t2", "t3", "t4"]);
+        assert_eq!(ids(&state, &state.ready_up_to(0)), Vec::<String>::new());
+        assert_eq!(ids(&state, &state.ready()), ["t2", "t3", "t4", "t5"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! daemon dies at any moment and restores it from what it had recorded goes on to the same end
 //! without running again a task that had completed.
 
-use do_core::engine::{Change, ExecutionState, NodeId, Plan, loop_items_key};
+use do_core::engine::{Change, ExecutionState, NodeId, NodeKind, Plan, loop_items_key};
 use do_core::model::{ExecutionStatus, StepStatus};
 use do_core::workflow::WorkflowDocument;
 use proptest::prelude::*;
@@ -196,6 +196,9 @@ struct Events {
     failures: bool,
     crashes: bool,
     cancel: bool,
+    /// Once the execution has failed, a person retries one of its failed steps and nothing
+    /// fails any more.
+    retry: bool,
 }
 
 /// Runs an execution of `doc` to its end under the schedule `choices`: free slots per turn,
@@ -209,9 +212,35 @@ fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseErr
     let mut completed = HashSet::new();
     let mut fatal = false;
     let mut cancelled = false;
+    let mut failures = events.failures;
+    let mut retried = false;
     let mut starts = 0;
     let mut choice = choices.iter().copied().cycle();
     for _ in 0..10_000 {
+        if events.retry && !retried && state.finished() == Some(ExecutionStatus::Failed) {
+            let failed: Vec<NodeId> = state
+                .plan()
+                .nodes()
+                .filter(|&(n, _)| state.status(n) == StepStatus::Failed)
+                .map(|(n, _)| n)
+                .collect();
+            prop_assert!(!failed.is_empty(), "failed without a failed step: {}", doc);
+            let node = failed[usize::from(choice.next().expect("cycle")) % failed.len()];
+            let step = state.plan().node(node);
+            let continued = matches!(step.kind, NodeKind::Task { .. })
+                && step.fallback.is_none()
+                && step.handling.strategy == Some(do_core::workflow::Strategy::Continue);
+            if continued {
+                // The workflow went on past it: not a step to retry.
+                prop_assert!(state.retry_step(node).is_err(), "{}", doc);
+                continue;
+            }
+            let changes = state.retry_step(node).map_err(TestCaseError::fail)?;
+            retried = true;
+            failures = false;
+            fatal = false;
+            recorded.record(&state, &changes);
+        }
         if state.finished().is_some() {
             break;
         }
@@ -228,11 +257,12 @@ fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseErr
         let changes = state.advance();
         recorded.record(&state, &changes);
         let slots = usize::from(choice.next().expect("cycle") % 3);
-        for node in state
-            .ready()
-            .into_iter()
-            .take(slots.max(usize::from(running.is_empty())))
-        {
+        let ready = state.ready_up_to(slots.max(usize::from(running.is_empty())));
+        prop_assert!(
+            state.ready().starts_with(&ready),
+            "ready_up_to is not the head of ready: {doc}"
+        );
+        for node in ready {
             let id = state.plan().node(node).step_id.clone();
             prop_assert!(
                 !completed.contains(&id),
@@ -252,7 +282,7 @@ fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseErr
         }
         let which = usize::from(choice.next().expect("cycle")) % running.len();
         let node = running.swap_remove(which);
-        let changes = if events.failures && choice.next().expect("cycle") % 3 == 0 {
+        let changes = if failures && choice.next().expect("cycle") % 3 == 0 {
             fatal |= !keeps_going(&state, node) && state.finished().is_none();
             state.fail(node, "boom".into())
         } else {
@@ -344,7 +374,7 @@ proptest! {
         failures in any::<bool>(),
     ) {
         let (doc, _) = document(&shapes);
-        let run = drive(&doc, &choices, Events { failures, crashes: true, cancel: false })?;
+        let run = drive(&doc, &choices, Events { failures, crashes: true, ..Events::default() })?;
         prop_assert_eq!(run.end, run.expected(), "{}", doc);
     }
 }
@@ -359,7 +389,22 @@ proptest! {
         failures in any::<bool>(),
     ) {
         let (doc, _) = document(&shapes);
-        let run = drive(&doc, &choices, Events { failures, crashes: false, cancel: true })?;
+        let run = drive(&doc, &choices, Events { failures, cancel: true, ..Events::default() })?;
         prop_assert_eq!(run.end, run.expected(), "{}", doc);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn retrying_any_failed_step_once_nothing_fails_completes_the_execution(
+        shapes in prop::collection::vec(shape(), 1..4),
+        choices in prop::collection::vec(any::<u8>(), 64),
+        crashes in any::<bool>(),
+    ) {
+        let (doc, _) = document(&shapes);
+        let run = drive(&doc, &choices, Events { failures: true, crashes, retry: true, ..Events::default() })?;
+        prop_assert_eq!(run.end, Some(ExecutionStatus::Completed), "{}", doc);
     }
 }

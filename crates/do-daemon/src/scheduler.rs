@@ -97,6 +97,14 @@ struct Scheduler {
     record_armed: bool,
 }
 
+/// What became of a ready step the scheduler tried to start.
+enum Started {
+    /// It runs, or it could not and has failed: either way it is no longer ready.
+    Yes,
+    /// Its agent is at its `--concurrency` limit: it stays ready.
+    AgentBusy,
+}
+
 pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiver<Message>) {
     let mut scheduler = Scheduler {
         shared,
@@ -478,17 +486,42 @@ impl Scheduler {
                 tracing::error!(execution = %id, error = %e, "cannot record a decision");
                 continue;
             }
-            let ready = match self.active.get(&id) {
-                Some(active) => active.state.ready(),
-                None => continue,
-            };
-            for node in ready {
-                if self.running >= self.shared.config.max_parallel {
+            // Only as many ready steps as there are free slots are asked for, and more when
+            // some of them wait for their agent.
+            let mut waiting_for_agent = HashSet::new();
+            loop {
+                let free = self.shared.config.max_parallel.saturating_sub(self.running);
+                if free == 0 {
                     return;
                 }
-                if let Err(e) = self.start(&id, node) {
-                    tracing::error!(execution = %id, error = %e, "cannot start a step");
-                    return;
+                let wanted = waiting_for_agent.len() + free;
+                let ready = match self.active.get(&id) {
+                    Some(active) => active.state.ready_up_to(wanted),
+                    None => break,
+                };
+                let exhausted = ready.len() < wanted;
+                let mut progress = false;
+                for node in ready {
+                    if waiting_for_agent.contains(&node) {
+                        continue;
+                    }
+                    if self.running >= self.shared.config.max_parallel {
+                        return;
+                    }
+                    match self.start(&id, node) {
+                        Ok(Started::Yes) => {}
+                        Ok(Started::AgentBusy) => {
+                            waiting_for_agent.insert(node);
+                        }
+                        Err(e) => {
+                            tracing::error!(execution = %id, error = %e, "cannot start a step");
+                            return;
+                        }
+                    }
+                    progress = true;
+                }
+                if exhausted || !progress {
+                    break;
                 }
             }
         }
@@ -563,7 +596,7 @@ impl Scheduler {
         Ok(())
     }
 
-    fn start(&mut self, id: &str, node: NodeId) -> Result<(), StoreError> {
+    fn start(&mut self, id: &str, node: NodeId) -> Result<Started, StoreError> {
         let shared = self.shared.clone();
         let Some(runner) =
             self.active
@@ -573,7 +606,7 @@ impl Scheduler {
                     _ => None,
                 })
         else {
-            return Ok(());
+            return Ok(Started::Yes);
         };
         let agent_name = match runner {
             Runner::Agent(name) => name,
@@ -582,7 +615,7 @@ impl Scheduler {
                 Err(StoreError::Corrupt { detail, .. }) => {
                     let error =
                         format!("{detail}; define it with `do team create {team} --members a,b`");
-                    return self.refuse(id, node, error);
+                    return self.refuse(id, node, error).map(|()| Started::Yes);
                 }
                 Err(other) => return Err(other),
             },
@@ -592,7 +625,7 @@ impl Scheduler {
             let error = format!(
                 "agent `{agent_name}` is not registered (was it removed?); add it with `do agent add {agent_name} -- COMMAND…`"
             );
-            return self.refuse(id, node, error);
+            return self.refuse(id, node, error).map(|()| Started::Yes);
         };
         if let Some(limit) = agent.concurrency {
             let busy = self
@@ -603,15 +636,15 @@ impl Scheduler {
                 .count();
             if busy >= limit as usize {
                 // Stays ready; it starts when one of the agent's steps ends.
-                return Ok(());
+                return Ok(Started::AgentBusy);
             }
         }
         let Some(active) = self.active.get_mut(id) else {
-            return Ok(());
+            return Ok(Started::Yes);
         };
         let task = match active.state.task_text(node) {
             Ok(task) => task,
-            Err(error) => return self.refuse(id, node, error),
+            Err(error) => return self.refuse(id, node, error).map(|()| Started::Yes),
         };
         let step_id = active.state.plan().node(node).step_id.clone();
         let step_timeout = active
@@ -712,7 +745,7 @@ impl Scheduler {
             });
         });
         self.after_commit(id, effects);
-        Ok(())
+        Ok(Started::Yes)
     }
 
     fn finished(

@@ -57,6 +57,10 @@ pub(crate) enum WorkflowCommand {
     /// Resume a paused execution.
     Resume(ExecutionArgs),
     /// Run a failed step of a failed or escalated execution again, and continue from there.
+    ///
+    /// Every other step that stopped the execution (another failed step, the steps the failure
+    /// cancelled) runs again with it; a step the workflow went on past (`strategy: continue`)
+    /// cannot be retried.
     Retry(RetryArgs),
     /// Print what steps wrote on stderr (their logs), every attempt, oldest first.
     Logs(LogsArgs),
