@@ -53,6 +53,9 @@ pub struct Node {
     pub fallback_for: Option<NodeId>,
     /// Longest an attempt may run, in seconds.
     pub timeout: Option<f64>,
+    /// Whether a conditional or a loop is under this node (its iterations' template and its
+    /// fallback included): if not, the walk for decisions need not go in.
+    pub decisions_below: bool,
 }
 
 /// Who runs a task: an agent, or a member of a team chosen when the step starts.
@@ -130,6 +133,28 @@ impl Plan {
             let id = plan.add(step, None);
             plan.roots.push(id);
         }
+        // Steps come after their parent, so going backwards sees a step's steps first.
+        for node in (0..plan.nodes.len()).rev() {
+            let step = &plan.nodes[node];
+            let body = match step.kind {
+                NodeKind::Loop { body, .. } => Some(body),
+                _ => None,
+            };
+            let below = step
+                .children
+                .iter()
+                .chain(&body)
+                .chain(&step.fallback)
+                .any(|&n| {
+                    let under = &plan.nodes[n];
+                    under.decisions_below
+                        || matches!(
+                            under.kind,
+                            NodeKind::Conditional { .. } | NodeKind::Loop { .. }
+                        )
+                });
+            plan.nodes[node].decisions_below = below;
+        }
         plan
     }
 
@@ -151,6 +176,7 @@ impl Plan {
             fallback: None,
             fallback_for: None,
             timeout: None,
+            decisions_below: false,
         });
         self.nodes.len() - 1
     }
@@ -285,6 +311,7 @@ impl Plan {
         self.nodes[id].output = None;
         self.nodes[id].handling = original.handling.clone();
         self.nodes[id].timeout = original.timeout;
+        self.nodes[id].decisions_below = original.decisions_below;
         if let Some(fallback) = original.fallback {
             let copy = self.copy(fallback, id, index);
             self.nodes[copy].fallback_for = Some(id);
@@ -584,7 +611,17 @@ impl ExecutionState {
         if status.is_finished() {
             return false;
         }
-        match &self.plan.nodes[node].kind {
+        let step = &self.plan.nodes[node];
+        let undecided = status == StepStatus::Pending
+            && matches!(
+                step.kind,
+                NodeKind::Conditional { .. } | NodeKind::Loop { .. }
+            );
+        if reach.deciding && !undecided && !step.decisions_below {
+            // Active, and nothing to decide in there.
+            return true;
+        }
+        match &step.kind {
             NodeKind::Task { .. } => {
                 if self.in_fallback[node] {
                     if let Some(fallback) = self.plan.nodes[node].fallback {
