@@ -131,6 +131,14 @@ impl TestEnv {
         gate
     }
 
+    /// Writes the config file both the daemon and the client read (`config.toml` in the
+    /// config dir under the test's HOME).
+    pub(crate) fn write_config(&self, toml: &str) {
+        let config = self.path("home/.config/do/config.toml");
+        std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
+        std::fs::write(&config, toml).expect("config");
+    }
+
     /// Writes an executable script into the test dir and returns its path.
     pub(crate) fn script(&self, name: &str, body: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;

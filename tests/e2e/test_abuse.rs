@@ -242,9 +242,7 @@ fn two_thousand_connections_at_once_are_all_served() {
 #[test]
 fn agents_flooding_stdout_and_stderr_are_capped_and_memory_stays_bounded() {
     let env = TestEnv::new();
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-    std::fs::write(&config, "[limits]\nlog_bytes = 1048576\n").expect("config");
+    env.write_config("[limits]\nlog_bytes = 1048576\n");
     env.run(&[
         "agent",
         "add",
@@ -302,13 +300,7 @@ fn agents_flooding_stdout_and_stderr_are_capped_and_memory_stays_bounded() {
 #[test]
 fn output_over_the_limit_is_cut_when_configured_to_truncate() {
     let env = TestEnv::new();
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-    std::fs::write(
-        &config,
-        "[limits]\noutput_bytes = 1024\noutput_overflow = \"truncate\"\n",
-    )
-    .expect("config");
+    env.write_config("[limits]\noutput_bytes = 1024\noutput_overflow = \"truncate\"\n");
     env.run(&[
         "agent",
         "add",
@@ -328,7 +320,7 @@ fn output_over_the_limit_is_cut_when_configured_to_truncate() {
     assert_eq!(output.len(), 1024);
     assert!(output.starts_with("0123456789\n0123456789"), "{output}");
 
-    std::fs::write(&config, "[limits]\noutput_overflow = \"drop\"\n").expect("config");
+    env.write_config("[limits]\noutput_overflow = \"drop\"\n");
     env.run(&["daemon", "stop"]).ok();
     let refused = env.run(&["daemon", "start"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
@@ -342,13 +334,7 @@ fn output_over_the_limit_is_cut_when_configured_to_truncate() {
 #[test]
 fn document_and_input_limits_come_from_the_config_file_and_name_their_keys() {
     let env = TestEnv::new();
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-    std::fs::write(
-        &config,
-        "[limits]\ndocument_bytes = 2000\ninput_bytes = 1000\nrequest_bytes = 4096\n",
-    )
-    .expect("config");
+    env.write_config("[limits]\ndocument_bytes = 2000\ninput_bytes = 1000\nrequest_bytes = 4096\n");
     env.run(&["agent", "add", "echo", "--shell", "cat"]).ok();
     let small =
         env.create(&json!({"name": "w", "steps": [{"id": "a", "agent": "echo", "task": "t"}]}));
@@ -397,7 +383,7 @@ fn document_and_input_limits_come_from_the_config_file_and_name_their_keys() {
     let message = error_message(&raw.ask(&long.to_string()));
     assert!(message.contains("longer than 4 KiB"), "{message}");
 
-    std::fs::write(&config, "[limits]\ndocument_bytes = 20000000\n").expect("config");
+    env.write_config("[limits]\ndocument_bytes = 20000000\n");
     let run = env.run(&["workflow", "create", file.to_str().expect("utf-8")]);
     assert_eq!(run.code, 2);
     assert!(

@@ -526,9 +526,7 @@ fn a_dry_run_prints_the_plan_and_runs_nothing() {
 #[test]
 fn a_high_priority_execution_overtakes_queued_low_ones() {
     let env = TestEnv::new();
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-    std::fs::write(&config, "[daemon]\nmax_parallel = 1\n").expect("config");
+    env.write_config("[daemon]\nmax_parallel = 1\n");
     let ledger = env.path("ledger");
     let gate = env.gated_agent(
         "step",

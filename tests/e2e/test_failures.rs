@@ -426,17 +426,11 @@ fn watch_through_notifications(env: &TestEnv, execution: &str) -> Vec<Value> {
 fn slack_channels_and_sendmail_come_from_the_config_file_and_commands_get_the_event() {
     let env = TestEnv::new();
     let (url, bodies) = webhook_server(200);
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
     let mail = env.path("mail.txt");
-    std::fs::write(
-        &config,
-        format!(
+    env.write_config(&format!(
             "[daemon]\nkill_grace = 1\n\n[notifications]\nsendmail = [\"sh\", \"-c\", \"cat > '{}'\"]\n\n[notifications.slack]\n\"#launches\" = \"{url}\"\n",
             mail.display()
-        ),
-    )
-    .expect("config");
+        ));
     env.run(&["agent", "add", "broken", "--shell", "exit 4"])
         .ok();
     let workflow = env.create(
@@ -492,9 +486,7 @@ fn slack_channels_and_sendmail_come_from_the_config_file_and_commands_get_the_ev
 #[test]
 fn an_invalid_config_file_is_named_in_the_error() {
     let env = TestEnv::new();
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-    std::fs::write(&config, "[daemon]\nmax_paralel = 2\n").expect("config");
+    env.write_config("[daemon]\nmax_paralel = 2\n");
     let run = env.run(&["workflow", "list"]);
     assert_ne!(run.code, 0);
     assert!(
@@ -584,9 +576,7 @@ fn a_running_execution_estimates_its_end_from_earlier_ones() {
 #[test]
 fn a_failure_ends_the_execution_while_a_sibling_branch_waits_to_start() {
     let env = TestEnv::new();
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-    std::fs::write(&config, "[daemon]\nmax_parallel = 1\n").expect("config");
+    env.write_config("[daemon]\nmax_parallel = 1\n");
     env.run(&["agent", "add", "ok", "--", "/bin/echo", "done"])
         .ok();
     env.run(&["agent", "add", "broken", "--", "/bin/false"])

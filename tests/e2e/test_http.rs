@@ -495,9 +495,7 @@ fn pause_resume_cancel_and_retry_over_http() {
 #[test]
 fn config_toml_turns_the_http_api_on_and_status_shows_its_address() {
     let env = TestEnv::new();
-    let config = env.path("home/.config/do/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-    std::fs::write(&config, "[daemon]\nhttp = \"127.0.0.1:0\"\n").expect("config");
+    env.write_config("[daemon]\nhttp = \"127.0.0.1:0\"\n");
     env.run(&["daemon", "start"]).ok();
     let status = env.json(&["daemon", "status"]);
     let addr = status["http"].as_str().expect("http address").to_owned();
@@ -524,7 +522,7 @@ fn config_toml_turns_the_http_api_on_and_status_shows_its_address() {
         "the address file goes with the daemon"
     );
 
-    std::fs::write(&config, "[daemon]\nhttp = \"not an address\"\n").expect("config");
+    env.write_config("[daemon]\nhttp = \"not an address\"\n");
     let refused = env.run(&["daemon", "start"]);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("daemon.http"), "{}", refused.stderr);

@@ -324,13 +324,7 @@ fn workflows_draw_as_tree_mermaid_and_dot() {
 fn steps_nested_in_parallels_and_loops_run_to_the_end_at_any_limit() {
     for max_parallel in [1, 8] {
         let env = TestEnv::new();
-        let config = env.path("home/.config/do/config.toml");
-        std::fs::create_dir_all(config.parent().expect("dir")).expect("config dir");
-        std::fs::write(
-            &config,
-            format!("[daemon]\nmax_parallel = {max_parallel}\n"),
-        )
-        .expect("config");
+        env.write_config(&format!("[daemon]\nmax_parallel = {max_parallel}\n"));
         env.run(&["agent", "add", "e", "--", "/bin/echo", "done"])
             .ok();
         let task = |id: &str| json!({"id": id, "agent": "e", "task": "t"});

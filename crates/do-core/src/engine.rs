@@ -435,7 +435,7 @@ struct Reach {
 }
 
 impl Reach {
-    fn tasks(wanted: usize) -> Reach {
+    fn for_tasks(wanted: usize) -> Reach {
         Reach {
             tasks: Vec::new(),
             wanted,
@@ -444,10 +444,10 @@ impl Reach {
         }
     }
 
-    fn decisions() -> Reach {
+    fn for_decisions() -> Reach {
         Reach {
             deciding: true,
-            ..Reach::tasks(0)
+            ..Reach::for_tasks(0)
         }
     }
 
@@ -579,7 +579,7 @@ impl ExecutionState {
     /// The first `wanted` of [`Self::ready`]: the walk ends once it has found them, so that
     /// a daemon with two free slots does not list the thousand children of a parallel.
     pub fn ready_up_to(&self, wanted: usize) -> Vec<NodeId> {
-        let mut reach = Reach::tasks(wanted);
+        let mut reach = Reach::for_tasks(wanted);
         self.walk(&mut reach);
         reach.tasks
     }
@@ -701,7 +701,7 @@ impl ExecutionState {
     pub fn advance(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
         loop {
-            let mut reach = Reach::decisions();
+            let mut reach = Reach::for_decisions();
             self.walk(&mut reach);
             let decisions = reach.decisions;
             if decisions.is_empty() {
