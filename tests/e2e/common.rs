@@ -89,7 +89,15 @@ impl TestEnv {
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command().args(args).output().expect("run do"))
+        self.run_with_env(&[], args)
+    }
+
+    /// Runs `do ARGS` with these variables added to its environment (and so to the daemon's,
+    /// when this command starts it).
+    pub(crate) fn run_with_env(&self, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut command = self.command();
+        command.envs(vars.iter().copied()).args(args);
+        Run::from(command.output().expect("run do"))
     }
 
     pub(crate) fn run_stdin(&self, args: &[&str], stdin: &str) -> Run {

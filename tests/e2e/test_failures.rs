@@ -129,21 +129,28 @@ fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
     );
 }
 
-#[test]
-fn an_escalated_failure_waits_for_a_retry_after_the_fix() {
-    let env = TestEnv::new();
-    let gate = env.path("fixed");
+/// Registers agent `name`, which fails saying "not fixed yet" until the file whose path this
+/// returns exists, then prints "fixed".
+fn fixable_agent(env: &TestEnv, name: &str) -> std::path::PathBuf {
+    let fixed = env.path(&format!("{name}-fixed"));
     env.run(&[
         "agent",
         "add",
-        "gate",
+        name,
         "--shell",
         &format!(
             "test -e '{}' || {{ echo 'not fixed yet' >&2; exit 1; }}; echo fixed",
-            gate.display()
+            fixed.display()
         ),
     ])
     .ok();
+    fixed
+}
+
+#[test]
+fn an_escalated_failure_waits_for_a_retry_after_the_fix() {
+    let env = TestEnv::new();
+    let gate = fixable_agent(&env, "gate");
     env.run(&["agent", "add", "ok", "--shell", "echo after"])
         .ok();
     let workflow = env.create(&json!({"name": "escalate", "steps": [
@@ -609,18 +616,7 @@ fn a_failure_ends_the_execution_while_a_sibling_branch_waits_to_start() {
 #[test]
 fn retrying_a_composite_step_reruns_what_failed_under_it() {
     let env = TestEnv::new();
-    let fixed = env.path("fixed");
-    env.run(&[
-        "agent",
-        "add",
-        "gate",
-        "--shell",
-        &format!(
-            "test -e '{}' || {{ echo 'not fixed yet' >&2; exit 1; }}; echo fixed",
-            fixed.display()
-        ),
-    ])
-    .ok();
+    let fixed = fixable_agent(&env, "gate");
     env.run(&["agent", "add", "ok", "--", "/bin/echo", "done"])
         .ok();
     env.run(&["agent", "add", "broken", "--", "/bin/false"])

@@ -198,21 +198,23 @@ echo ok"#
         ),
     );
     // The daemon starts with this command, so it has API_KEY in its environment.
-    let added = env
-        .command()
-        .env("API_KEY", from_env)
-        .args(["--json", "agent", "add", "check", "--secret-env", "API_KEY"])
-        .arg("--secret-env")
-        .arg(format!("TOKEN=@{}", secret_file.display()))
-        .arg("--")
-        .arg(&agent)
-        .output()
-        .expect("agent add");
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
+    let token = format!("TOKEN=@{}", secret_file.display());
+    let added = env.run_with_env(
+        &[("API_KEY", from_env)],
+        &[
+            "--json",
+            "agent",
+            "add",
+            "check",
+            "--secret-env",
+            "API_KEY",
+            "--secret-env",
+            &token,
+            "--",
+            agent.to_str().expect("utf-8"),
+        ],
     );
+    added.ok();
     let workflow = env.create(&json!({"name": "secrets", "steps": [
         {"id": "use", "agent": "check", "task": "use the key"}
     ]}));
@@ -221,11 +223,7 @@ echo ok"#
     assert_eq!(status["steps"][0]["output"]["use"], "ok");
     let exec = status["executionId"].as_str().expect("id");
 
-    let mut shown = vec![
-        String::from_utf8_lossy(&added.stdout).into_owned(),
-        run.stdout,
-        run.stderr,
-    ];
+    let mut shown = vec![added.stdout, run.stdout, run.stderr];
     for args in [
         vec!["--json", "agent", "show", "check"],
         vec!["agent", "show", "check"],
@@ -292,30 +290,28 @@ fn a_secret_from_the_daemons_environment_reaches_only_the_agents_that_declare_it
     let other = env.script("other", r#"echo "${API_KEY-unset} ${PLAIN-unset}""#);
     // The daemon starts with the first command and inherits both variables; `check` declares
     // its secret after that, so the daemon learns of it from the running registry.
-    let added = env
-        .command()
-        .env("API_KEY", secret)
-        .env("PLAIN", "plain")
-        .args(["agent", "add", "other", "--"])
-        .arg(&other)
-        .output()
-        .expect("agent add");
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let add_check = env
-        .command()
-        .args(["agent", "add", "check", "--secret-env", "API_KEY", "--"])
-        .arg(&check)
-        .output()
-        .expect("agent add");
-    assert!(
-        add_check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add_check.stderr)
-    );
+    env.run_with_env(
+        &[("API_KEY", secret), ("PLAIN", "plain")],
+        &[
+            "agent",
+            "add",
+            "other",
+            "--",
+            other.to_str().expect("utf-8"),
+        ],
+    )
+    .ok();
+    let check = check.to_str().expect("utf-8");
+    env.run(&[
+        "agent",
+        "add",
+        "check",
+        "--secret-env",
+        "API_KEY",
+        "--",
+        check,
+    ])
+    .ok();
     let workflow = env.create(&json!({"name": "secrets", "steps": [
         {"id": "mine", "agent": "check", "task": "t"},
         {"id": "theirs", "agent": "other", "task": "t"}
