@@ -273,6 +273,9 @@ fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseErr
             running.push(node);
             starts += 1;
         }
+        if let Some(over) = over_limit(&state) {
+            return Err(TestCaseError::fail(format!("{over} in {doc}")));
+        }
         prop_assert!(
             !running.is_empty() || state.finished().is_some(),
             "nothing runs, nothing is ready, and the execution has not ended: {doc}"
@@ -302,6 +305,31 @@ fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseErr
         fatal,
         cancelled,
         starts,
+    })
+}
+
+/// A parallel or loop with more steps running at once than its `maxConcurrency` (a loop's
+/// default is one), if there is one.
+fn over_limit(state: &ExecutionState) -> Option<String> {
+    state.plan().nodes().find_map(|(_, step)| {
+        let limit = match step.kind {
+            NodeKind::Parallel { max_concurrency } => max_concurrency?,
+            NodeKind::Loop {
+                max_concurrency, ..
+            } => max_concurrency.unwrap_or(1),
+            _ => return None,
+        };
+        let running = step
+            .children
+            .iter()
+            .filter(|&&c| state.status(c) == StepStatus::Running)
+            .count();
+        (running > limit as usize).then(|| {
+            format!(
+                "`{}` runs {running} steps at once, over {limit}",
+                step.step_id
+            )
+        })
     })
 }
 
