@@ -422,6 +422,9 @@ pub struct ExecutionState {
     finished_prefix: Vec<Cell<usize>>,
     /// The same for the workflow's top-level sequence.
     roots_done: Cell<usize>,
+    /// Per node: how many of its children are running, kept by [`Self::set_status`], so that
+    /// a walk knows whether a `maxConcurrency` slot is free without counting them.
+    running_children: Vec<usize>,
 }
 
 /// What a walk of the steps within reach collects: the tasks that may start, at most
@@ -504,6 +507,7 @@ impl ExecutionState {
             stop: None,
             finished_prefix: vec![Cell::new(0); n],
             roots_done: Cell::new(0),
+            running_children: vec![0; n],
         }
     }
 
@@ -531,16 +535,34 @@ impl ExecutionState {
             }
             node += 1;
         }
-        for (id, node) in state.plan.nodes.iter().enumerate() {
+        for id in 0..state.plan.nodes.len() {
+            let node = &state.plan.nodes[id];
             if let Some(&(status, attempts)) = steps.get(&node.step_id) {
-                state.status[id] = status;
                 state.attempts[id] = attempts;
                 state.continued[id] = status == StepStatus::Failed
                     && node.fallback.is_none()
                     && node.handling.strategy == Some(Strategy::Continue);
+                state.set_status(id, status);
             }
         }
         state
+    }
+
+    /// Every change of a step's status goes through here, to keep its parent's count of
+    /// running children.
+    fn set_status(&mut self, node: NodeId, status: StepStatus) {
+        let was_running = self.status[node] == StepStatus::Running;
+        self.status[node] = status;
+        let is_running = status == StepStatus::Running;
+        if let Some(parent) = self.plan.nodes[node].parent
+            && was_running != is_running
+        {
+            if is_running {
+                self.running_children[parent] += 1;
+            } else {
+                self.running_children[parent] -= 1;
+            }
+        }
     }
 
     fn expand(&mut self, node: NodeId, items: Vec<Value>) {
@@ -554,6 +576,7 @@ impl ExecutionState {
         self.in_fallback.resize(n, false);
         self.continued.resize(n, false);
         self.finished_prefix.resize(n, Cell::new(0));
+        self.running_children.resize(n, 0);
         self.items.insert(node, items);
     }
 
@@ -669,19 +692,26 @@ impl ExecutionState {
         // Children under way count against a limit, so they are counted first; without one,
         // as they come. Those that are composite (a conditional's branch, a nested parallel,
         // a loop, a task in its fallback) may have more to start.
-        let mut active = match max {
-            Some(_) => children
+        let running = self.running_children[node];
+        debug_assert_eq!(
+            running,
+            children
                 .iter()
                 .filter(|&&c| self.status[c] == StepStatus::Running)
                 .count(),
-            None => 0,
-        };
+            "running children of `{}`",
+            self.plan.nodes[node].step_id
+        );
+        let mut active = if max.is_some() { running } else { 0 };
+        let mut running_seen = 0;
         for &child in children {
-            if reach.full() {
+            // With the slots taken and every running child seen, the rest can only wait.
+            if reach.full() || (active >= limit && running_seen == running) {
                 return true;
             }
             match self.status[child] {
                 StepStatus::Running => {
+                    running_seen += 1;
                     if max.is_none() {
                         active += 1;
                     }
@@ -813,7 +843,7 @@ impl ExecutionState {
             if self.status[id] != StepStatus::Pending {
                 break;
             }
-            self.status[id] = StepStatus::Running;
+            self.set_status(id, StepStatus::Running);
             changes.push(Change::Step {
                 node: id,
                 status: StepStatus::Running,
@@ -867,7 +897,7 @@ impl ExecutionState {
         if step.is_task() && self.attempts[node] <= retries(&step.handling) {
             let delay = backoff_delay(&step.handling, self.attempts[node]);
             let jitter = step.handling.jitter.unwrap_or(false);
-            self.status[node] = StepStatus::Pending;
+            self.set_status(node, StepStatus::Pending);
             self.waiting[node] = true;
             changes.push(Change::Retry {
                 node,
@@ -1037,7 +1067,7 @@ impl ExecutionState {
         error: Option<String>,
         changes: &mut Vec<Change>,
     ) {
-        self.status[node] = status;
+        self.set_status(node, status);
         changes.push(Change::Step {
             node,
             status,
