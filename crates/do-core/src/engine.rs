@@ -1122,14 +1122,13 @@ impl ExecutionState {
                     }
                 }
             }
-            let children = &self.plan.nodes[parent].children;
-            let failed = children
-                .iter()
-                .find(|&&c| self.status[c] == StepStatus::Failed && !self.continued[c]);
-            if let Some(&failed) = failed {
-                let error = format!("step `{}` failed", self.plan.nodes[failed].step_id);
+            if let Some(error) = self.failed_child(parent) {
                 self.set(parent, StepStatus::Failed, Some(error), changes);
-            } else if children.iter().all(|&c| self.done(c)) {
+            } else if self.plan.nodes[parent]
+                .children
+                .iter()
+                .all(|&c| self.done(c))
+            {
                 let value = self.composite_output(parent);
                 self.complete(parent, value, changes);
             } else {
@@ -1165,16 +1164,20 @@ impl ExecutionState {
                 self.wind_down(child, changes);
             }
         }
-        let failed = children
-            .iter()
-            .find(|&&c| self.status[c] == StepStatus::Failed && !self.continued[c]);
-        match failed {
-            Some(&failed) => {
-                let error = format!("step `{}` failed", self.plan.nodes[failed].step_id);
-                self.set(node, StepStatus::Failed, Some(error), changes);
-            }
+        match self.failed_child(node) {
+            Some(error) => self.set(node, StepStatus::Failed, Some(error), changes),
             None => self.set(node, StepStatus::Cancelled, None, changes),
         }
+    }
+
+    /// The error a composite ends with when one of its steps failed and was not continued
+    /// past.
+    fn failed_child(&self, node: NodeId) -> Option<String> {
+        self.plan.nodes[node]
+            .children
+            .iter()
+            .find(|&&c| self.status[c] == StepStatus::Failed && !self.continued[c])
+            .map(|&c| format!("step `{}` failed", self.plan.nodes[c].step_id))
     }
 
     /// A composite step's result. Parallel: its children's results by output name (or id).

@@ -405,10 +405,6 @@ proptest! {
         let run = drive(&doc, &choices, Events { failures, crashes: true, ..Events::default() })?;
         prop_assert_eq!(run.end, run.expected(), "{}", doc);
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn a_cancel_at_any_moment_ends_the_execution_cancelled(
@@ -420,10 +416,6 @@ proptest! {
         let run = drive(&doc, &choices, Events { failures, cancel: true, ..Events::default() })?;
         prop_assert_eq!(run.end, run.expected(), "{}", doc);
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn retrying_any_failed_step_once_nothing_fails_completes_the_execution(
