@@ -164,7 +164,7 @@ impl Store {
         )?;
         let mut rows = stmt.query(params![id, version])?;
         rows.next()?
-            .map(|row| json_col::<WorkflowDocument>(row, "document", "workflow version"))
+            .map(|row| Columns::new(row, "workflow version").json::<WorkflowDocument>("document"))
             .transpose()
     }
 
@@ -298,10 +298,12 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut queued: Vec<(std::cmp::Reverse<Priority>, i64, String)> = Vec::new();
         while let Some(row) = rows.next()? {
+            let mut c = Columns::new(row, "execution");
+            let id = c.get("id")?;
             queued.push((
-                std::cmp::Reverse(enum_col(row, "priority", "execution")?),
-                col(row, "created_at", "execution")?,
-                col(row, "id", "execution")?,
+                std::cmp::Reverse(c.parsed("priority")?),
+                c.get("created_at")?,
+                id,
             ));
         }
         queued.sort();
@@ -325,7 +327,8 @@ impl Store {
         let mut rows = stmt.query(params![workflow_id, executions])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            out.push((col(row, "step_id", "step")?, col(row, "took", "step")?));
+            let mut c = Columns::new(row, "step");
+            out.push((c.get("step_id")?, c.get("took")?));
         }
         Ok(out)
     }
@@ -412,8 +415,9 @@ impl Store {
         let mut rows = stmt.query([execution_id])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let name: String = col(row, "name", "output")?;
-            let value = json_col(row, "value", "output")?;
+            let mut c = Columns::new(row, "output");
+            let name: String = c.get("name")?;
+            let value = c.json("value")?;
             out.push((name, value));
         }
         Ok(out)
@@ -432,12 +436,13 @@ impl Store {
         let mut rows = stmt.query(params![execution_id, after])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
+            let mut c = Columns::new(row, "event");
             out.push(EventRecord {
-                execution_id: col(row, "execution_id", "event")?,
-                seq: int_col(row, "seq", "event")?,
-                at: col(row, "at", "event")?,
-                kind: col(row, "kind", "event")?,
-                data: json_col(row, "data", "event")?,
+                execution_id: c.get("execution_id")?,
+                seq: c.int("seq")?,
+                at: c.get("at")?,
+                kind: c.get("kind")?,
+                data: c.json("data")?,
             });
         }
         Ok(out)
@@ -569,7 +574,7 @@ impl Writer<'_> {
             let mut rows = stmt.query([id])?;
             let mut ids = Vec::new();
             while let Some(row) = rows.next()? {
-                ids.push(col(row, "id", "execution")?);
+                ids.push(Columns::new(row, "execution").get("id")?);
             }
             ids
         };
@@ -736,7 +741,8 @@ impl Writer<'_> {
             .prepare_cached(
                 "INSERT INTO steps (execution_id, step_id, ord, status, agent, started_at, \
                  completed_at, output, error, progress, attempts, retry_at) \
-                 VALUES (?1, ?2, (SELECT COALESCE(MAX(ord), 0) + 1 FROM steps WHERE execution_id = ?1), \
+                 VALUES (?1, ?2, COALESCE((SELECT ord FROM steps WHERE execution_id = ?1 \
+                 ORDER BY ord DESC LIMIT 1), 0) + 1, \
                  ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
                  ON CONFLICT (execution_id, step_id) DO UPDATE SET \
                  status = excluded.status, agent = excluded.agent, \
@@ -820,8 +826,8 @@ impl Writer<'_> {
             .tx
             .prepare_cached(
                 "INSERT INTO events (execution_id, seq, at, kind, data) \
-                 SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM events WHERE execution_id = ?1 \
-                 RETURNING seq",
+                 VALUES (?1, COALESCE((SELECT seq FROM events WHERE execution_id = ?1 \
+                 ORDER BY seq DESC LIMIT 1), 0) + 1, ?2, ?3, ?4) RETURNING seq",
             )?
             .query_row(params![execution_id, at, kind, to_json(data)?], |row| {
                 row.get(0)
@@ -836,134 +842,180 @@ impl Writer<'_> {
 // ---- rows to records ----
 
 fn workflow_from_row(row: &Row<'_>) -> Result<WorkflowRecord, StoreError> {
-    const WHAT: &str = "workflow";
-    let id: String = col(row, "id", WHAT)?;
-    let document: Option<String> = col(row, "document", WHAT)?;
+    let mut c = Columns::new(row, "workflow");
+    let id: String = c.get("id")?;
+    let version = c.int("version")?;
+    let status = c.parsed("status")?;
+    let created_at = c.get("created_at")?;
+    let updated_at = c.get("updated_at")?;
+    let document: Option<String> = c.get("document")?;
     let Some(document) = document else {
         return Err(StoreError::Corrupt {
-            what: WHAT,
+            what: "workflow",
             detail: format!("workflow `{id}` has no document for its current version"),
         });
     };
     let document = serde_json::from_str(&document).map_err(|e| StoreError::Corrupt {
-        what: WHAT,
+        what: "workflow",
         detail: format!("document of workflow `{id}`: {e}"),
     })?;
     Ok(WorkflowRecord {
-        version: int_col(row, "version", WHAT)?,
-        status: enum_col(row, "status", WHAT)?,
+        version,
+        status,
         document,
-        created_at: col(row, "created_at", WHAT)?,
-        updated_at: col(row, "updated_at", WHAT)?,
+        created_at,
+        updated_at,
         id,
     })
 }
 
 fn team_from_row(row: &Row<'_>) -> Result<TeamRecord, StoreError> {
+    let mut c = Columns::new(row, "team");
     Ok(TeamRecord {
-        spec: json_col(row, "spec", "team")?,
-        next: int_col(row, "next", "team")?,
-        created_at: col(row, "created_at", "team")?,
+        spec: c.json("spec")?,
+        next: c.int("next")?,
+        created_at: c.get("created_at")?,
     })
 }
 
 fn agent_from_row(row: &Row<'_>) -> Result<AgentRecord, StoreError> {
+    let mut c = Columns::new(row, "agent");
     Ok(AgentRecord {
-        spec: json_col(row, "spec", "agent")?,
-        created_at: col(row, "created_at", "agent")?,
+        spec: c.json("spec")?,
+        created_at: c.get("created_at")?,
     })
 }
 
 fn execution_from_row(row: &Row<'_>) -> Result<ExecutionRecord, StoreError> {
-    const WHAT: &str = "execution";
-    let notifications: Option<serde_json::Value> = opt_json_col(row, "notifications", WHAT)?;
+    let mut c = Columns::new(row, "execution");
     Ok(ExecutionRecord {
-        id: col(row, "id", WHAT)?,
-        workflow_id: col(row, "workflow_id", WHAT)?,
-        workflow_version: int_col(row, "workflow_version", WHAT)?,
-        workflow_name: col(row, "workflow_name", WHAT)?,
-        status: enum_col(row, "status", WHAT)?,
-        priority: enum_col(row, "priority", WHAT)?,
-        input: json_col(row, "input", WHAT)?,
-        notifications: notifications.unwrap_or(serde_json::Value::Null),
-        current_step: col(row, "current_step", WHAT)?,
-        steps_completed: int_col(row, "steps_completed", WHAT)?,
-        steps_total: int_col(row, "steps_total", WHAT)?,
-        error: col(row, "error", WHAT)?,
-        cancel_reason: col(row, "cancel_reason", WHAT)?,
-        created_at: col(row, "created_at", WHAT)?,
-        started_at: col(row, "started_at", WHAT)?,
-        completed_at: col(row, "completed_at", WHAT)?,
+        id: c.get("id")?,
+        workflow_id: c.get("workflow_id")?,
+        workflow_version: c.int("workflow_version")?,
+        workflow_name: c.get("workflow_name")?,
+        status: c.parsed("status")?,
+        priority: c.parsed("priority")?,
+        input: c.json("input")?,
+        notifications: c
+            .opt_json("notifications")?
+            .unwrap_or(serde_json::Value::Null),
+        current_step: c.get("current_step")?,
+        steps_completed: c.int("steps_completed")?,
+        steps_total: c.int("steps_total")?,
+        error: c.get("error")?,
+        cancel_reason: c.get("cancel_reason")?,
+        created_at: c.get("created_at")?,
+        started_at: c.get("started_at")?,
+        completed_at: c.get("completed_at")?,
     })
 }
 
 fn step_from_row(row: &Row<'_>) -> Result<StepRecord, StoreError> {
-    const WHAT: &str = "step";
+    let mut c = Columns::new(row, "step");
     Ok(StepRecord {
-        execution_id: col(row, "execution_id", WHAT)?,
-        step_id: col(row, "step_id", WHAT)?,
-        status: enum_col(row, "status", WHAT)?,
-        agent: col(row, "agent", WHAT)?,
-        started_at: col(row, "started_at", WHAT)?,
-        completed_at: col(row, "completed_at", WHAT)?,
-        output: opt_json_col(row, "output", WHAT)?,
-        error: col(row, "error", WHAT)?,
-        progress: opt_int_col(row, "progress", WHAT)?,
-        retry_at: col(row, "retry_at", WHAT)?,
-        attempts: int_col(row, "attempts", WHAT)?,
+        execution_id: c.get("execution_id")?,
+        step_id: c.get("step_id")?,
+        status: c.parsed("status")?,
+        agent: c.get("agent")?,
+        started_at: c.get("started_at")?,
+        completed_at: c.get("completed_at")?,
+        output: c.opt_json("output")?,
+        error: c.get("error")?,
+        progress: c.opt_int("progress")?,
+        attempts: c.int("attempts")?,
+        retry_at: c.get("retry_at")?,
     })
 }
 
 fn attempt_from_row(row: &Row<'_>) -> Result<AttemptRecord, StoreError> {
-    const WHAT: &str = "attempt";
+    let mut c = Columns::new(row, "attempt");
     Ok(AttemptRecord {
-        execution_id: col(row, "execution_id", WHAT)?,
-        step_id: col(row, "step_id", WHAT)?,
-        attempt: int_col(row, "attempt", WHAT)?,
-        status: enum_col(row, "status", WHAT)?,
-        agent: col(row, "agent", WHAT)?,
-        started_at: col(row, "started_at", WHAT)?,
-        completed_at: col(row, "completed_at", WHAT)?,
-        exit_code: opt_int_col(row, "exit_code", WHAT)?,
-        error: col(row, "error", WHAT)?,
-        pgid: opt_int_col(row, "pgid", WHAT)?,
-        pgid_start: col(row, "pgid_start", WHAT)?,
-        log_path: col(row, "log_path", WHAT)?,
+        execution_id: c.get("execution_id")?,
+        step_id: c.get("step_id")?,
+        attempt: c.int("attempt")?,
+        status: c.parsed("status")?,
+        agent: c.get("agent")?,
+        started_at: c.get("started_at")?,
+        completed_at: c.get("completed_at")?,
+        exit_code: c.opt_int("exit_code")?,
+        error: c.get("error")?,
+        pgid: c.opt_int("pgid")?,
+        pgid_start: c.get("pgid_start")?,
+        log_path: c.get("log_path")?,
     })
 }
 
 // ---- column helpers: a value of the wrong type or out of range is `Corrupt` ----
 
-fn col<T: FromSql>(row: &Row<'_>, name: &str, what: &'static str) -> Result<T, StoreError> {
-    row.get(name).map_err(|e| match e {
-        rusqlite::Error::InvalidColumnType(..)
-        | rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt {
-            what,
+/// Reads a row's columns one after the other, in the order of the `SELECT`. Looking a
+/// column up by name costs a scan of the statement's column names per value (most of the
+/// time of reading a 1,000-step status document); the names are kept for error messages,
+/// and debug builds check them against the statement.
+struct Columns<'a, 'r> {
+    row: &'a Row<'r>,
+    next: usize,
+    what: &'static str,
+}
+
+impl<'a, 'r> Columns<'a, 'r> {
+    fn new(row: &'a Row<'r>, what: &'static str) -> Self {
+        Columns { row, next: 0, what }
+    }
+
+    fn get<T: FromSql>(&mut self, name: &str) -> Result<T, StoreError> {
+        let index = self.next;
+        self.next += 1;
+        debug_assert_eq!(
+            self.row.as_ref().column_name(index).ok(),
+            Some(name),
+            "column {index} of a {} query",
+            self.what
+        );
+        self.row.get(index).map_err(|e| match e {
+            rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt {
+                what: self.what,
+                detail: format!("column `{name}`: {e}"),
+            },
+            other => StoreError::Sqlite(other),
+        })
+    }
+
+    fn int<T: TryFrom<i64>>(&mut self, name: &str) -> Result<T, StoreError> {
+        let value: i64 = self.get(name)?;
+        T::try_from(value).map_err(|_| out_of_range(name, self.what, value))
+    }
+
+    fn opt_int<T: TryFrom<i64>>(&mut self, name: &str) -> Result<Option<T>, StoreError> {
+        let value: Option<i64> = self.get(name)?;
+        value
+            .map(|v| T::try_from(v).map_err(|_| out_of_range(name, self.what, v)))
+            .transpose()
+    }
+
+    /// A text column parsed with `FromStr` (the enums).
+    fn parsed<T>(&mut self, name: &str) -> Result<T, StoreError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let text: String = self.get(name)?;
+        text.parse().map_err(|e: T::Err| StoreError::Corrupt {
+            what: self.what,
             detail: format!("column `{name}`: {e}"),
-        },
-        other => StoreError::Sqlite(other),
-    })
-}
+        })
+    }
 
-fn int_col<T: TryFrom<i64>>(
-    row: &Row<'_>,
-    name: &str,
-    what: &'static str,
-) -> Result<T, StoreError> {
-    let value: i64 = col(row, name, what)?;
-    T::try_from(value).map_err(|_| out_of_range(name, what, value))
-}
+    fn json<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, StoreError> {
+        let text: String = self.get(name)?;
+        parse_json(&text, name, self.what)
+    }
 
-fn opt_int_col<T: TryFrom<i64>>(
-    row: &Row<'_>,
-    name: &str,
-    what: &'static str,
-) -> Result<Option<T>, StoreError> {
-    let value: Option<i64> = col(row, name, what)?;
-    value
-        .map(|v| T::try_from(v).map_err(|_| out_of_range(name, what, v)))
-        .transpose()
+    fn opt_json<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, StoreError> {
+        let text: Option<String> = self.get(name)?;
+        text.map(|t| parse_json(&t, name, self.what)).transpose()
+    }
 }
 
 fn out_of_range(name: &str, what: &'static str, value: i64) -> StoreError {
@@ -971,36 +1023,6 @@ fn out_of_range(name: &str, what: &'static str, value: i64) -> StoreError {
         what,
         detail: format!("column `{name}`: value {value} is out of range"),
     }
-}
-
-fn enum_col<T>(row: &Row<'_>, name: &str, what: &'static str) -> Result<T, StoreError>
-where
-    T: FromStr,
-    T::Err: Display,
-{
-    let text: String = col(row, name, what)?;
-    text.parse().map_err(|e: T::Err| StoreError::Corrupt {
-        what,
-        detail: format!("column `{name}`: {e}"),
-    })
-}
-
-fn json_col<T: DeserializeOwned>(
-    row: &Row<'_>,
-    name: &str,
-    what: &'static str,
-) -> Result<T, StoreError> {
-    let text: String = col(row, name, what)?;
-    parse_json(&text, name, what)
-}
-
-fn opt_json_col<T: DeserializeOwned>(
-    row: &Row<'_>,
-    name: &str,
-    what: &'static str,
-) -> Result<Option<T>, StoreError> {
-    let text: Option<String> = col(row, name, what)?;
-    text.map(|t| parse_json(&t, name, what)).transpose()
 }
 
 fn parse_json<T: DeserializeOwned>(
