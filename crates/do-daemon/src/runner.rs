@@ -357,10 +357,23 @@ fn secret_values(agent: &AgentSpec) -> Result<Vec<(String, std::ffi::OsString)>,
 
 /// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
 pub(crate) fn process_start(pid: i32) -> Option<i64> {
+    process_stat(pid).map(|(_, start)| start)
+}
+
+/// When process `pid` started, as [`process_start`], or `None` once it has exited (a zombie
+/// that its parent has not reaped yet).
+pub(crate) fn running_process_start(pid: i32) -> Option<i64> {
+    process_stat(pid).and_then(|(state, start)| (state != "Z").then_some(start))
+}
+
+/// The state (field 3) and start time (field 22) of `/proc/PID/stat`.
+fn process_stat(pid: i32) -> Option<(String, i64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: count from its end.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.to_owned();
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
 }
 
 /// Ends what is left of an agent's process group after the daemon that ran it died: only if

@@ -873,8 +873,13 @@ impl Scheduler {
             else {
                 continue;
             };
-            // Still running, so its pid cannot have been reused yet.
-            running.attempt.pgid_start = running.attempt.pgid.and_then(runner::process_start);
+            // Still running, so its pid cannot have been reused yet. An agent that has exited
+            // but whose end is not handled yet needs no record: once its leader is reaped,
+            // recovery could not tell its group from another.
+            let Some(start) = running.attempt.pgid.and_then(runner::running_process_start) else {
+                continue;
+            };
+            running.attempt.pgid_start = Some(start);
             attempts.push(running.attempt.clone());
         }
         if attempts.is_empty() {
