@@ -15,9 +15,10 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
 use rusqlite::config::DbConfig;
 use rusqlite::types::FromSql;
-use rusqlite::{Connection, Row, ToSql, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::path::Path;
 use std::str::FromStr;
@@ -35,11 +36,21 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 /// An open database. One writer: the daemon owns exactly one `Store`.
 pub struct Store {
     conn: Connection,
+    /// The next event sequence number of executions that had events appended, so that an
+    /// append needs no lookup of the last one. Only this store writes events while it is open.
+    next_seq: HashMap<String, u64>,
 }
+
+/// At most this many executions' next sequence numbers are remembered; past it the map is
+/// emptied (and refilled from the database, one lookup per execution).
+const NEXT_SEQ_CAPACITY: usize = 1024;
 
 /// The operations of one write transaction, handed to the closure of [`Store::write`].
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
+    next_seq: &'a HashMap<String, u64>,
+    /// Sequence numbers taken in this transaction; they join `next_seq` if it commits.
+    taken_seq: HashMap<String, u64>,
 }
 
 // ---- SQL shared by several queries ----
@@ -113,7 +124,10 @@ impl Store {
             .map_err(open_error)?;
 
         migrations::migrate(&mut conn).map_err(|e| with_path(e, &display))?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            next_seq: HashMap::new(),
+        })
     }
 
     /// Runs `f` in one transaction; commits when it returns `Ok`, rolls back otherwise.
@@ -122,15 +136,18 @@ impl Store {
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let path = self.conn.path().map(str::to_owned);
+        let Store { conn, next_seq } = self;
         let write = || {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut writer = Writer { tx };
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut writer = Writer {
+                tx,
+                next_seq,
+                taken_seq: HashMap::new(),
+            };
             match f(&mut writer) {
                 Ok(value) => {
                     writer.tx.commit()?;
-                    Ok(value)
+                    Ok((value, writer.taken_seq))
                 }
                 Err(error) => {
                     // The closure's error is the one worth reporting; a failed rollback leaves
@@ -140,7 +157,12 @@ impl Store {
                 }
             }
         };
-        write().map_err(|e| e.at(path.as_deref()))
+        let (value, taken_seq) = write().map_err(|e| e.at(path.as_deref()))?;
+        if next_seq.len() + taken_seq.len() > NEXT_SEQ_CAPACITY {
+            next_seq.clear();
+        }
+        next_seq.extend(taken_seq);
+        Ok(value)
     }
 
     // ---- workflows ----
@@ -822,19 +844,41 @@ impl Writer<'_> {
         kind: &str,
         data: &serde_json::Value,
     ) -> Result<u64, StoreError> {
-        let seq: i64 = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO events (execution_id, seq, at, kind, data) \
-                 VALUES (?1, COALESCE((SELECT seq FROM events WHERE execution_id = ?1 \
-                 ORDER BY seq DESC LIMIT 1), 0) + 1, ?2, ?3, ?4) RETURNING seq",
-            )?
-            .query_row(params![execution_id, at, kind, to_json(data)?], |row| {
-                row.get(0)
-            })?;
-        u64::try_from(seq).map_err(|_| StoreError::Corrupt {
+        let known = self
+            .taken_seq
+            .get(execution_id)
+            .or_else(|| self.next_seq.get(execution_id));
+        let seq = match known {
+            Some(&seq) => seq,
+            None => self.last_seq(execution_id)? + 1,
+        };
+        let stored = i64::try_from(seq).map_err(|_| StoreError::Corrupt {
             what: "event",
             detail: format!("sequence number {seq} of execution `{execution_id}`"),
+        })?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO events (execution_id, seq, at, kind, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![execution_id, stored, at, kind, to_json(data)?])?;
+        self.taken_seq.insert(execution_id.to_owned(), seq + 1);
+        Ok(seq)
+    }
+
+    /// The sequence number of the execution's last event, 0 when it has none.
+    fn last_seq(&self, execution_id: &str) -> Result<u64, StoreError> {
+        let last: Option<i64> = self
+            .tx
+            .prepare_cached(
+                "SELECT seq FROM events WHERE execution_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([execution_id], |row| row.get(0))
+            .optional()?;
+        let last = last.unwrap_or(0);
+        u64::try_from(last).map_err(|_| StoreError::Corrupt {
+            what: "event",
+            detail: format!("sequence number {last} of execution `{execution_id}`"),
         })
     }
 }

@@ -889,6 +889,43 @@ fn put_output_twice_keeps_one_row_with_the_second_value() {
 }
 
 #[test]
+fn event_numbers_go_on_after_a_rollback_and_after_reopening() {
+    let (_dir, path) = temp_db();
+    let mut store = store_with_execution(&path);
+    let first = store
+        .write(|w| w.append_event("e1", 1, "a", &json!(null)))
+        .expect("append");
+    assert_eq!(first, 1);
+    // A rolled-back transaction's numbers are taken again by the next one.
+    let rolled_back: Result<u64, StoreError> = store.write(|w| {
+        w.append_event("e1", 2, "b", &json!(null))?;
+        Err(StoreError::Corrupt {
+            what: "test",
+            detail: "abort".to_owned(),
+        })
+    });
+    assert!(rolled_back.is_err());
+    let second = store
+        .write(|w| w.append_event("e1", 3, "c", &json!(null)))
+        .expect("append");
+    assert_eq!(second, 2);
+    drop(store);
+
+    let mut store = open(&path);
+    let third = store
+        .write(|w| w.append_event("e1", 4, "d", &json!(null)))
+        .expect("append after reopening");
+    assert_eq!(third, 3);
+    let kinds: Vec<String> = store
+        .events("e1", 0)
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["a", "c", "d"]);
+}
+
+#[test]
 fn events_are_numbered_per_execution() {
     let (_dir, path) = temp_db();
     let mut store = store_with_execution(&path);
