@@ -23,7 +23,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-type Answer = Result<Value, ApiError>;
+/// An answer's `data`, serialised once, straight from the handler's types.
+pub(crate) type Data = Box<serde_json::value::RawValue>;
+
+pub(crate) type Answer = Result<Data, ApiError>;
 
 /// Answers one request; returns whether the connection stays open.
 pub(crate) async fn handle(
@@ -53,7 +56,7 @@ pub(crate) async fn handle(
                 .stop_now
                 .store(stop.now, std::sync::atomic::Ordering::Relaxed);
             let sent = conn
-                .send_data(id, json!({"stopping": true, "now": stop.now}))
+                .send_answer(id, to_value(&json!({"stopping": true, "now": stop.now})))
                 .await
                 .is_ok();
             shared.shutdown.notify_one();
@@ -61,11 +64,7 @@ pub(crate) async fn handle(
         }
         request => dispatch(shared, request).await,
     };
-    let sent = match answer {
-        Ok(data) => conn.send_data(id, data).await,
-        Err(error) => conn.send_error(id, error).await,
-    };
-    sent.is_ok()
+    conn.send_answer(id, answer).await.is_ok()
 }
 
 /// Answers one request that has a single answer: every method but `hello`, `executions.watch`
@@ -143,7 +142,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
                 return Err(agent_not_found(shared, &name));
             }
             shared.refresh_secret_names().map_err(internal)?;
-            Ok(json!({"name": name, "removed": true}))
+            to_value(&json!({"name": name, "removed": true}))
         }
         Request::CreateTeam(params) => create_team(shared, params),
         Request::ListTeams(_) => {
@@ -162,7 +161,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
             if !removed {
                 return Err(team_not_found(shared, &id));
             }
-            Ok(json!({"id": id, "removed": true}))
+            to_value(&json!({"id": id, "removed": true}))
         }
         Request::DaemonStatus(_) => daemon_status(shared),
         Request::Hello(_)
@@ -196,7 +195,7 @@ fn hello_answer(client_protocol: u32) -> Answer {
 }
 
 pub(crate) fn to_value(data: &impl Serialize) -> Answer {
-    serde_json::to_value(data)
+    serde_json::value::to_raw_value(data)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode answer: {e}")))
 }
 

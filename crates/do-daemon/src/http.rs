@@ -5,6 +5,7 @@
 //! bad JSON, a body over 16 MiB, a missing key — answers with the API's envelope.
 
 use crate::error::DaemonError;
+use crate::handlers::{Answer, Data};
 use crate::{Shared, handlers, ids, status, time};
 use axum::Router;
 use axum::body::Body;
@@ -170,10 +171,10 @@ fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 fn error_with(status: StatusCode, error: ApiError) -> Response {
-    (status, axum::Json(Envelope::err(error, metadata()))).into_response()
+    (status, axum::Json(Envelope::<Data>::err(error, metadata()))).into_response()
 }
 
-fn reply(ok: StatusCode, answer: Result<Value, ApiError>) -> Response {
+fn reply(ok: StatusCode, answer: Answer) -> Response {
     match answer {
         Ok(data) => (ok, axum::Json(Envelope::ok(data, metadata()))).into_response(),
         Err(error) => error_with(status_of(error.code), error),
@@ -499,10 +500,10 @@ async fn events(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>)
         .into_response()
 }
 
-struct ChannelSink(mpsc::Sender<Envelope>);
+struct ChannelSink(mpsc::Sender<Envelope<Data>>);
 
 impl status::Sink for ChannelSink {
-    async fn send_data(&mut self, request_id: &str, data: Value) -> std::io::Result<()> {
+    async fn send_data(&mut self, request_id: &str, data: Data) -> std::io::Result<()> {
         let metadata = Metadata {
             request_id: request_id.to_owned(),
             timestamp: time::rfc3339(time::now_ms()),
@@ -525,7 +526,14 @@ impl status::Sink for ChannelSink {
     }
 }
 
-struct EnvelopeStream(mpsc::Receiver<Envelope>);
+struct EnvelopeStream(mpsc::Receiver<Envelope<Data>>);
+
+/// The `type` of a streamed event, which names its Server-Sent Event.
+#[derive(serde::Deserialize)]
+struct EventType<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a str>,
+}
 
 impl futures_core::Stream for EnvelopeStream {
     type Item = Result<SseEvent, Infallible>;
@@ -534,9 +542,9 @@ impl futures_core::Stream for EnvelopeStream {
         self.0.poll_recv(cx).map(|next| {
             next.map(|envelope| {
                 let name = match &envelope.data {
-                    Some(data) => data
-                        .get("type")
-                        .and_then(Value::as_str)
+                    Some(data) => serde_json::from_str::<EventType<'_>>(data.get())
+                        .ok()
+                        .and_then(|event| event.kind)
                         .unwrap_or("message")
                         .to_owned(),
                     None => "error".to_owned(),

@@ -2,6 +2,7 @@
 //! newline-delimited requests.
 
 use crate::error::DaemonError;
+use crate::handlers::{Answer, Data};
 use crate::{Shared, handlers, time};
 use do_proto::{ApiError, Envelope, ErrorCode, Metadata, decode_request};
 use std::fs;
@@ -95,7 +96,7 @@ fn refuse(stream: UnixStream, uid: u32, own_uid: u32) {
     );
     tokio::spawn(async move {
         let (read, mut write) = stream.into_split();
-        if let Ok(mut line) = serde_json::to_vec(&Envelope::err(error, metadata(""))) {
+        if let Ok(mut line) = serde_json::to_vec(&Envelope::<Data>::err(error, metadata(""))) {
             line.push(b'\n');
             let _ = write.write_all(&line).await;
         }
@@ -205,18 +206,25 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) async fn send(&mut self, envelope: &Envelope) -> std::io::Result<()> {
+    pub(crate) async fn send(&mut self, envelope: &Envelope<Data>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(envelope).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.writer.write_all(&line).await
     }
 
-    pub(crate) async fn send_data(
+    pub(crate) async fn send_data(&mut self, request_id: &str, data: Data) -> std::io::Result<()> {
+        self.send(&Envelope::ok(data, metadata(request_id))).await
+    }
+
+    pub(crate) async fn send_answer(
         &mut self,
         request_id: &str,
-        data: serde_json::Value,
+        answer: Answer,
     ) -> std::io::Result<()> {
-        self.send(&Envelope::ok(data, metadata(request_id))).await
+        match answer {
+            Ok(data) => self.send_data(request_id, data).await,
+            Err(error) => self.send_error(request_id, error).await,
+        }
     }
 
     pub(crate) async fn send_error(

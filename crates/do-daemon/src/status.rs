@@ -1,6 +1,6 @@
 //! The execution status document and the event stream, built from what the store holds.
 
-use crate::handlers::internal;
+use crate::handlers::{Data, internal};
 use crate::server::Connection;
 use crate::{Shared, time};
 use do_core::engine::{ExecutionState, NodeId, NodeKind, Plan};
@@ -356,7 +356,7 @@ pub(crate) trait Sink: Send {
     fn send_data(
         &mut self,
         request_id: &str,
-        data: Value,
+        data: Data,
     ) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
     fn send_error(
         &mut self,
@@ -366,7 +366,7 @@ pub(crate) trait Sink: Send {
 }
 
 impl Sink for Connection {
-    async fn send_data(&mut self, request_id: &str, data: Value) -> std::io::Result<()> {
+    async fn send_data(&mut self, request_id: &str, data: Data) -> std::io::Result<()> {
         Connection::send_data(self, request_id, data).await
     }
 
@@ -457,7 +457,7 @@ async fn send_event(
     event: &Event,
     end: &mut End,
 ) -> Option<bool> {
-    let data = match serde_json::to_value(event) {
+    let data = match serde_json::value::to_raw_value(event) {
         Ok(data) => data,
         Err(_) => return Some(false),
     };

@@ -2,12 +2,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
-/// The API's response envelope; also the frame of every streamed event.
+/// The API's response envelope; also the frame of every streamed event. The daemon writes
+/// its `data` already serialised (`Box<RawValue>`), a client reads it as a `Value`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Envelope {
+pub struct Envelope<D = Value> {
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    pub data: Option<D>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiError>,
     pub metadata: Metadata,
@@ -20,8 +21,8 @@ pub struct Metadata {
     pub timestamp: String,
 }
 
-impl Envelope {
-    pub fn ok(data: Value, metadata: Metadata) -> Envelope {
+impl<D> Envelope<D> {
+    pub fn ok(data: D, metadata: Metadata) -> Envelope<D> {
         Envelope {
             success: true,
             data: Some(data),
@@ -30,7 +31,7 @@ impl Envelope {
         }
     }
 
-    pub fn err(error: ApiError, metadata: Metadata) -> Envelope {
+    pub fn err(error: ApiError, metadata: Metadata) -> Envelope<D> {
         Envelope {
             success: false,
             data: None,
