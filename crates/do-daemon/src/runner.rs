@@ -38,7 +38,8 @@ pub(crate) struct RunSpec {
     pub(crate) inputs: Map<String, Value>,
     /// Inside a loop iteration: the item and its index.
     pub(crate) item: Option<(Value, usize)>,
-    pub(crate) execution_input: Value,
+    /// The execution input as JSON (`DO_EXECUTION_INPUT`), serialised once per execution.
+    pub(crate) execution_input: Arc<str>,
     pub(crate) workspace: PathBuf,
     /// Where the attempt's log and input file go.
     pub(crate) run_dir: PathBuf,
@@ -179,7 +180,7 @@ async fn attempt(
         .env("DO_AGENT", agent)
         .env("DO_TASK", &spec.task)
         .env("DO_INPUT_FILE", &input_file)
-        .env("DO_EXECUTION_INPUT", spec.execution_input.to_string())
+        .env("DO_EXECUTION_INPUT", &*spec.execution_input)
         .env("DO_WORKSPACE", &spec.workspace)
         .envs(&spec.agent.env)
         .envs(secrets)

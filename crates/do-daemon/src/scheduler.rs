@@ -79,6 +79,9 @@ struct Active {
     /// Whether the execution's run directory and workspace have been made (once, before its
     /// first step runs).
     dirs_ready: bool,
+    /// The execution input as JSON, for every agent's `DO_EXECUTION_INPUT`: serialising it
+    /// per step made a loop over the input's items quadratic.
+    input_json: Arc<str>,
     /// The columns of the execution's row that its steps change, as the scheduler last wrote
     /// (or loaded) them.
     written: ExecutionRow,
@@ -325,6 +328,7 @@ impl Scheduler {
             id.to_owned(),
             Active {
                 written: ExecutionRow::of(&record),
+                input_json: record.input.to_string().into(),
                 record,
                 state,
                 rows,
@@ -712,7 +716,7 @@ impl Scheduler {
             task,
             inputs: active.state.inputs_for(node),
             item: active.state.item_of(node),
-            execution_input: active.record.input.clone(),
+            execution_input: active.input_json.clone(),
             workspace,
             run_dir,
             dirs_ready: active.dirs_ready,

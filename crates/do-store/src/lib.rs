@@ -404,18 +404,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Every attempt of an execution's steps, ordered by step then attempt number.
-    ///
-    /// Steps come in the order their rows were first written (as [`Store::steps`]); attempts of
-    /// a step without a step row come last, by step id.
+    /// Every attempt of an execution's steps, ordered by step id then attempt number (the
+    /// table's own order: no sort).
     pub fn attempts(&self, execution_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT a.execution_id, a.step_id, a.attempt, a.status, a.agent, a.started_at, \
-             a.completed_at, a.exit_code, a.error, a.pgid, a.pgid_start, a.log_path \
-             FROM attempts a \
-             LEFT JOIN steps s ON s.execution_id = a.execution_id AND s.step_id = a.step_id \
-             WHERE a.execution_id = ?1 \
-             ORDER BY s.ord IS NULL, s.ord, a.step_id, a.attempt",
+            "SELECT execution_id, step_id, attempt, status, agent, started_at, completed_at, \
+             exit_code, error, pgid, pgid_start, log_path \
+             FROM attempts WHERE execution_id = ?1 ORDER BY step_id, attempt",
         )?;
         let mut rows = stmt.query([execution_id])?;
         let mut out = Vec::new();

@@ -809,7 +809,7 @@ fn steps_round_trip_in_first_written_order() {
 }
 
 #[test]
-fn attempts_round_trip_ordered_by_step_then_number() {
+fn attempts_round_trip_ordered_by_step_id_then_number() {
     let (_dir, path) = temp_db();
     let mut store = store_with_execution(&path);
     let full = AttemptRecord {
@@ -842,8 +842,8 @@ fn attempts_round_trip_ordered_by_step_then_number() {
         .iter()
         .map(|a| (a.step_id.as_str(), a.attempt))
         .collect();
-    assert_eq!(keys, [("b", 1), ("b", 2), ("a", 1), ("a", 2)]);
-    assert_eq!(attempts[0], full);
+    assert_eq!(keys, [("a", 1), ("a", 2), ("b", 1), ("b", 2)]);
+    assert_eq!(attempts[2], full);
 
     let mut finished = attempt("e1", "a", 2);
     finished.status = AttemptStatus::Succeeded;
@@ -852,7 +852,7 @@ fn attempts_round_trip_ordered_by_step_then_number() {
     store.write(|w| w.put_attempt(&finished)).expect("replace");
     let attempts = store.attempts("e1").expect("attempts");
     assert_eq!(attempts.len(), 4);
-    assert_eq!(attempts[3], finished);
+    assert_eq!(attempts[1], finished);
 }
 
 // ---- outputs and events ----
