@@ -336,7 +336,7 @@ fn agents_get_the_documented_environment_and_workspace() {
         "add",
         "env",
         "--shell",
-        r#"printf '{"exec":"%s","step":"%s","attempt":"%s","task":"%s","pwd":"%s","ws":"%s","input":%s,"file":%s,"xin":%s}\n' "$DO_EXECUTION_ID" "$DO_STEP_ID" "$DO_ATTEMPT" "$DO_TASK" "$PWD" "$DO_WORKSPACE" "$DO_INPUT" "$(cat "$DO_INPUT_FILE")" "$DO_EXECUTION_INPUT""#,
+        r#"printf '{"exec":"%s","step":"%s","attempt":"%s","task":"%s","pwd":"%s","ws":"%s","input":%s,"file":%s,"xin":%s,"xfile":%s}\n' "$DO_EXECUTION_ID" "$DO_STEP_ID" "$DO_ATTEMPT" "$DO_TASK" "$PWD" "$DO_WORKSPACE" "$DO_INPUT" "$(cat "$DO_INPUT_FILE")" "$DO_EXECUTION_INPUT" "$(cat "$DO_EXECUTION_INPUT_FILE")""#,
     ])
     .ok();
     env.run(&["agent", "add", "first", "--shell", "echo 41"])
@@ -355,11 +355,38 @@ fn agents_get_the_documented_environment_and_workspace() {
     assert_eq!(out["input"], json!({"n": 41, "one": 41, "input.k": [1, 2]}));
     assert_eq!(out["file"], out["input"]);
     assert_eq!(out["xin"], json!({"k": [1, 2]}));
+    assert_eq!(out["xfile"], out["xin"]);
     assert_eq!(
         out["pwd"], out["ws"],
         "agents run in the execution's workspace"
     );
     assert!(std::path::Path::new(out["ws"].as_str().expect("ws")).is_dir());
+}
+
+#[test]
+fn an_execution_input_too_long_for_the_environment_comes_in_its_file_only() {
+    let env = TestEnv::new();
+    env.run(&[
+        "agent",
+        "add",
+        "size",
+        "--shell",
+        r#"[ -n "${DO_EXECUTION_INPUT+x}" ] && set=true || set=false; printf '{"set":%s,"bytes":%s}\n' "$set" "$(wc -c < "$DO_EXECUTION_INPUT_FILE")""#,
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "big", "steps": [
+        {"id": "a", "agent": "size", "task": "t"},
+    ]}));
+    // Far above the kernel's 128 KiB limit on one variable, which made every step fail.
+    let input = json!({"items": (0..30_000).collect::<Vec<_>>()}).to_string();
+    assert!(input.len() > 128 * 1024);
+    let file = env.path("work").join("input.json");
+    std::fs::write(&file, &input).expect("write the input");
+    let (run, status) = env.execute_wait(&workflow, &["--input-file", &file.to_string_lossy()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &find_step(&status["steps"], "a").expect("a")["output"]["a"];
+    assert_eq!(out["set"], false, "DO_EXECUTION_INPUT is left out: {out}");
+    assert_eq!(out["bytes"], input.len());
 }
 
 #[test]

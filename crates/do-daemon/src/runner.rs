@@ -18,8 +18,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::Command;
 use tokio::sync::oneshot;
 
-/// Above this, `DO_INPUT` is left out of the environment (the kernel refuses long variables);
-/// `DO_INPUT_FILE` always holds the inputs.
+/// Above this, `DO_INPUT` and `DO_EXECUTION_INPUT` are left out of the environment (the kernel
+/// refuses long variables); `DO_INPUT_FILE` and `DO_EXECUTION_INPUT_FILE` always hold them.
 const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
 /// The kernel's limit on one environment string (MAX_ARG_STRLEN).
 const MAX_ENV_VALUE: u64 = 128 * 1024;
@@ -151,6 +151,16 @@ async fn attempt(
     if let Err(e) = written {
         return failed(format!("cannot write `{}`: {e}", input_file.display()));
     }
+    // The execution input is the same for all the execution's steps: one file.
+    let execution_input_file = spec.run_dir.join("execution-input.json");
+    if !execution_input_file.exists()
+        && let Err(e) = std::fs::write(&execution_input_file, &*spec.execution_input)
+    {
+        return failed(format!(
+            "cannot write `{}`: {e}",
+            execution_input_file.display()
+        ));
+    }
     let log = spec.log_path();
 
     let secrets = match secret_values(&spec.agent) {
@@ -180,7 +190,7 @@ async fn attempt(
         .env("DO_AGENT", agent)
         .env("DO_TASK", &spec.task)
         .env("DO_INPUT_FILE", &input_file)
-        .env("DO_EXECUTION_INPUT", &*spec.execution_input)
+        .env("DO_EXECUTION_INPUT_FILE", &execution_input_file)
         .env("DO_WORKSPACE", &spec.workspace)
         .envs(&spec.agent.env)
         .envs(secrets)
@@ -195,6 +205,9 @@ async fn attempt(
     }
     if input_json.len() <= MAX_ENV_INPUT_BYTES {
         command.env("DO_INPUT", &input_json);
+    }
+    if spec.execution_input.len() <= MAX_ENV_INPUT_BYTES {
+        command.env("DO_EXECUTION_INPUT", &*spec.execution_input);
     }
     let mut child = match command.spawn() {
         Ok(child) => child,
