@@ -89,8 +89,7 @@ impl Client {
     /// Sends a request and returns its `data`, decoded as `T`.
     pub fn call<T: DeserializeOwned>(&mut self, request: Request) -> Result<T, ClientError> {
         self.send(&request)?;
-        let data = self.receive()?;
-        serde_json::from_value(data).map_err(|e| ClientError::Protocol(e.to_string()))
+        self.receive()
     }
 
     /// Follows an execution's events until it ends, calling `on_event` for each; returns the
@@ -105,8 +104,7 @@ impl Client {
             id: execution_id.to_owned(),
         }))?;
         loop {
-            let event: Event = serde_json::from_value(self.receive()?)
-                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            let event: Event = self.receive()?;
             on_event(&event);
             if matches!(
                 event.kind,
@@ -130,7 +128,9 @@ impl Client {
         Ok(())
     }
 
-    fn receive(&mut self) -> Result<Value, ClientError> {
+    /// Reads one envelope and decodes its `data` as `T` directly (a `--wait` reads two events
+    /// per step: no `Value` in between).
+    fn receive<T: DeserializeOwned>(&mut self) -> Result<T, ClientError> {
         let mut line = Vec::new();
         let read = (&mut self.reader)
             .take(MAX_LINE_BYTES as u64 + 1)
@@ -146,10 +146,11 @@ impl Client {
                 "an answer longer than the line limit".into(),
             ));
         }
-        let envelope: Envelope =
-            serde_json::from_slice(&line).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let protocol = |e: serde_json::Error| ClientError::Protocol(e.to_string());
+        let envelope: Envelope<T> = serde_json::from_slice(&line).map_err(protocol)?;
         match (envelope.success, envelope.data, envelope.error) {
-            (true, data, _) => Ok(data.unwrap_or(Value::Null)),
+            (true, Some(data), _) => Ok(data),
+            (true, None, _) => serde_json::from_value(Value::Null).map_err(protocol),
             (false, _, Some(error)) => Err(ClientError::Api(error)),
             (false, _, None) => Err(ClientError::Protocol("a failure without an error".into())),
         }

@@ -1079,7 +1079,10 @@ fn print_event(event: &Event) {
             return;
         }
     };
-    let _ = writeln!(std::io::stderr(), "{line}");
+    // One write per line: stderr is unbuffered, and `--wait` prints two lines per step.
+    let mut line = line;
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 #[derive(Debug, Args)]
