@@ -425,6 +425,10 @@ pub struct ExecutionState {
     /// Per node: how many of its children are running, kept by [`Self::set_status`], so that
     /// a walk knows whether a `maxConcurrency` slot is free without counting them.
     running_children: Vec<usize>,
+    /// How many top-level steps are done (completed, skipped or passed by `continue`), kept by
+    /// [`Self::set_status`] and [`Self::set_continued`]: counting them at every commit made a
+    /// chain of n steps cost O(n²).
+    done_roots: usize,
 }
 
 /// What a walk of the steps within reach collects: the tasks that may start, at most
@@ -508,6 +512,7 @@ impl ExecutionState {
             finished_prefix: vec![Cell::new(0); n],
             roots_done: Cell::new(0),
             running_children: vec![0; n],
+            done_roots: 0,
         }
     }
 
@@ -539,9 +544,10 @@ impl ExecutionState {
             let node = &state.plan.nodes[id];
             if let Some(&(status, attempts)) = steps.get(&node.step_id) {
                 state.attempts[id] = attempts;
-                state.continued[id] = status == StepStatus::Failed
+                let continued = status == StepStatus::Failed
                     && node.fallback.is_none()
                     && node.handling.strategy == Some(Strategy::Continue);
+                state.set_continued(id, continued);
                 state.set_status(id, status);
             }
         }
@@ -552,7 +558,9 @@ impl ExecutionState {
     /// running children.
     fn set_status(&mut self, node: NodeId, status: StepStatus) {
         let was_running = self.status[node] == StepStatus::Running;
+        let was_done = self.done(node);
         self.status[node] = status;
+        self.count_done_root(node, was_done);
         let is_running = status == StepStatus::Running;
         if let Some(parent) = self.plan.nodes[node].parent
             && was_running != is_running
@@ -562,6 +570,24 @@ impl ExecutionState {
             } else {
                 self.running_children[parent] -= 1;
             }
+        }
+    }
+
+    /// Every change of whether a failed step was passed by `continue` goes through here.
+    fn set_continued(&mut self, node: NodeId, continued: bool) {
+        let was_done = self.done(node);
+        self.continued[node] = continued;
+        self.count_done_root(node, was_done);
+    }
+
+    fn count_done_root(&mut self, node: NodeId, was_done: bool) {
+        if self.plan.nodes[node].parent.is_some() {
+            return;
+        }
+        match (was_done, self.done(node)) {
+            (false, true) => self.done_roots += 1,
+            (true, false) => self.done_roots -= 1,
+            _ => {}
         }
     }
 
@@ -930,8 +956,8 @@ impl ExecutionState {
         let step = &self.plan.nodes[node];
         let message = format!("step `{}` failed: {error}", step.step_id);
         if step.handling.strategy == Some(Strategy::Continue) {
-            self.continued[node] = true;
             let step_id = step.step_id.clone();
+            self.set_continued(node, true);
             self.outputs.insert(step_id, Value::Null);
             if let Some(name) = self.plan.nodes[node].output.clone() {
                 self.outputs.insert(name, Value::Null);
@@ -1031,7 +1057,7 @@ impl ExecutionState {
             let mut current = Some(id);
             while let Some(n) = current {
                 if matches!(self.status[n], StepStatus::Failed | StepStatus::Cancelled) {
-                    self.continued[n] = false;
+                    self.set_continued(n, false);
                     self.in_fallback[n] = false;
                     self.killing[n] = false;
                     self.set(n, StepStatus::Pending, None, &mut changes);
@@ -1303,13 +1329,18 @@ impl ExecutionState {
 
     /// Completed (or skipped) top-level steps, for `progress`.
     pub fn completed_roots(&self) -> usize {
-        self.plan.roots.iter().filter(|&&r| self.done(r)).count()
+        debug_assert_eq!(
+            self.done_roots,
+            self.plan.roots.iter().filter(|&&r| self.done(r)).count(),
+            "done top-level steps"
+        );
+        self.done_roots
     }
 
     /// The first top-level step that has not finished: the API's `currentStep`.
     pub fn current_step(&self) -> Option<&str> {
-        self.plan
-            .roots
+        // The steps before `roots_done` have finished.
+        self.plan.roots[self.roots_done.get()..]
             .iter()
             .find(|&&r| !self.status[r].is_finished())
             .map(|&r| self.plan.nodes[r].step_id.as_str())

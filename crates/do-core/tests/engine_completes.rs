@@ -276,6 +276,16 @@ fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseErr
         if let Some(over) = over_limit(&state) {
             return Err(TestCaseError::fail(format!("{over} in {doc}")));
         }
+        // What the scheduler stores at every commit. Both are kept incrementally;
+        // `completed_roots` recounts in debug builds and panics when its count is wrong.
+        let first_unfinished = state
+            .plan()
+            .roots()
+            .iter()
+            .find(|&&r| !state.status(r).is_finished())
+            .map(|&r| state.plan().node(r).step_id.as_str());
+        prop_assert_eq!(state.current_step(), first_unfinished, "{}", doc);
+        prop_assert!(state.completed_roots() <= state.plan().roots().len());
         prop_assert!(
             !running.is_empty() || state.finished().is_some(),
             "nothing runs, nothing is ready, and the execution has not ended: {doc}"
