@@ -112,3 +112,20 @@ fn an_agents_concurrency_limits_its_steps_across_a_parallel_step() {
     let ledger = std::fs::read_to_string(&ledger).expect("ledger");
     assert_eq!(ledger, "start\nend\n".repeat(3), "one at a time");
 }
+
+#[test]
+fn a_replaced_agent_runs_as_replaced_from_the_next_step_on() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "v", "--shell", "echo one"]).ok();
+    let workflow =
+        env.create(&json!({"name": "w", "steps": [{"id": "a", "agent": "v", "task": "t"}]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(status["steps"][0]["output"]["a"], "one");
+    // The running daemon keeps the agents in memory: a replacement must reach it.
+    env.run(&["agent", "add", "v", "--replace", "--shell", "echo two"])
+        .ok();
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(status["steps"][0]["output"]["a"], "two");
+}

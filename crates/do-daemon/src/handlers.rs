@@ -141,7 +141,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
             if !removed {
                 return Err(agent_not_found(shared, &name));
             }
-            shared.refresh_secret_names().map_err(internal)?;
+            shared.refresh_agents().map_err(internal)?;
             to_value(&json!({"name": name, "removed": true}))
         }
         Request::CreateTeam(params) => create_team(shared, params),
@@ -777,7 +777,7 @@ fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
             ),
             other => internal(other),
         })?;
-    shared.refresh_secret_names().map_err(internal)?;
+    shared.refresh_agents().map_err(internal)?;
     to_value(&agent_data(record))
 }
 

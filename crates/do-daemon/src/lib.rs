@@ -18,7 +18,9 @@ pub use error::DaemonError;
 pub use http::{DEFAULT_HTTP_ADDR, api_key_path, ensure_api_key, http_addr_path, rotate_api_key};
 pub use notify::NotifyConfig;
 
+use do_core::model::AgentSpec;
 use do_store::Store;
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -132,10 +134,19 @@ pub(crate) struct Shared {
     pub(crate) shutdown: tokio::sync::Notify,
     /// Whether the stop asked for ends running steps rather than waiting for them.
     pub(crate) stop_now: std::sync::atomic::AtomicBool,
+    /// The registered agents, kept current by [`Shared::refresh_agents`].
+    agents: RwLock<Arc<Agents>>,
+}
+
+/// The registered agents as the scheduler starts them (read from the store once per change,
+/// not once per step), and their secret variables.
+#[derive(Default)]
+pub(crate) struct Agents {
+    specs: HashMap<String, Arc<AgentSpec>>,
     /// The variables that agents take as secrets from the daemon's environment. Agents
     /// inherit that environment, so each of these is removed from every agent that does not
-    /// declare it; kept current by [`Shared::refresh_secret_names`].
-    secret_names: RwLock<Arc<[String]>>,
+    /// declare it.
+    secret_names: Arc<[String]>,
 }
 
 impl Shared {
@@ -147,29 +158,44 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn secret_names(&self) -> Arc<[String]> {
-        self.secret_names
+    fn agents(&self) -> Arc<Agents> {
+        self.agents
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
 
-    /// Reads the agents' secret variable names again; called once an agent is added or removed.
-    pub(crate) fn refresh_secret_names(&self) -> Result<(), do_store::StoreError> {
-        let mut names: Vec<String> = self
+    pub(crate) fn agent(&self, name: &str) -> Option<Arc<AgentSpec>> {
+        self.agents().specs.get(name).cloned()
+    }
+
+    pub(crate) fn secret_names(&self) -> Arc<[String]> {
+        self.agents().secret_names.clone()
+    }
+
+    /// Reads the agents again; called once an agent is added or removed.
+    pub(crate) fn refresh_agents(&self) -> Result<(), do_store::StoreError> {
+        let specs: HashMap<String, Arc<AgentSpec>> = self
             .store()
             .list_agents()?
             .into_iter()
-            .flat_map(|agent| agent.spec.secret_env)
+            .map(|agent| (agent.spec.name.clone(), Arc::new(agent.spec)))
+            .collect();
+        let mut names: Vec<String> = specs
+            .values()
+            .flat_map(|spec| &spec.secret_env)
             .filter(|secret| secret.file.is_none())
-            .map(|secret| secret.name)
+            .map(|secret| secret.name.clone())
             .collect();
         names.sort_unstable();
         names.dedup();
         *self
-            .secret_names
+            .agents
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = names.into();
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(Agents {
+            specs,
+            secret_names: names.into(),
+        });
         Ok(())
     }
 }
@@ -196,9 +222,9 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
         running_steps: AtomicU64::new(0),
         shutdown: tokio::sync::Notify::new(),
         stop_now: std::sync::atomic::AtomicBool::new(true),
-        secret_names: RwLock::new(Arc::from([])),
+        agents: RwLock::new(Arc::default()),
     });
-    shared.refresh_secret_names()?;
+    shared.refresh_agents()?;
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), scheduler_rx));
     scheduler::recover(&shared)?;
     let _ = fs::remove_file(http::http_addr_path(&shared.config.data_dir));

@@ -33,7 +33,7 @@ pub(crate) struct RunSpec {
     pub(crate) execution_id: String,
     pub(crate) step_id: String,
     pub(crate) attempt: u32,
-    pub(crate) agent: AgentSpec,
+    pub(crate) agent: Arc<AgentSpec>,
     pub(crate) task: String,
     pub(crate) inputs: Map<String, Value>,
     /// Inside a loop iteration: the item and its index.

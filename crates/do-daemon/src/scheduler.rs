@@ -666,8 +666,7 @@ impl Scheduler {
                 Err(other) => return Err(other),
             },
         };
-        let agent = shared.store().agent(&agent_name)?;
-        let Some(agent) = agent.map(|a| a.spec) else {
+        let Some(agent) = shared.agent(&agent_name) else {
             let error = format!(
                 "agent `{agent_name}` is not registered (was it removed?); add it with `do agent add {agent_name} -- COMMAND…`"
             );
