@@ -519,7 +519,7 @@ fn get_workflow_version(shared: &Shared, params: WorkflowVersion) -> Answer {
                     ),
                 )
             })?;
-        workflow.document = document;
+        workflow.document = (*document).clone();
         workflow.version = params.version;
     }
     to_value(&workflow_data(&workflow, Vec::new()))

@@ -18,10 +18,12 @@ use rusqlite::types::FromSql;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The schema version this build writes; see `migrations.rs`.
@@ -39,7 +41,13 @@ pub struct Store {
     /// The next event sequence number of executions that had events appended, so that an
     /// append needs no lookup of the last one. Only this store writes events while it is open.
     next_seq: HashMap<String, u64>,
+    /// Workflow versions already parsed, by workflow id and version: a version never changes,
+    /// and every execution reads its own at least twice (to run it, and for its status).
+    documents: RefCell<HashMap<(String, u32), Arc<WorkflowDocument>>>,
 }
+
+/// At most this many parsed workflow versions are kept; past it the cache is emptied.
+const DOCUMENT_CACHE_CAPACITY: usize = 32;
 
 /// At most this many executions' next sequence numbers are remembered; past it the map is
 /// emptied (and refilled from the database, one lookup per execution).
@@ -51,6 +59,9 @@ pub struct Writer<'a> {
     next_seq: &'a HashMap<String, u64>,
     /// Sequence numbers taken in this transaction; they join `next_seq` if it commits.
     taken_seq: HashMap<String, u64>,
+    /// Whether a workflow was deleted in this transaction: the parsed versions are dropped
+    /// if it commits.
+    deleted_workflow: bool,
 }
 
 // ---- SQL shared by several queries ----
@@ -127,6 +138,7 @@ impl Store {
         Ok(Store {
             conn,
             next_seq: HashMap::new(),
+            documents: RefCell::new(HashMap::new()),
         })
     }
 
@@ -136,18 +148,23 @@ impl Store {
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let path = self.conn.path().map(str::to_owned);
-        let Store { conn, next_seq } = self;
+        let Store {
+            conn,
+            next_seq,
+            documents,
+        } = self;
         let write = || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut writer = Writer {
                 tx,
                 next_seq,
                 taken_seq: HashMap::new(),
+                deleted_workflow: false,
             };
             match f(&mut writer) {
                 Ok(value) => {
                     writer.tx.commit()?;
-                    Ok((value, writer.taken_seq))
+                    Ok((value, writer.taken_seq, writer.deleted_workflow))
                 }
                 Err(error) => {
                     // The closure's error is the one worth reporting; a failed rollback leaves
@@ -157,7 +174,10 @@ impl Store {
                 }
             }
         };
-        let (value, taken_seq) = write().map_err(|e| e.at(path.as_deref()))?;
+        let (value, taken_seq, deleted_workflow) = write().map_err(|e| e.at(path.as_deref()))?;
+        if deleted_workflow {
+            documents.get_mut().clear();
+        }
         if next_seq.len() + taken_seq.len() > NEXT_SEQ_CAPACITY {
             next_seq.clear();
         }
@@ -180,14 +200,26 @@ impl Store {
         &self,
         id: &str,
         version: u32,
-    ) -> Result<Option<do_core::workflow::WorkflowDocument>, StoreError> {
+    ) -> Result<Option<Arc<WorkflowDocument>>, StoreError> {
+        let key = (id.to_owned(), version);
+        if let Some(document) = self.documents.borrow().get(&key) {
+            return Ok(Some(document.clone()));
+        }
         let mut stmt = self.conn.prepare_cached(
             "SELECT document FROM workflow_versions WHERE workflow_id = ?1 AND version = ?2",
         )?;
         let mut rows = stmt.query(params![id, version])?;
-        rows.next()?
-            .map(|row| Columns::new(row, "workflow version").json::<WorkflowDocument>("document"))
-            .transpose()
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        let document =
+            Arc::new(Columns::new(row, "workflow version").json::<WorkflowDocument>("document")?);
+        let mut documents = self.documents.borrow_mut();
+        if documents.len() >= DOCUMENT_CACHE_CAPACITY {
+            documents.clear();
+        }
+        documents.insert(key, document.clone());
+        Ok(Some(document))
     }
 
     /// Newest first (by `created_at`, then id), filtered, paginated.
@@ -584,6 +616,7 @@ impl Writer<'_> {
     /// and events go with them); returns the ids of the executions deleted, or `None` when there
     /// is no such workflow.
     pub fn delete_workflow(&mut self, id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        self.deleted_workflow = true;
         let executions = {
             let mut stmt = self
                 .tx

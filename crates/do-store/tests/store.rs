@@ -325,8 +325,8 @@ fn workflow_round_trip() {
     assert_eq!(store.workflow("w").expect("read"), Some(record.clone()));
     assert_eq!(store.workflow("nope").expect("read"), None);
     assert_eq!(
-        store.workflow_version("w", 1).expect("read"),
-        Some(record.document.clone())
+        store.workflow_version("w", 1).expect("read").as_deref(),
+        Some(&record.document)
     );
     assert_eq!(store.workflow_version("w", 2).expect("read"), None);
 
@@ -488,8 +488,8 @@ fn a_new_version_keeps_the_old_ones_and_live_lookup_skips_archived() {
     assert_eq!(current.document, v2_doc);
     assert_eq!(current.created_at, 100);
     assert_eq!(
-        store.workflow_version("w1", 1).expect("read"),
-        Some(v1.document)
+        store.workflow_version("w1", 1).expect("read").as_deref(),
+        Some(&v1.document)
     );
     assert!(
         store
@@ -537,6 +537,8 @@ fn deleting_a_workflow_deletes_its_versions_and_executions() {
         .write(|w| w.workflow_execution_counts("w1"))
         .expect("count");
     assert_eq!(counts, (1, 2), "e2 is paused: not ended");
+    // Read (and so kept parsed) before the deletion: the deletion must drop it.
+    assert!(store.workflow_version("w1", 2).expect("read").is_some());
 
     let mut deleted = store
         .write(|w| w.delete_workflow("w1"))
@@ -546,6 +548,7 @@ fn deleting_a_workflow_deletes_its_versions_and_executions() {
     assert_eq!(deleted, ["e1", "e2"]);
     assert_eq!(store.workflow("w1").expect("read"), None);
     assert_eq!(store.workflow_version("w1", 1).expect("read"), None);
+    assert_eq!(store.workflow_version("w1", 2).expect("read"), None);
     assert_eq!(store.execution("e1").expect("read"), None);
     assert!(store.steps("e1").expect("read").is_empty());
     assert!(store.events("e1", 0).expect("read").is_empty());
