@@ -14,11 +14,6 @@ mod watch;
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
-/// The daemon allocates and frees small objects at every step (rows, events, JSON); with
-/// glibc's allocator that was a fifth of its instructions (see docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Parses the command line, runs the command and turns its result into an exit code.
 pub fn main() -> ExitCode {
     // A shell asking for completions (`COMPLETE=bash do -- …`) is answered and exits here.
