@@ -89,7 +89,6 @@ struct Active {
 
 /// The columns of an execution's row that change while it runs. Most transitions of a
 /// parallel step change none of them; their commits skip the row (one page less to write).
-#[derive(Debug, PartialEq)]
 struct ExecutionRow {
     status: ExecutionStatus,
     current_step: Option<String>,
