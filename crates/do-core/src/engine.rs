@@ -421,7 +421,7 @@ pub struct ExecutionState {
     /// again, and it resets them all.
     finished_prefix: Vec<Cell<usize>>,
     /// The same for the workflow's top-level sequence.
-    roots_done: Cell<usize>,
+    roots_finished_prefix: Cell<usize>,
     /// Per node: how many of its children are running, kept by [`Self::set_status`], so that
     /// a walk knows whether a `maxConcurrency` slot is free without counting them.
     running_children: Vec<usize>,
@@ -510,7 +510,7 @@ impl ExecutionState {
             escalated: false,
             stop: None,
             finished_prefix: vec![Cell::new(0); n],
-            roots_done: Cell::new(0),
+            roots_finished_prefix: Cell::new(0),
             running_children: vec![0; n],
             done_roots: 0,
         }
@@ -555,7 +555,7 @@ impl ExecutionState {
     }
 
     /// Every change of a step's status goes through here, to keep its parent's count of
-    /// running children.
+    /// running children and the count of done top-level steps.
     fn set_status(&mut self, node: NodeId, status: StepStatus) {
         let was_running = self.status[node] == StepStatus::Running;
         let was_done = self.done(node);
@@ -635,7 +635,7 @@ impl ExecutionState {
 
     fn walk(&self, reach: &mut Reach) {
         if !self.stopping() && !self.escalated && self.finished.is_none() {
-            self.next_in_sequence(&self.plan.roots, &self.roots_done, reach);
+            self.next_in_sequence(&self.plan.roots, &self.roots_finished_prefix, reach);
         }
     }
 
@@ -1040,7 +1040,7 @@ impl ExecutionState {
         self.finished = None;
         self.stop = None;
         self.finished_prefix.iter().for_each(|c| c.set(0));
-        self.roots_done.set(0);
+        self.roots_finished_prefix.set(0);
         let mut changes = Vec::new();
         // Every step that stopped the execution runs again with it (another failed step, a
         // failed fallback, the steps the failure cancelled): left as they are, they would hold
@@ -1339,8 +1339,8 @@ impl ExecutionState {
 
     /// The first top-level step that has not finished: the API's `currentStep`.
     pub fn current_step(&self) -> Option<&str> {
-        // The steps before `roots_done` have finished.
-        self.plan.roots[self.roots_done.get()..]
+        // The steps before this prefix have finished.
+        self.plan.roots[self.roots_finished_prefix.get()..]
             .iter()
             .find(|&&r| !self.status[r].is_finished())
             .map(|&r| self.plan.nodes[r].step_id.as_str())

@@ -56,7 +56,7 @@ pub(crate) async fn handle(
                 .stop_now
                 .store(stop.now, std::sync::atomic::Ordering::Relaxed);
             let sent = conn
-                .send_answer(id, to_value(&json!({"stopping": true, "now": stop.now})))
+                .send_answer(id, to_data(&json!({"stopping": true, "now": stop.now})))
                 .await
                 .is_ok();
             shared.shutdown.notify_one();
@@ -108,7 +108,7 @@ async fn control(shared: &Arc<Shared>, execution_id: String, action: Control) ->
     answer
         .await
         .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the daemon is stopping"))??;
-    to_value(&status::execution_data(shared, &execution_id, true)?)
+    to_data(&status::execution_data(shared, &execution_id, true)?)
 }
 
 fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
@@ -117,7 +117,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::ValidateWorkflow(params) => validate_workflow(shared, params),
         Request::ListWorkflows(params) => list_workflows(shared, params),
         Request::GetWorkflow(ById { id }) => {
-            to_value(&workflow_data(&load_workflow(shared, &id)?, Vec::new()))
+            to_data(&workflow_data(&load_workflow(shared, &id)?, Vec::new()))
         }
         Request::GetWorkflowVersion(params) => get_workflow_version(shared, params),
         Request::UpdateWorkflow(params) => update_workflow(shared, params),
@@ -125,14 +125,14 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::ArchiveWorkflow(ById { id }) => archive_workflow(shared, &id),
         Request::RunWorkflow(params) => run_workflow(shared, params),
         Request::ExecuteWorkflow(params) => execute_workflow(shared, params),
-        Request::GetExecution(ById { id }) => to_value(&status::execution_data(shared, &id, true)?),
+        Request::GetExecution(ById { id }) => to_data(&status::execution_data(shared, &id, true)?),
         Request::ListExecutions(params) => list_executions(shared, params),
         Request::AddAgent(params) => add_agent(shared, params),
         Request::ListAgents(_) => {
             let agents = shared.store().list_agents().map_err(internal)?;
-            to_value(&agents.into_iter().map(agent_data).collect::<Vec<_>>())
+            to_data(&agents.into_iter().map(agent_data).collect::<Vec<_>>())
         }
-        Request::GetAgent(ByName { name }) => to_value(&agent_data(load_agent(shared, &name)?)),
+        Request::GetAgent(ByName { name }) => to_data(&agent_data(load_agent(shared, &name)?)),
         Request::RemoveAgent(ByName { name }) => {
             let removed = shared
                 .store()
@@ -142,16 +142,16 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
                 return Err(agent_not_found(shared, &name));
             }
             shared.refresh_agents().map_err(internal)?;
-            to_value(&json!({"name": name, "removed": true}))
+            to_data(&json!({"name": name, "removed": true}))
         }
         Request::CreateTeam(params) => create_team(shared, params),
         Request::ListTeams(_) => {
             let teams = shared.store().list_teams().map_err(internal)?;
-            to_value(&teams.into_iter().map(team_data).collect::<Vec<_>>())
+            to_data(&teams.into_iter().map(team_data).collect::<Vec<_>>())
         }
         Request::GetTeam(ById { id }) => {
             let team = shared.store().team(&id).map_err(internal)?;
-            to_value(&team_data(team.ok_or_else(|| team_not_found(shared, &id))?))
+            to_data(&team_data(team.ok_or_else(|| team_not_found(shared, &id))?))
         }
         Request::RemoveTeam(ById { id }) => {
             let removed = shared
@@ -161,7 +161,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
             if !removed {
                 return Err(team_not_found(shared, &id));
             }
-            to_value(&json!({"id": id, "removed": true}))
+            to_data(&json!({"id": id, "removed": true}))
         }
         Request::DaemonStatus(_) => daemon_status(shared),
         Request::Hello(_)
@@ -188,13 +188,13 @@ fn hello_answer(client_protocol: u32) -> Answer {
         )
         .with_details(json!({"protocolVersion": PROTOCOL_VERSION})));
     }
-    to_value(&HelloData {
+    to_data(&HelloData {
         protocol_version: PROTOCOL_VERSION,
         daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
     })
 }
 
-pub(crate) fn to_value(data: &impl Serialize) -> Answer {
+pub(crate) fn to_data(data: &impl Serialize) -> Answer {
     serde_json::value::to_raw_value(data)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode answer: {e}")))
 }
@@ -309,12 +309,12 @@ fn create_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
         .write(|w| w.insert_workflow(&record))
         .map_err(internal)?;
     tracing::info!(workflow = %record.id, "workflow created");
-    to_value(&workflow_data(&record, warnings))
+    to_data(&workflow_data(&record, warnings))
 }
 
 fn validate_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
     let (document, warnings) = checked_document(shared, &params.document)?;
-    to_value(&ValidationData {
+    to_data(&ValidationData {
         name: document.name,
         steps: document.steps.len(),
         warnings,
@@ -342,7 +342,7 @@ fn list_workflows(shared: &Shared, params: ListWorkflows) -> Answer {
         offset: params.offset,
     };
     let records = shared.store().list_workflows(&filter).map_err(internal)?;
-    to_value(
+    to_data(
         &records
             .iter()
             .map(|r| workflow_data(r, Vec::new()))
@@ -379,7 +379,7 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
         .store()
         .write(|w| queue_execution(w, &workflow, &record, now))
         .map_err(internal)?;
-    to_value(&execution_queued(shared, event, &record)?)
+    to_data(&execution_queued(shared, event, &record)?)
 }
 
 /// The execution input: an object, `{}` when absent, within `limits.input_bytes`.
@@ -522,7 +522,7 @@ fn get_workflow_version(shared: &Shared, params: WorkflowVersion) -> Answer {
         workflow.document = (*document).clone();
         workflow.version = params.version;
     }
-    to_value(&workflow_data(&workflow, Vec::new()))
+    to_data(&workflow_data(&workflow, Vec::new()))
 }
 
 fn update_workflow(shared: &Shared, params: UpdateWorkflow) -> Answer {
@@ -545,7 +545,7 @@ fn update_workflow(shared: &Shared, params: UpdateWorkflow) -> Answer {
         .map_err(internal)?
         .ok_or_else(|| workflow_not_found(&params.id))?;
     tracing::info!(workflow = %updated.id, version = updated.version, "workflow updated");
-    to_value(&workflow_data(&updated, warnings))
+    to_data(&workflow_data(&updated, warnings))
 }
 
 fn archive_workflow(shared: &Shared, id: &str) -> Answer {
@@ -566,7 +566,7 @@ fn archive_workflow(shared: &Shared, id: &str) -> Answer {
         .map_err(internal)?
         .ok_or_else(|| workflow_not_found(id))?;
     tracing::info!(workflow = %id, "workflow archived");
-    to_value(&workflow_data(&archived, Vec::new()))
+    to_data(&workflow_data(&archived, Vec::new()))
 }
 
 /// Deletes a workflow that has no execution left to run. Its ended executions keep it unless
@@ -620,7 +620,7 @@ fn delete_workflow(shared: &Shared, params: DeleteWorkflow) -> Answer {
         }
     }
     tracing::info!(workflow = %id, executions = deleted.len(), "workflow deleted");
-    to_value(&DeletedWorkflow {
+    to_data(&DeletedWorkflow {
         workflow_id: id,
         deleted: true,
         executions_deleted: deleted,
@@ -676,7 +676,7 @@ fn run_workflow(shared: &Shared, params: RunWorkflow) -> Answer {
     if workflow.status == WorkflowStatus::Draft {
         workflow.status = WorkflowStatus::Active;
     }
-    to_value(&RunData {
+    to_data(&RunData {
         outcome,
         workflow,
         execution,
@@ -706,7 +706,7 @@ fn list_executions(shared: &Shared, params: ListExecutions) -> Answer {
                 .and_then(|&p| u32::try_from(p).ok());
         }
     }
-    to_value(&list)
+    to_data(&list)
 }
 
 fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
@@ -778,7 +778,7 @@ fn add_agent(shared: &Shared, params: AddAgent) -> Answer {
             other => internal(other),
         })?;
     shared.refresh_agents().map_err(internal)?;
-    to_value(&agent_data(record))
+    to_data(&agent_data(record))
 }
 
 fn valid_agent_name(name: &str) -> bool {
@@ -864,7 +864,7 @@ fn create_team(shared: &Shared, params: CreateTeam) -> Answer {
             ),
             other => internal(other),
         })?;
-    to_value(&team_data(record))
+    to_data(&team_data(record))
 }
 
 fn team_data(record: TeamRecord) -> TeamData {
@@ -889,7 +889,7 @@ fn daemon_status(shared: &Shared) -> Answer {
         .executions_with_status(&[ExecutionStatus::Running])
         .map_err(internal)?
         .len();
-    to_value(&DaemonStatusData {
+    to_data(&DaemonStatusData {
         pid: std::process::id(),
         daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
         protocol_version: PROTOCOL_VERSION,

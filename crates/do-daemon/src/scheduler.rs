@@ -112,6 +112,13 @@ impl ExecutionRow {
         }
     }
 
+    /// Writes the execution's row and remembers what was written.
+    fn write(w: &mut Writer<'_>, active: &mut Active) -> Result<(), StoreError> {
+        w.update_execution(&active.record)?;
+        active.written = ExecutionRow::of(&active.record);
+        Ok(())
+    }
+
     fn matches(&self, record: &ExecutionRecord) -> bool {
         self.status == record.status
             && self.current_step == record.current_step
@@ -441,8 +448,7 @@ impl Scheduler {
                 let event = shared
                     .store()
                     .write(|w| {
-                        w.update_execution(&active.record)?;
-                        active.written = ExecutionRow::of(&active.record);
+                        ExecutionRow::write(w, active)?;
                         append_event(w, id, now, kind, None, json!({"status": status}))
                     })
                     .map_err(internal)?;
@@ -1237,8 +1243,7 @@ fn commit(
     active.record.steps_completed =
         u32::try_from(active.state.completed_roots()).unwrap_or(u32::MAX);
     if !active.written.matches(&active.record) {
-        w.update_execution(&active.record)?;
-        active.written = ExecutionRow::of(&active.record);
+        ExecutionRow::write(w, active)?;
     }
     Ok(Effects {
         events,

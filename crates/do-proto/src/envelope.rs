@@ -3,7 +3,8 @@ use serde_json::Value;
 use std::fmt;
 
 /// The API's response envelope; also the frame of every streamed event. The daemon writes
-/// its `data` already serialised (`Box<RawValue>`), a client reads it as a `Value`.
+/// its `data` already serialised (`Box<RawValue>`); a client reads it as the type it expects,
+/// or as a `Value`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<D = Value> {
     pub success: bool,
