@@ -1,6 +1,13 @@
 //! The scheduler: one task that owns the state of every active execution, starts ready steps
 //! within the concurrency limit (by priority, then age), and commits every transition to the
 //! store before acting on it.
+//!
+//! It works in turns: a turn handles the messages that are waiting (up to
+//! [`MESSAGES_PER_TURN`]) and starts what became ready, all in one transaction
+//! ([`Store::batch`]). What the turn's transitions ask for (agents to start or end, events to
+//! broadcast, answers) waits in [`Scheduler::deferred`] until that transaction has committed.
+//! A step's end and the start of the step it unblocks thus cost one commit, and the next
+//! agent starts one commit after the last one exited.
 
 use crate::notify::{self, Notifications};
 use crate::runner::{self, Outcome, RunSpec};
@@ -9,9 +16,11 @@ use crate::{Shared, time};
 use do_core::engine::{Change, ExecutionState, NodeId, NodeKind, Plan, Runner, loop_items_key};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus, TeamStrategy};
 use do_proto::{ApiError, ErrorCode, Event, EventKind};
-use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError, Writer};
+use do_store::{AttemptRecord, ExecutionRecord, StepRecord, Store, StoreError, Writer};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
@@ -19,6 +28,11 @@ use tokio::sync::{mpsc, oneshot};
 /// How long a started agent's process group may wait to be stored (see
 /// `Scheduler::spawned`).
 const RECORD_SPAWNED_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// At most this many waiting messages share one turn (one transaction): enough to group the
+/// ends of a burst of short steps, few enough that the first of them waits little for its
+/// commit.
+const MESSAGES_PER_TURN: usize = 64;
 
 pub(crate) enum Message {
     /// An execution was queued (or recovered): load it and start what is ready.
@@ -144,6 +158,21 @@ struct Scheduler {
     unrecorded_spawns: HashSet<(String, NodeId)>,
     /// Whether a `RecordSpawned` message is on its way.
     record_armed: bool,
+    /// What this turn's transitions ask for, in order, carried out once they are durable.
+    deferred: Vec<Deferred>,
+    /// Executions that ended in this turn: forgotten once it has committed, if no step of
+    /// theirs runs.
+    ended: Vec<String>,
+}
+
+/// Something a transition asks for that must wait until it has committed: nothing is started,
+/// ended, announced or answered on the strength of a decision that could still be lost.
+enum Deferred {
+    Broadcast(Event),
+    Kill(oneshot::Sender<()>),
+    /// A step's agent, or the delivery of a notification.
+    Spawn(Pin<Box<dyn Future<Output = ()> + Send>>),
+    Answer(oneshot::Sender<Result<(), ApiError>>, Result<(), ApiError>),
 }
 
 /// What became of a ready step the scheduler tried to start.
@@ -162,76 +191,37 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
         stopping: false,
         unrecorded_spawns: HashSet::new(),
         record_armed: false,
+        deferred: Vec::new(),
+        ended: Vec::new(),
     };
     let mut shutdown_reply = None;
-    while let Some(message) = messages.recv().await {
-        match message {
-            Message::Start(id) => {
-                if let Err(e) = scheduler.load(&id) {
-                    tracing::error!(execution = %id, error = %e, "cannot load execution");
+    while let Some(first) = messages.recv().await {
+        let shared = scheduler.shared.clone();
+        let mut store = shared.store();
+        let ((), committed) = store.batch(|store| {
+            let mut next = Some(first);
+            let mut handled = 0;
+            while let Some(message) = next.take() {
+                scheduler.handle(store, message, &mut shutdown_reply);
+                handled += 1;
+                if handled < MESSAGES_PER_TURN {
+                    next = messages.try_recv().ok();
                 }
             }
-            Message::Finished {
-                execution_id,
-                node,
-                outcome,
-                log_path,
-            } => {
-                if let Err(e) = scheduler.finished(&execution_id, node, outcome, log_path) {
-                    tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
-                }
+            if !scheduler.stopping {
+                scheduler.pump(store);
             }
-            Message::Wake { execution_id, node } => {
-                if let Some(active) = scheduler.active.get_mut(&execution_id) {
-                    active.state.wake(node);
-                }
-            }
-            Message::Timeout(id) => {
-                if let Err(e) = scheduler.time_out(&id) {
-                    tracing::error!(execution = %id, error = %e, "cannot time out an execution");
-                }
-            }
-            Message::Control {
-                execution_id,
-                action,
-                reply,
-            } => {
-                let _ = reply.send(scheduler.control(&execution_id, action));
-            }
-            Message::Spawned {
-                execution_id,
-                node,
-                pgid,
-            } => scheduler.spawned(&execution_id, node, pgid),
-            Message::RecordSpawned => {
-                if let Err(e) = scheduler.record_spawned() {
-                    tracing::error!(error = %e, "cannot record the steps' processes");
-                }
-            }
-            Message::Progress {
-                execution_id,
-                node,
-                attempt,
-                percentage,
-            } => {
-                if let Err(e) = scheduler.progress(&execution_id, node, attempt, percentage) {
-                    tracing::error!(execution = %execution_id, error = %e, "cannot record a step's progress");
-                }
-            }
-            Message::Shutdown { now, reply } => {
-                scheduler.stopping = true;
-                if now {
-                    scheduler.kill_all();
-                }
-                shutdown_reply = Some(reply);
-            }
+        });
+        drop(store);
+        if let Err(e) = committed {
+            // The daemon goes on from what it holds in memory, which the next commits write
+            // again (rows are written whole); what only this turn wrote, like its events, is
+            // lost.
+            tracing::error!(error = %e, "cannot commit the scheduler's transitions");
         }
-        if scheduler.stopping {
-            if scheduler.running == 0 {
-                break;
-            }
-        } else {
-            scheduler.pump();
+        scheduler.carry_out();
+        if scheduler.stopping && scheduler.running == 0 {
+            break;
         }
     }
     if let Some(reply) = shutdown_reply {
@@ -284,11 +274,110 @@ pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
 }
 
 impl Scheduler {
-    fn load(&mut self, id: &str) -> Result<(), StoreError> {
+    fn handle(
+        &mut self,
+        store: &mut Store,
+        message: Message,
+        shutdown_reply: &mut Option<oneshot::Sender<()>>,
+    ) {
+        match message {
+            Message::Start(id) => {
+                if let Err(e) = self.load(store, &id) {
+                    tracing::error!(execution = %id, error = %e, "cannot load execution");
+                }
+            }
+            Message::Finished {
+                execution_id,
+                node,
+                outcome,
+                log_path,
+            } => {
+                if let Err(e) = self.finished(store, &execution_id, node, outcome, log_path) {
+                    tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
+                }
+            }
+            Message::Wake { execution_id, node } => {
+                if let Some(active) = self.active.get_mut(&execution_id) {
+                    active.state.wake(node);
+                }
+            }
+            Message::Timeout(id) => {
+                if let Err(e) = self.time_out(store, &id) {
+                    tracing::error!(execution = %id, error = %e, "cannot time out an execution");
+                }
+            }
+            Message::Control {
+                execution_id,
+                action,
+                reply,
+            } => {
+                let answer = self.control(store, &execution_id, action);
+                self.deferred.push(Deferred::Answer(reply, answer));
+            }
+            Message::Spawned {
+                execution_id,
+                node,
+                pgid,
+            } => self.spawned(&execution_id, node, pgid),
+            Message::RecordSpawned => {
+                if let Err(e) = self.record_spawned(store) {
+                    tracing::error!(error = %e, "cannot record the steps' processes");
+                }
+            }
+            Message::Progress {
+                execution_id,
+                node,
+                attempt,
+                percentage,
+            } => {
+                if let Err(e) = self.progress(store, &execution_id, node, attempt, percentage) {
+                    tracing::error!(execution = %execution_id, error = %e, "cannot record a step's progress");
+                }
+            }
+            Message::Shutdown { now, reply } => {
+                self.stopping = true;
+                if now {
+                    self.kill_all();
+                }
+                *shutdown_reply = Some(reply);
+            }
+        }
+    }
+
+    /// Carries out what the turn's committed transitions asked for, then forgets the executions
+    /// that have ended.
+    fn carry_out(&mut self) {
+        for deferred in std::mem::take(&mut self.deferred) {
+            match deferred {
+                Deferred::Broadcast(event) => {
+                    let _ = self.shared.events.send(event);
+                }
+                Deferred::Kill(kill) => {
+                    let _ = kill.send(());
+                }
+                Deferred::Spawn(task) => {
+                    tokio::spawn(task);
+                }
+                Deferred::Answer(reply, answer) => {
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+        for id in std::mem::take(&mut self.ended) {
+            let forget = self
+                .active
+                .get(&id)
+                .is_some_and(|a| a.state.finished().is_some() && a.running.is_empty());
+            if forget && let Some(active) = self.active.remove(&id) {
+                tracing::info!(execution = %id, status = %active.record.status, "execution finished");
+            }
+        }
+    }
+
+    fn load(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
         if self.active.contains_key(id) {
             return Ok(());
         }
-        let store = self.shared.store();
         let Some(record) = store.execution(id)? else {
             return Ok(());
         };
@@ -309,7 +398,6 @@ impl Scheduler {
             .map(|(k, v)| (k.clone(), (v.status, v.attempts)))
             .collect();
         let outputs: BTreeMap<String, Value> = store.outputs(id)?.into_iter().collect();
-        drop(store);
         let mut state = ExecutionState::restore(plan, record.input.clone(), &statuses, outputs);
         // Rows are matched after the restore, which has added loops' iterations to the plan.
         let rows: HashMap<NodeId, StepRecord> = state
@@ -363,8 +451,7 @@ impl Scheduler {
         });
     }
 
-    fn time_out(&mut self, id: &str) -> Result<(), StoreError> {
-        let shared = self.shared.clone();
+    fn time_out(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
@@ -373,20 +460,16 @@ impl Scheduler {
         }
         let reason = "the workflow's `timeout` passed".to_owned();
         let changes = active.state.cancel(ExecutionStatus::TimedOut, reason);
-        let effects = shared
-            .store()
-            .write(|w| commit(w, active, changes, time::now_ms()))?;
+        let effects = store.write(|w| commit(w, active, changes, time::now_ms()))?;
         self.after_commit(id, effects);
         Ok(())
     }
 
     /// Carries out a person's decision: cancel, pause, resume, or retry a failed step.
-    fn control(&mut self, id: &str, action: Control) -> Result<(), ApiError> {
+    fn control(&mut self, store: &mut Store, id: &str, action: Control) -> Result<(), ApiError> {
         let record = match self.active.get(id) {
             Some(active) => active.record.clone(),
-            None => self
-                .shared
-                .store()
+            None => store
                 .execution(id)
                 .map_err(crate::handlers::internal)?
                 .ok_or_else(|| crate::status::execution_not_found(id))?,
@@ -398,7 +481,6 @@ impl Scheduler {
             ))
         };
         let now = time::now_ms();
-        let shared = self.shared.clone();
         let internal = crate::handlers::internal;
         match action {
             Control::Cancel(reason) => {
@@ -411,8 +493,7 @@ impl Scheduler {
                 active.record.cancel_reason = reason.clone();
                 let reason = reason.unwrap_or_else(|| "cancelled by the user".to_owned());
                 let changes = active.state.cancel(ExecutionStatus::Cancelled, reason);
-                let effects = shared
-                    .store()
+                let effects = store
                     .write(|w| commit(w, active, changes, now))
                     .map_err(internal)?;
                 self.after_commit(id, effects);
@@ -445,14 +526,13 @@ impl Scheduler {
                     (ExecutionStatus::Queued, EventKind::ExecutionResumed)
                 };
                 active.record.status = status;
-                let event = shared
-                    .store()
+                let event = store
                     .write(|w| {
                         ExecutionRow::write(w, active)?;
                         append_event(w, id, now, kind, None, json!({"status": status}))
                     })
                     .map_err(internal)?;
-                let _ = shared.events.send(event);
+                self.deferred.push(Deferred::Broadcast(event));
             }
             Control::Retry(step_id) => {
                 if !matches!(
@@ -461,7 +541,7 @@ impl Scheduler {
                 ) {
                     return refuse("only a step of a failed or escalated execution can be retried");
                 }
-                self.load(id).map_err(internal)?;
+                self.load(store, id).map_err(internal)?;
                 let Some(active) = self.active.get_mut(id) else {
                     return refuse("it cannot be loaded");
                 };
@@ -487,8 +567,7 @@ impl Scheduler {
                 active.record.status = ExecutionStatus::Running;
                 active.record.completed_at = None;
                 active.record.error = None;
-                let effects = shared
-                    .store()
+                let effects = store
                     .write(|w| {
                         let resumed = append_event(
                             w,
@@ -510,7 +589,7 @@ impl Scheduler {
     }
 
     /// Starts ready steps, highest priority and oldest execution first, up to the limit.
-    fn pump(&mut self) {
+    fn pump(&mut self, store: &mut Store) {
         let mut order: Vec<(std::cmp::Reverse<_>, i64, String)> = self
             .active
             .values()
@@ -533,7 +612,7 @@ impl Scheduler {
             if waiting {
                 continue;
             }
-            if let Err(e) = self.advance(&id) {
+            if let Err(e) = self.advance(store, &id) {
                 tracing::error!(execution = %id, error = %e, "cannot record a decision");
                 continue;
             }
@@ -559,7 +638,7 @@ impl Scheduler {
                     if self.running >= self.shared.config.max_parallel {
                         return;
                     }
-                    match self.start(&id, node) {
+                    match self.start(store, &id, node) {
                         Ok(Started::Yes) => {}
                         Ok(Started::AgentBusy) => {
                             waiting_for_agent.insert(node);
@@ -579,8 +658,7 @@ impl Scheduler {
     }
 
     /// Lets the engine take the decisions within reach (conditions, loop items) and commits them.
-    fn advance(&mut self, id: &str) -> Result<(), StoreError> {
-        let shared = self.shared.clone();
+    fn advance(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
@@ -589,14 +667,14 @@ impl Scheduler {
             return Ok(());
         }
         let now = time::now_ms();
-        let effects = shared.store().write(|w| commit(w, active, changes, now))?;
+        let effects = store.write(|w| commit(w, active, changes, now))?;
         self.after_commit(id, effects);
         Ok(())
     }
 
     /// Chooses the member of a team that runs a team step, by the team's strategy.
-    fn pick_member(&self, team_id: &str) -> Result<String, StoreError> {
-        let Some(team) = self.shared.store().team(team_id)? else {
+    fn pick_member(&self, store: &mut Store, team_id: &str) -> Result<String, StoreError> {
+        let Some(team) = store.team(team_id)? else {
             return Err(StoreError::Corrupt {
                 what: "team",
                 detail: format!("team `{team_id}` is not defined"),
@@ -605,9 +683,7 @@ impl Scheduler {
         let member = match team.spec.strategy {
             TeamStrategy::RoundRobin => {
                 let index = team.next as usize % team.spec.members.len().max(1);
-                self.shared
-                    .store()
-                    .write(|w| w.set_team_cursor(team_id, team.next.wrapping_add(1)))?;
+                store.write(|w| w.set_team_cursor(team_id, team.next.wrapping_add(1)))?;
                 team.spec.members.get(index).cloned()
             }
             TeamStrategy::LeastBusy => {
@@ -633,21 +709,24 @@ impl Scheduler {
     }
 
     /// Fails a step that cannot start (its agent or team is gone, its task text does not render).
-    fn refuse(&mut self, id: &str, node: NodeId, error: String) -> Result<(), StoreError> {
-        let shared = self.shared.clone();
+    fn refuse(
+        &mut self,
+        store: &mut Store,
+        id: &str,
+        node: NodeId,
+        error: String,
+    ) -> Result<(), StoreError> {
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
         let mut changes = active.state.start(node);
         changes.extend(active.state.fail(node, error));
-        let effects = shared
-            .store()
-            .write(|w| commit(w, active, changes, time::now_ms()))?;
+        let effects = store.write(|w| commit(w, active, changes, time::now_ms()))?;
         self.after_commit(id, effects);
         Ok(())
     }
 
-    fn start(&mut self, id: &str, node: NodeId) -> Result<Started, StoreError> {
+    fn start(&mut self, store: &mut Store, id: &str, node: NodeId) -> Result<Started, StoreError> {
         let shared = self.shared.clone();
         let Some(runner) =
             self.active
@@ -661,12 +740,12 @@ impl Scheduler {
         };
         let agent_name = match runner {
             Runner::Agent(name) => name,
-            Runner::Team(team) => match self.pick_member(&team) {
+            Runner::Team(team) => match self.pick_member(store, &team) {
                 Ok(member) => member,
                 Err(StoreError::Corrupt { detail, .. }) => {
                     let error =
                         format!("{detail}; define it with `do team create {team} --members a,b`");
-                    return self.refuse(id, node, error).map(|()| Started::Yes);
+                    return self.refuse(store, id, node, error).map(|()| Started::Yes);
                 }
                 Err(other) => return Err(other),
             },
@@ -675,7 +754,7 @@ impl Scheduler {
             let error = format!(
                 "agent `{agent_name}` is not registered (was it removed?); add it with `do agent add {agent_name} -- COMMAND…`"
             );
-            return self.refuse(id, node, error).map(|()| Started::Yes);
+            return self.refuse(store, id, node, error).map(|()| Started::Yes);
         };
         if let Some(limit) = agent.concurrency {
             let busy = self
@@ -694,7 +773,7 @@ impl Scheduler {
         };
         let task = match active.state.task_text(node) {
             Ok(task) => task,
-            Err(error) => return self.refuse(id, node, error).map(|()| Started::Yes),
+            Err(error) => return self.refuse(store, id, node, error).map(|()| Started::Yes),
         };
         let step_id = active.state.plan().node(node).step_id.clone();
         let step_timeout = active
@@ -746,7 +825,7 @@ impl Scheduler {
             // Set when the attempt ends, if its stderr produced a log.
             log_path: None,
         };
-        let effects = shared.store().write(|w| {
+        let effects = store.write(|w| {
             w.put_attempt(&attempt)?;
             let row = row_mut(active, node, id);
             row.attempts = attempt_no;
@@ -785,7 +864,7 @@ impl Scheduler {
                 percentage,
             });
         }));
-        tokio::spawn(async move {
+        self.deferred.push(Deferred::Spawn(Box::pin(async move {
             let ended = runner::run(spec, kill_rx).await;
             let _ = sender.send(Message::Finished {
                 execution_id,
@@ -793,13 +872,14 @@ impl Scheduler {
                 outcome: ended.outcome,
                 log_path: ended.log_path.map(|p| p.display().to_string()),
             });
-        });
+        })));
         self.after_commit(id, effects);
         Ok(Started::Yes)
     }
 
     fn finished(
         &mut self,
+        store: &mut Store,
         id: &str,
         node: NodeId,
         outcome: Outcome,
@@ -835,7 +915,7 @@ impl Scheduler {
                 // Not a failure of the step: it runs again when the daemon starts.
                 attempt.status = AttemptStatus::Interrupted;
                 attempt.error = Some(format!("interrupted by the daemon stopping ({error})"));
-                shared.store().write(|w| {
+                store.write(|w| {
                     w.put_attempt(&attempt)?;
                     let row = row_mut(active, node, id);
                     row.status = StepStatus::Pending;
@@ -850,7 +930,7 @@ impl Scheduler {
                 active.state.fail(node, error)
             }
         };
-        let effects = shared.store().write(|w| {
+        let effects = store.write(|w| {
             w.put_attempt(&attempt)?;
             commit(w, active, changes, now)
         })?;
@@ -858,14 +938,17 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Broadcasts committed events, ends the tasks the engine asked to end, and forgets a
-    /// finished execution.
+    /// Queues what a transition asks for until the turn has committed: its events (and the
+    /// notifications they warrant), the ends of tasks the engine cancelled, and forgetting an
+    /// execution that has ended. Retry timers are armed at once: they only send a message.
     fn after_commit(&mut self, id: &str, effects: Effects) {
         for event in effects.events {
-            if let Some(active) = self.active.get(id) {
-                self.notify(active, &event);
+            if let Some(active) = self.active.get(id)
+                && let Some(delivery) = self.notify(active, &event)
+            {
+                self.deferred.push(Deferred::Spawn(delivery));
             }
-            let _ = self.shared.events.send(event);
+            self.deferred.push(Deferred::Broadcast(event));
         }
         for (node, at) in effects.timers {
             self.arm_wake(id, node, at);
@@ -875,12 +958,11 @@ impl Scheduler {
         };
         for node in effects.kills {
             if let Some(kill) = active.running.get_mut(&node).and_then(|r| r.kill.take()) {
-                let _ = kill.send(());
+                self.deferred.push(Deferred::Kill(kill));
             }
         }
         if active.state.finished().is_some() && active.running.is_empty() {
-            tracing::info!(execution = %id, status = %active.record.status, "execution finished");
-            self.active.remove(id);
+            self.ended.push(id.to_owned());
         }
     }
 
@@ -912,7 +994,7 @@ impl Scheduler {
 
     /// Stores the process groups (and their leaders' start times) of the agents that still
     /// run, in one transaction.
-    fn record_spawned(&mut self) -> Result<(), StoreError> {
+    fn record_spawned(&mut self, store: &mut Store) -> Result<(), StoreError> {
         self.record_armed = false;
         let mut attempts = Vec::new();
         for (id, node) in std::mem::take(&mut self.unrecorded_spawns) {
@@ -935,7 +1017,7 @@ impl Scheduler {
         if attempts.is_empty() {
             return Ok(());
         }
-        self.shared.store().write(|w| {
+        store.write(|w| {
             for attempt in &attempts {
                 w.put_attempt(attempt)?;
             }
@@ -947,12 +1029,12 @@ impl Scheduler {
     /// nothing, or that comes from an attempt no longer running, writes nothing.
     fn progress(
         &mut self,
+        store: &mut Store,
         id: &str,
         node: NodeId,
         attempt: u32,
         percentage: u8,
     ) -> Result<(), StoreError> {
-        let shared = self.shared.clone();
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
@@ -969,7 +1051,7 @@ impl Scheduler {
         }
         row.progress = Some(percentage);
         let step_id = row.step_id.clone();
-        let event = shared.store().write(|w| {
+        let event = store.write(|w| {
             w.put_step(row)?;
             append_event(
                 w,
@@ -990,10 +1072,14 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Sends the execution's notifications for an event that warrants one (its end, an
-    /// escalation, a step's failure under `notifyOnError`), in the background: a delivery never
-    /// holds up or fails the execution, and its outcome joins the event log.
-    fn notify(&self, active: &Active, event: &Event) {
+    /// The delivery of the execution's notifications for an event that warrants one (its end,
+    /// an escalation, a step's failure under `notifyOnError`), to run in the background: a
+    /// delivery never holds up or fails the execution, and its outcome joins the event log.
+    fn notify(
+        &self,
+        active: &Active,
+        event: &Event,
+    ) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
         let wanted = match event.kind {
             EventKind::ExecutionFinished | EventKind::ExecutionEscalated => true,
             EventKind::StepFailed => event
@@ -1006,11 +1092,11 @@ impl Scheduler {
             _ => false,
         };
         if !wanted {
-            return;
+            return None;
         }
         let targets = match Notifications::from_value(&active.record.notifications) {
             Ok(targets) if !targets.is_empty() => targets,
-            _ => return,
+            _ => return None,
         };
         let mut payload = serde_json::to_value(event).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut payload {
@@ -1027,7 +1113,7 @@ impl Scheduler {
             event.kind,
             EventKind::ExecutionFinished | EventKind::ExecutionEscalated
         );
-        tokio::spawn(async move {
+        Some(Box::pin(async move {
             let deliveries = notify::deliver(&targets, &config, &payload).await;
             for delivery in deliveries {
                 if !delivery.ok {
@@ -1058,7 +1144,7 @@ impl Scheduler {
                     let _ = shared.events.send(event);
                 }
             }
-        });
+        }))
     }
 
     fn kill_all(&mut self) {

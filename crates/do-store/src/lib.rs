@@ -2,7 +2,9 @@
 //!
 //! The daemon never writes SQL itself: this crate offers the operations it needs, so that another
 //! backend can later offer the same ones. Times are milliseconds since the Unix epoch (UTC).
-//! All writes of one state transition go through one [`Store::write`] call: one transaction.
+//! All writes of one state transition go through one [`Store::write`] call: one transaction,
+//! or one savepoint of the transaction of a [`Store::batch`], which groups the transitions the
+//! daemon's scheduler makes in one turn into one commit.
 
 mod error;
 mod migrations;
@@ -15,12 +17,15 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
 use rusqlite::config::DbConfig;
 use rusqlite::types::FromSql;
-use rusqlite::{Connection, OptionalExtension, Row, ToSql, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OptionalExtension, Row, ToSql, Transaction, TransactionBehavior, params,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::ops::Deref;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -33,7 +38,7 @@ pub use migrations::SCHEMA_VERSION;
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// Enough for every statement of this crate, including each combination of list filters.
-const STATEMENT_CACHE_CAPACITY: usize = 64;
+const STATEMENT_CACHE_CAPACITY: usize = 80;
 
 /// An open database. One writer: the daemon owns exactly one `Store`.
 pub struct Store {
@@ -44,6 +49,17 @@ pub struct Store {
     /// Workflow versions already parsed, by workflow id and version: a version never changes,
     /// and every execution reads its own at least twice (to run it, and for its status).
     documents: RefCell<HashMap<(String, u32), Arc<WorkflowDocument>>>,
+    /// Where a [`Store::batch`] stands: outside one, asked for, or with its transaction open.
+    batch: Batch,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Batch {
+    None,
+    /// Inside a batch whose first write has not come yet: a batch that writes nothing takes
+    /// no lock and commits nothing.
+    Waiting,
+    Open,
 }
 
 /// At most this many parsed workflow versions are kept; past it the cache is emptied.
@@ -55,13 +71,57 @@ const NEXT_SEQ_CAPACITY: usize = 1024;
 
 /// The operations of one write transaction, handed to the closure of [`Store::write`].
 pub struct Writer<'a> {
-    tx: rusqlite::Transaction<'a>,
+    tx: Scope<'a>,
     next_seq: &'a HashMap<String, u64>,
     /// Sequence numbers taken in this transaction; they join `next_seq` if it commits.
     taken_seq: HashMap<String, u64>,
     /// Whether a workflow was deleted in this transaction: the parsed versions are dropped
     /// if it commits.
     deleted_workflow: bool,
+}
+
+/// A write's own transaction, or its savepoint inside a batch's transaction. The savepoint is
+/// made and ended by cached statements: rusqlite's `Savepoint` prepares its statements anew
+/// each time, which costs about as much as the commits a batch saves. A write that panics
+/// leaves its savepoint to [`Store::batch`], which then rolls back the whole batch.
+enum Scope<'a> {
+    Transaction(Transaction<'a>),
+    Savepoint(&'a Connection),
+}
+
+impl Scope<'_> {
+    fn savepoint(conn: &Connection) -> rusqlite::Result<Scope<'_>> {
+        conn.prepare_cached("SAVEPOINT write")?.execute([])?;
+        Ok(Scope::Savepoint(conn))
+    }
+
+    fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            Scope::Transaction(tx) => tx.commit(),
+            Scope::Savepoint(conn) => conn.prepare_cached("RELEASE write")?.execute([]).map(drop),
+        }
+    }
+
+    fn rollback(self) -> rusqlite::Result<()> {
+        match self {
+            Scope::Transaction(tx) => tx.rollback(),
+            Scope::Savepoint(conn) => {
+                conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
+                conn.prepare_cached("RELEASE write")?.execute([]).map(drop)
+            }
+        }
+    }
+}
+
+impl Deref for Scope<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Scope::Transaction(tx) => tx,
+            Scope::Savepoint(conn) => conn,
+        }
+    }
 }
 
 // ---- SQL shared by several queries ----
@@ -139,10 +199,13 @@ impl Store {
             conn,
             next_seq: HashMap::new(),
             documents: RefCell::new(HashMap::new()),
+            batch: Batch::None,
         })
     }
 
-    /// Runs `f` in one transaction; commits when it returns `Ok`, rolls back otherwise.
+    /// Runs `f` in one transaction; commits when it returns `Ok`, rolls back otherwise. Inside
+    /// a [`Store::batch`], `f`'s writes are a savepoint of the batch's transaction instead: they
+    /// are undone when `f` fails, and durable when the batch commits.
     pub fn write<T>(
         &mut self,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
@@ -152,9 +215,20 @@ impl Store {
             conn,
             next_seq,
             documents,
+            batch,
         } = self;
         let write = || {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = match *batch {
+                Batch::None => Scope::Transaction(
+                    conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+                ),
+                Batch::Waiting => {
+                    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+                    *batch = Batch::Open;
+                    Scope::savepoint(conn)?
+                }
+                Batch::Open => Scope::savepoint(conn)?,
+            };
             let mut writer = Writer {
                 tx,
                 next_seq,
@@ -183,6 +257,49 @@ impl Store {
         }
         next_seq.extend(taken_seq);
         Ok(value)
+    }
+
+    /// Runs `f`, in which every [`Store::write`] joins one transaction, committed when `f`
+    /// returns: the transitions of one turn of the scheduler cost one commit. Nothing `f` wrote
+    /// is durable before this returns; a failed commit undoes all of it (and the error says
+    /// so), while `f`'s own result is returned either way.
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> (T, Result<(), StoreError>) {
+        debug_assert!(self.batch == Batch::None, "batches do not nest");
+        self.batch = Batch::Waiting;
+        // A panic must not leave the transaction open for the next writes to join unseen.
+        let value = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(value) => value,
+            Err(panic) => {
+                self.abandon_batch();
+                std::panic::resume_unwind(panic);
+            }
+        };
+        if self.batch == Batch::Waiting {
+            self.batch = Batch::None;
+            return (value, Ok(()));
+        }
+        self.batch = Batch::None;
+        let committed = self
+            .conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]))
+            .map(drop)
+            .map_err(StoreError::from);
+        if committed.is_err() {
+            self.abandon_batch();
+        }
+        let path = self.conn.path().map(str::to_owned);
+        (value, committed.map_err(|e| e.at(path.as_deref())))
+    }
+
+    /// Undoes what a batch wrote (unless SQLite already has) and forgets the event numbers it
+    /// took, which were never stored.
+    fn abandon_batch(&mut self) {
+        self.batch = Batch::None;
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.next_seq.clear();
     }
 
     // ---- workflows ----

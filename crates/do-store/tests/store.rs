@@ -287,6 +287,70 @@ fn write_returns_the_closure_value() {
 }
 
 #[test]
+fn a_batch_commits_its_writes_at_its_end_and_leaves_out_a_failed_one() {
+    let (_dir, path) = temp_db();
+    let mut store = store_with_execution(&path);
+    let other = raw(&path);
+    let agents_seen_by_other = || -> i64 {
+        other
+            .query_row("SELECT COUNT(*) FROM agents", [], |row| row.get(0))
+            .expect("count")
+    };
+    let (seqs, committed) = store.batch(|store| {
+        store
+            .write(|w| w.put_agent(&agent("a", 1)))
+            .expect("first write");
+        let failed: Result<(), StoreError> = store.write(|w| {
+            w.put_agent(&agent("b", 2))?;
+            w.append_event("e1", 3, "lost", &json!({}))?;
+            Err(StoreError::Corrupt {
+                what: "test",
+                detail: "abort".to_owned(),
+            })
+        });
+        assert!(failed.is_err());
+        let seq = store
+            .write(|w| w.append_event("e1", 4, "kept", &json!({})))
+            .expect("third write");
+        // The batch's own reads see its writes; another connection does not, yet.
+        assert!(store.agent("a").expect("read").is_some());
+        assert_eq!(agents_seen_by_other(), 0);
+        seq
+    });
+    committed.expect("commit");
+    assert_eq!(seqs, 1, "the failed write's event number is taken again");
+    assert_eq!(agents_seen_by_other(), 1);
+    assert!(store.agent("b").expect("read").is_none());
+    let kinds: Vec<String> = store
+        .events("e1", 0)
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["kept"]);
+
+    // Outside a batch, each write commits on its own again.
+    store
+        .write(|w| w.put_agent(&agent("c", 3)))
+        .expect("write after the batch");
+    assert_eq!(agents_seen_by_other(), 2);
+}
+
+#[test]
+fn a_batch_that_only_reads_takes_no_write_lock() {
+    let (_dir, path) = temp_db();
+    let mut store = store_with_execution(&path);
+    let other = raw(&path);
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    // Were the batch to begin a write transaction, it would wait for the lock and fail.
+    let (status, committed) =
+        store.batch(|store| store.execution("e1").expect("read").map(|e| e.status));
+    committed.expect("nothing to commit");
+    assert_eq!(status, Some(ExecutionStatus::Running));
+    other.execute_batch("ROLLBACK").expect("unlock");
+}
+
+#[test]
 fn duplicate_ids_conflict() {
     let (_dir, path) = temp_db();
     let mut store = store_with_execution(&path);
