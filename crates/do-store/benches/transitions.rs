@@ -1,7 +1,9 @@
 //! Durable step transitions per second: the engine's state machine and the store driven
 //! directly, with no processes. A chain of 1,000 tasks; each step's start and its result are
-//! committed the way the scheduler commits them, one write transaction per transition: the
-//! attempt, the step row, the output, an event per step change and the execution's summary.
+//! committed the way the scheduler commits them: each transition is one `Store::write` (the
+//! attempt, the step row, the output, an event per step change and the execution's summary),
+//! and a step's end and the start of the next step share the transaction of one scheduler turn
+//! (`Store::batch`), as they do when an agent exits.
 //!
 //! `cargo bench -p do-store --bench transitions`
 
@@ -135,48 +137,65 @@ fn commit(
     w.update_execution(&run.record)
 }
 
-/// Runs the whole chain: 2 durable transitions per step.
+/// Runs the whole chain: 2 durable transitions per step, in one turn per step.
 fn chain((dir, mut store, mut run): (TempDir, Store, Run)) -> TempDir {
     let mut now = 2;
-    while run.state.finished().is_none() {
+    let mut ended: Option<(AttemptRecord, Vec<Change>, i64)> = None;
+    loop {
         run.state.advance();
-        let Some(&node) = run.state.ready().first() else {
+        let next = run.state.ready().first().copied();
+        let ((), committed) = store.batch(|store| {
+            if let Some((attempt, changes, at)) = ended.take() {
+                store
+                    .write(|w| {
+                        w.put_attempt(&attempt)?;
+                        commit(w, &mut run, changes, at)
+                    })
+                    .expect("finish");
+            }
+            let Some(node) = next else {
+                return;
+            };
+            now += 1;
+            let attempt = AttemptRecord {
+                execution_id: "e1".into(),
+                step_id: run.state.plan().node(node).step_id.clone(),
+                attempt: 1,
+                status: AttemptStatus::Running,
+                agent: "t".into(),
+                started_at: now,
+                completed_at: None,
+                exit_code: None,
+                error: None,
+                pgid: None,
+                pgid_start: None,
+                log_path: None,
+            };
+            let changes = run.state.start(node);
+            store
+                .write(|w| {
+                    w.put_attempt(&attempt)?;
+                    commit(w, &mut run, changes, now)
+                })
+                .expect("start");
+            // The agent runs and succeeds; its end is committed in the next turn.
+            now += 1;
+            let changes = run.state.succeed(node, json!({"ok": true}));
+            ended = Some((
+                AttemptRecord {
+                    status: AttemptStatus::Succeeded,
+                    completed_at: Some(now),
+                    exit_code: Some(0),
+                    ..attempt
+                },
+                changes,
+                now,
+            ));
+        });
+        committed.expect("commit");
+        if next.is_none() {
             break;
-        };
-        now += 1;
-        let step_id = run.state.plan().node(node).step_id.clone();
-        let mut attempt = AttemptRecord {
-            execution_id: "e1".into(),
-            step_id,
-            attempt: 1,
-            status: AttemptStatus::Running,
-            agent: "t".into(),
-            started_at: now,
-            completed_at: None,
-            exit_code: None,
-            error: None,
-            pgid: None,
-            pgid_start: None,
-            log_path: None,
-        };
-        let changes = run.state.start(node);
-        store
-            .write(|w| {
-                w.put_attempt(&attempt)?;
-                commit(w, &mut run, changes, now)
-            })
-            .expect("start");
-        now += 1;
-        attempt.status = AttemptStatus::Succeeded;
-        attempt.completed_at = Some(now);
-        attempt.exit_code = Some(0);
-        let changes = run.state.succeed(node, json!({"ok": true}));
-        store
-            .write(|w| {
-                w.put_attempt(&attempt)?;
-                commit(w, &mut run, changes, now)
-            })
-            .expect("finish");
+        }
     }
     assert_eq!(run.state.finished(), Some(ExecutionStatus::Completed));
     dir
