@@ -351,6 +351,27 @@ fn a_batch_that_only_reads_takes_no_write_lock() {
 }
 
 #[test]
+fn the_wal_stays_bounded_under_a_stream_of_commits() {
+    let (_dir, path) = temp_db();
+    let mut store = store_with_execution(&path);
+    let wal = path.with_file_name("do.db-wal");
+    let value = json!("x".repeat(16 * 1024));
+    let mut largest = 0;
+    // About 50 MB of WAL if it were never checkpointed and started over.
+    for i in 0..1600 {
+        store
+            .write(|w| w.put_output("e1", &format!("o{i}"), &value))
+            .expect("write");
+        largest = largest.max(std::fs::metadata(&wal).expect("the WAL").len());
+    }
+    assert!(
+        largest < 16 << 20,
+        "the WAL grew to {largest} bytes: checkpoints do not keep up"
+    );
+    assert_eq!(store.outputs("e1").expect("outputs").len(), 1600);
+}
+
+#[test]
 fn duplicate_ids_conflict() {
     let (_dir, path) = temp_db();
     let mut store = store_with_execution(&path);
