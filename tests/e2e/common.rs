@@ -196,6 +196,28 @@ impl Drop for TestEnv {
     }
 }
 
+/// Waits up to `limit` for process `pid`, which need not be a child of the test, to end (to be
+/// a zombie or gone); whether it did. A process killed with its group may still be exiting when
+/// the step that owned it is reported ended: its pipes close before it becomes a zombie.
+pub(crate) fn process_ends(pid: &str, limit: std::time::Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::process::{Pid, PidfdFlags, pidfd_open};
+    let raw: i32 = pid.trim().parse().expect("a process id");
+    let pid = Pid::from_raw(raw).expect("a positive process id");
+    let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        // Ended and reaped already.
+        Err(rustix::io::Errno::SRCH) => return true,
+        Err(e) => panic!("pidfd_open({raw}): {e}"),
+    };
+    let timeout = Timespec {
+        tv_sec: i64::try_from(limit.as_secs()).expect("seconds"),
+        tv_nsec: 0,
+    };
+    // A pidfd becomes readable when its process ends.
+    poll(&mut [PollFd::new(&pidfd, PollFlags::IN)], Some(&timeout)).expect("poll") == 1
+}
+
 /// Finds a step by id anywhere in a status document's step tree.
 pub(crate) fn find_step<'a>(steps: &'a Value, id: &str) -> Option<&'a Value> {
     steps.as_array()?.iter().find_map(|step| {
