@@ -160,6 +160,50 @@ fn a_pending_backoff_timer_fires_after_a_restart() {
 }
 
 #[test]
+fn steps_after_a_restart_get_the_outputs_of_the_steps_before_it() {
+    let env = TestEnv::new();
+    let gate = env.path("gate");
+    env.run(&["agent", "add", "say", "--shell", r#"echo "$DO_TASK""#])
+        .ok();
+    // Blocks until the gate exists; the daemon is killed meanwhile.
+    let wait = format!(
+        r#"test -e '{}' || exec sleep 30; echo "$DO_TASK""#,
+        gate.display()
+    );
+    env.run(&["agent", "add", "wait", "--shell", &wait]).ok();
+    let workflow = env.create(&json!({"name": "relay", "steps": [
+        {"id": "plain", "agent": "say", "task": "from plain"},
+        {"id": "named", "agent": "say", "task": "from named", "output": "greeting"},
+        {"id": "continued", "agent": "wait", "task": "t", "timeout": 0.5,
+         "errorHandling": {"strategy": "continue"}},
+        {"id": "blocked", "agent": "wait", "task": "{{ plain }} / {{ greeting }} / {{ continued }}"},
+        {"id": "after", "agent": "say", "task": "{{ plain }} / {{ named }} / {{ blocked }}"}
+    ]}));
+    let (mut waiting, execution, _) = execute_until(&env, &workflow, &["started   blocked"]);
+    kill_daemon(&env);
+    let _ = waiting.wait();
+    std::fs::write(&gate, "").expect("gate");
+    env.run(&["daemon", "start"]).ok();
+    let status = env
+        .run(&["--json", "workflow", "execution", &execution, "--wait"])
+        .json();
+    assert_eq!(status["status"], "completed", "{status}");
+    let output =
+        |id: &str, name: &str| find_step(&status["steps"], id).expect(id)["output"][name].clone();
+    assert_eq!(output("plain", "plain"), "from plain");
+    assert_eq!(output("named", "greeting"), "from named");
+    assert_eq!(output("continued", "continued"), Value::Null);
+    assert_eq!(
+        output("blocked", "blocked"),
+        "from plain / from named / null"
+    );
+    assert_eq!(
+        output("after", "after"),
+        "from plain / from named / from plain / from named / null"
+    );
+}
+
+#[test]
 fn the_workflow_timeout_counts_the_time_the_daemon_was_down() {
     let env = TestEnv::new();
     env.run(&["agent", "add", "slow", "--", "/bin/sleep", "30"])

@@ -397,7 +397,14 @@ impl Scheduler {
             .iter()
             .map(|(k, v)| (k.clone(), (v.status, v.attempts)))
             .collect();
-        let outputs: BTreeMap<String, Value> = store.outputs(id)?.into_iter().collect();
+        // A step's output is in its row; `output` names and loops' items have rows of their
+        // own in `outputs` (where earlier builds also stored each step's output).
+        let mut outputs: BTreeMap<String, Value> = store.outputs(id)?.into_iter().collect();
+        for row in rows_by_id.values() {
+            if let Some(output) = &row.output {
+                outputs.insert(row.step_id.clone(), output.clone());
+            }
+        }
         let mut state = ExecutionState::restore(plan, record.input.clone(), &statuses, outputs);
         // Rows are matched after the restore, which has added loops' iterations to the plan.
         let rows: HashMap<NodeId, StepRecord> = state
@@ -1175,8 +1182,6 @@ fn row_mut<'a>(active: &'a mut Active, node: NodeId, execution_id: &str) -> &'a 
     })
 }
 
-/// Writes the engine's changes and the execution's new summary in the open transaction;
-/// returns the events to broadcast and the tasks to end once it has committed.
 /// What a committed transition asks for once it is durable.
 #[derive(Default)]
 struct Effects {
@@ -1186,6 +1191,10 @@ struct Effects {
     timers: Vec<(NodeId, i64)>,
 }
 
+/// Writes the engine's changes and the execution's new summary in the open transaction;
+/// returns the events to broadcast and the tasks to end once it has committed. Each step row
+/// that changed is written once, after all the changes: a step's status and its output often
+/// come as two changes.
 fn commit(
     w: &mut Writer<'_>,
     active: &mut Active,
@@ -1196,6 +1205,12 @@ fn commit(
     let mut events = Vec::new();
     let mut kills = Vec::new();
     let mut timers = Vec::new();
+    let mut changed_rows: Vec<NodeId> = Vec::new();
+    let mut row_changed = |node: NodeId| {
+        if !changed_rows.contains(&node) {
+            changed_rows.push(node);
+        }
+    };
     if active.record.status == ExecutionStatus::Queued {
         active.record.status = ExecutionStatus::Running;
         active.record.started_at = Some(now);
@@ -1232,7 +1247,11 @@ fn commit(
                     row.completed_at = Some(now);
                     row.error = error.clone();
                 }
-                w.put_step(row)?;
+                let step_id = row.step_id.clone();
+                let attempt = (status == StepStatus::Running)
+                    .then(|| row.agent.clone().map(|agent| (agent, row.attempts)))
+                    .flatten();
+                row_changed(node);
                 let kind = match status {
                     StepStatus::Running => EventKind::StepStarted,
                     StepStatus::Completed => EventKind::StepCompleted,
@@ -1240,14 +1259,11 @@ fn commit(
                     StepStatus::Cancelled | StepStatus::Skipped => EventKind::StepCancelled,
                     StepStatus::Pending => continue,
                 };
-                let step_id = row.step_id.clone();
                 let mut data = json!({"status": status});
                 // Who runs it and which attempt this is, so that a watcher knows without asking.
-                if status == StepStatus::Running
-                    && let Some(agent) = &row.agent
-                {
+                if let Some((agent, attempt)) = attempt {
                     data["agent"] = json!(agent);
-                    data["attempt"] = json!(row.attempts);
+                    data["attempt"] = json!(attempt);
                 }
                 if let Some(error) = error {
                     data["error"] = Value::String(error);
@@ -1255,12 +1271,13 @@ fn commit(
                 events.push(append_event(w, &id, now, kind, Some(&step_id), data)?);
             }
             Change::Output { node, value } => {
-                let step = active.state.plan().node(node);
-                w.put_output(&id, &step.step_id, &value)?;
-                if let Some(name) = &step.output {
+                // Under the step's id the output lives in its row; `Scheduler::load` reads it
+                // from there. Only an `output` name needs a row of its own.
+                if let Some(name) = &active.state.plan().node(node).output {
                     w.put_output(&id, name, &value)?;
                 }
                 row_mut(active, node, &id).output = Some(value);
+                row_changed(node);
             }
             Change::Expanded { node, items } => {
                 let step_id = active.state.plan().node(node).step_id.clone();
@@ -1284,9 +1301,9 @@ fn commit(
                 row.status = StepStatus::Pending;
                 row.retry_at = Some(at);
                 row.error = Some(error.clone());
-                w.put_step(row)?;
                 let step_id = row.step_id.clone();
                 let data = json!({"error": error, "delay": delay, "attempt": row.attempts});
+                row_changed(node);
                 events.push(append_event(
                     w,
                     &id,
@@ -1324,6 +1341,9 @@ fn commit(
                 )?);
             }
         }
+    }
+    for node in changed_rows {
+        w.put_step(row_mut(active, node, &id))?;
     }
     active.record.current_step = active.state.current_step().map(str::to_owned);
     active.record.steps_completed =

@@ -1,7 +1,7 @@
 //! Durable step transitions per second: the engine's state machine and the store driven
 //! directly, with no processes. A chain of 1,000 tasks; each step's start and its result are
 //! committed the way the scheduler commits them: each transition is one `Store::write` (the
-//! attempt, the step row, the output, an event per step change and the execution's summary),
+//! attempt, the step row with its output, an event per step change and the execution's summary),
 //! and a step's end and the start of the next step share the transaction of one scheduler turn
 //! (`Store::batch`), as they do when an agent exits.
 //!
@@ -84,6 +84,7 @@ fn commit(
     changes: Vec<Change>,
     now: i64,
 ) -> Result<(), StoreError> {
+    let mut changed_rows: Vec<NodeId> = Vec::new();
     for change in changes {
         match change {
             Change::Step {
@@ -112,16 +113,16 @@ fn commit(
                     row.completed_at = Some(now);
                     row.error.clone_from(&error);
                 }
-                w.put_step(row)?;
                 let data = json!({"status": status, "stepId": row.step_id});
                 w.append_event("e1", now, "step.changed", &data)?;
+                changed_rows.push(node);
             }
             Change::Output { node, value } => {
-                let step_id = &run.state.plan().node(node).step_id;
-                w.put_output("e1", step_id, &value)?;
+                // The scheduler keeps a step's output in its row (the chain names none).
                 if let Some(row) = run.rows.get_mut(&node) {
                     row.output = Some(value);
                 }
+                changed_rows.push(node);
             }
             Change::Finished { status, error } => {
                 run.record.status = status;
@@ -130,6 +131,12 @@ fn commit(
                 w.append_event("e1", now, "execution.finished", &json!({"status": status}))?;
             }
             _ => {}
+        }
+    }
+    changed_rows.dedup();
+    for node in changed_rows {
+        if let Some(row) = run.rows.get(&node) {
+            w.put_step(row)?;
         }
     }
     run.record.current_step = run.state.current_step().map(str::to_owned);

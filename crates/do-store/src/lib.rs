@@ -569,8 +569,9 @@ impl Store {
         Ok(out)
     }
 
-    /// The named outputs of an execution (output names and step ids) with their values.
-    /// Ordered by name.
+    /// The named outputs of an execution (a step's `output` name, a loop's items) with their
+    /// values, ordered by name. A step's output under its id is in its row ([`Store::steps`]);
+    /// databases written by earlier builds also have it here.
     pub fn outputs(
         &self,
         execution_id: &str,
