@@ -59,7 +59,9 @@ steps = ["a", "b", "c", "items", "d[0]", "d[1]", "d[2]", "e"]
 lost = duplicated = 0
 for (execution,) in con.execute("SELECT id FROM executions"):
     for step in steps:
-        n = con.execute("SELECT COUNT(*) FROM outputs WHERE execution_id = ? AND name = ?", (execution, step)).fetchone()[0]
+        # A step's output is in its row; a row in `outputs` under its id would be a second copy.
+        n = con.execute("SELECT COUNT(*) FROM steps WHERE execution_id = ? AND step_id = ? AND output IS NOT NULL", (execution, step)).fetchone()[0]
+        n += con.execute("SELECT COUNT(*) FROM outputs WHERE execution_id = ? AND name = ?", (execution, step)).fetchone()[0]
         lost += n == 0
         duplicated += max(n - 1, 0)
 seen = {tuple(line.split()[:2]) for line in open(ledger)}

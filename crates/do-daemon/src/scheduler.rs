@@ -1247,10 +1247,6 @@ fn commit(
                     row.completed_at = Some(now);
                     row.error = error.clone();
                 }
-                let step_id = row.step_id.clone();
-                let attempt = (status == StepStatus::Running)
-                    .then(|| row.agent.clone().map(|agent| (agent, row.attempts)))
-                    .flatten();
                 row_changed(node);
                 let kind = match status {
                     StepStatus::Running => EventKind::StepStarted,
@@ -1259,11 +1255,14 @@ fn commit(
                     StepStatus::Cancelled | StepStatus::Skipped => EventKind::StepCancelled,
                     StepStatus::Pending => continue,
                 };
+                let step_id = row.step_id.clone();
                 let mut data = json!({"status": status});
                 // Who runs it and which attempt this is, so that a watcher knows without asking.
-                if let Some((agent, attempt)) = attempt {
+                if status == StepStatus::Running
+                    && let Some(agent) = &row.agent
+                {
                     data["agent"] = json!(agent);
-                    data["attempt"] = json!(attempt);
+                    data["attempt"] = json!(row.attempts);
                 }
                 if let Some(error) = error {
                     data["error"] = Value::String(error);
