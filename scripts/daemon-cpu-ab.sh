@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Daemon CPU (utime + stime from /proc, 10 ms ticks) per 1,000-step execution for two builds
-# side by side: both daemons run at once, each in its own temporary data dir, and their
-# executions alternate, so that a change of the machine's speed falls on both. Prints every
-# run for the fan-out, the loop (1,000 input items, maxConcurrency 2) and the chain.
-# See docs/benchmarks.md.
+# Daemon CPU (utime + stime from /proc, 10 ms ticks) and wall time per 1,000-step execution
+# (`--wait`, measured around the client) for two builds side by side: both daemons run at
+# once, each in its own temporary data dir, and their executions alternate, so that a change
+# of the machine's speed falls on both. Prints every run and the medians for the fan-out, the
+# loop (1,000 input items, maxConcurrency 2) and the chain. See docs/benchmarks.md.
 #
 #   scripts/daemon-cpu-ab.sh OLD_BINARY NEW_BINARY
 #   RUNS=9 scripts/daemon-cpu-ab.sh …      # runs per workflow and build (default 5)
@@ -43,17 +43,27 @@ for side in A B; do
     done
 done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-run() { # run SIDE WORKFLOW: prints the daemon's CPU ms for one execution
-    local side=$1 w=$2 before after
+us() { echo "${EPOCHREALTIME/./}"; }
+run() { # run SIDE WORKFLOW: prints the daemon's CPU ms and the wall ms of one execution
+    local side=$1 w=$2 before after start end
     before=$(ticks "${pid[$side]}")
+    start=$(us)
     as "$side" "$(bin "$side")" workflow execute "${workflow[$side$w]}" \
         --input-file "$root/input.json" --wait >/dev/null 2>&1
+    end=$(us)
     after=$(ticks "${pid[$side]}")
-    echo $(((after - before) * 10))
+    echo "$(((after - before) * 10)) $(((end - start) / 1000))"
 }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 for w in fanout loop chain; do run A "$w" >/dev/null; run B "$w" >/dev/null; done # warm-up
 for w in fanout loop chain; do
-    a=() b=()
-    for _ in $(seq "$RUNS"); do a+=("$(run A "$w")"); b+=("$(run B "$w")"); done
-    echo "$w, daemon CPU ms per execution: A ${a[*]} | B ${b[*]}"
+    cpu_a=() cpu_b=() wall_a=() wall_b=()
+    for _ in $(seq "$RUNS"); do
+        read -r cpu wall < <(run A "$w"); cpu_a+=("$cpu"); wall_a+=("$wall")
+        read -r cpu wall < <(run B "$w"); cpu_b+=("$cpu"); wall_b+=("$wall")
+    done
+    echo "$w, daemon CPU ms per execution: A ${cpu_a[*]} | B ${cpu_b[*]}" \
+        "(medians $(median "${cpu_a[@]}") | $(median "${cpu_b[@]}"))"
+    echo "$w, wall ms per execution:       A ${wall_a[*]} | B ${wall_b[*]}" \
+        "(medians $(median "${wall_a[@]}") | $(median "${wall_b[@]}"))"
 done
