@@ -32,6 +32,8 @@ pub enum StoreError {
          its directory writable, then restart the daemon with `do daemon stop`"
     )]
     ReadOnly { path: String, detail: String },
+    #[error("a failed write could not be undone, so every write of its batch was rolled back")]
+    BatchRolledBack,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

@@ -60,6 +60,9 @@ enum Batch {
     /// no lock and commits nothing.
     Waiting,
     Open,
+    /// A failed write's savepoint could not be rolled back: committing would keep part of it,
+    /// so the whole batch is rolled back at its end.
+    Doomed,
 }
 
 /// At most this many parsed workflow versions are kept; past it the cache is emptied.
@@ -227,7 +230,7 @@ impl Store {
                     *batch = Batch::Open;
                     Scope::savepoint(conn)?
                 }
-                Batch::Open => Scope::savepoint(conn)?,
+                Batch::Open | Batch::Doomed => Scope::savepoint(conn)?,
             };
             let mut writer = Writer {
                 tx,
@@ -241,9 +244,11 @@ impl Store {
                     Ok((value, writer.taken_seq, writer.deleted_workflow))
                 }
                 Err(error) => {
-                    // The closure's error is the one worth reporting; a failed rollback leaves
-                    // nothing committed either.
-                    let _ = writer.tx.rollback();
+                    // The closure's error is the one worth reporting. A transaction whose
+                    // rollback fails commits nothing either; a batch would commit the savepoint.
+                    if writer.tx.rollback().is_err() && *batch == Batch::Open {
+                        *batch = Batch::Doomed;
+                    }
                     Err(error)
                 }
             }
@@ -274,11 +279,17 @@ impl Store {
                 std::panic::resume_unwind(panic);
             }
         };
-        if self.batch == Batch::Waiting {
-            self.batch = Batch::None;
-            return (value, Ok(()));
+        match self.batch {
+            Batch::None | Batch::Waiting => {
+                self.batch = Batch::None;
+                return (value, Ok(()));
+            }
+            Batch::Doomed => {
+                self.abandon_batch();
+                return (value, Err(StoreError::BatchRolledBack));
+            }
+            Batch::Open => self.batch = Batch::None,
         }
-        self.batch = Batch::None;
         let committed = self
             .conn
             .prepare_cached("COMMIT")
