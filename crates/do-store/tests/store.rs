@@ -139,6 +139,16 @@ fn ids<T>(records: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
     records.iter().map(|r| id(r).to_owned()).collect()
 }
 
+/// The kinds of an execution's events, in order.
+fn event_kinds(store: &Store, execution_id: &str) -> Vec<String> {
+    store
+        .events(execution_id, 0)
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
 fn raw(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).expect("raw connection")
 }
@@ -321,12 +331,7 @@ fn a_batch_commits_its_writes_at_its_end_and_leaves_out_a_failed_one() {
     assert_eq!(seqs, 1, "the failed write's event number is taken again");
     assert_eq!(agents_seen_by_other(), 1);
     assert!(store.agent("b").expect("read").is_none());
-    let kinds: Vec<String> = store
-        .events("e1", 0)
-        .expect("events")
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = event_kinds(&store, "e1");
     assert_eq!(kinds, ["kept"]);
 
     // Outside a batch, each write commits on its own again.
@@ -1004,12 +1009,7 @@ fn event_numbers_go_on_after_a_rollback_and_after_reopening() {
         .write(|w| w.append_event("e1", 4, "d", &json!(null)))
         .expect("append after reopening");
     assert_eq!(third, 3);
-    let kinds: Vec<String> = store
-        .events("e1", 0)
-        .expect("events")
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = event_kinds(&store, "e1");
     assert_eq!(kinds, ["a", "c", "d"]);
 }
 
