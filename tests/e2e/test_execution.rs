@@ -285,10 +285,13 @@ fn task_text_and_inputs_reach_agents_verbatim_and_run_nothing() {
         r#"printf '%s' "$DO_INPUT""#,
     ])
     .ok();
+    // Past one page, stdin is written while the agent reads it rather than before it starts.
+    let long = format!("{hostile}\n").repeat(200);
     let workflow = env.create(&json!({"name": "hostile", "steps": [
         {"id": "via-shell", "agent": "shell-echo", "task": hostile, "output": "a"},
         {"id": "via-argv", "agent": "argv-echo", "task": hostile, "output": "b"},
         {"id": "via-input", "agent": "inputs", "task": "x", "input": ["input.evil"]},
+        {"id": "long", "agent": "argv-echo", "task": long},
     ]}));
     let input = json!({"evil": hostile}).to_string();
     let (run, status) = env.execute_wait(&workflow, &["--input", &input]);
@@ -304,6 +307,11 @@ fn task_text_and_inputs_reach_agents_verbatim_and_run_nothing() {
     assert_eq!(
         find_step(&status["steps"], "via-input").expect("i")["output"]["via-input"]["input.evil"],
         hostile
+    );
+    // The output keeps all but the final newline.
+    assert_eq!(
+        find_step(&status["steps"], "long").expect("long")["output"]["long"],
+        long.trim_end_matches('\n')
     );
     let created: Vec<String> = walk(env.root.path())
         .into_iter()

@@ -21,6 +21,12 @@ use tokio::sync::oneshot;
 /// Above this, `DO_INPUT` and `DO_EXECUTION_INPUT` are left out of the environment (the kernel
 /// refuses long variables); `DO_INPUT_FILE` and `DO_EXECUTION_INPUT_FILE` always hold them.
 const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
+
+/// A task text up to this size is written into the agent's stdin pipe before the agent starts:
+/// one page, which every pipe holds (Linux shrinks new pipes to one page for a user past
+/// `pipe-user-pages-soft`), so the write never waits. A longer one is written while the agent
+/// reads it.
+const STDIN_PREFILLED_BYTES: usize = 4096;
 /// The kernel's limit on one environment string (MAX_ARG_STRLEN).
 const MAX_ENV_VALUE: u64 = 128 * 1024;
 /// A longer stderr line is read in pieces of this size, so one line cannot fill memory.
@@ -194,7 +200,6 @@ async fn attempt(
         .env("DO_WORKSPACE", &spec.workspace)
         .envs(&spec.agent.env)
         .envs(secrets)
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -209,10 +214,21 @@ async fn attempt(
     if spec.execution_input.len() <= MAX_ENV_INPUT_BYTES {
         command.env("DO_EXECUTION_INPUT", &*spec.execution_input);
     }
+    let prefilled = spec.task.len() <= STDIN_PREFILLED_BYTES;
+    if prefilled {
+        match prefilled_stdin(&spec.task) {
+            Ok(stdin) => command.stdin(stdin),
+            Err(e) => return failed(format!("cannot make the stdin of agent `{agent}`: {e}")),
+        };
+    } else {
+        command.stdin(Stdio::piped());
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => return failed(format!("cannot start agent `{agent}` (`{program}`): {e}")),
     };
+    // It holds the prefilled stdin's read end, which only the agent needs now.
+    drop(command);
     let Some(pgid) = child
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
@@ -225,7 +241,7 @@ async fn attempt(
         spawned(pgid.as_raw());
     }
     if let Some(mut stdin) = child.stdin.take()
-        && !spec.task.is_empty()
+        && !prefilled
     {
         let task = spec.task.clone().into_bytes();
         // An agent that ignores stdin may exit before reading it; that is not an error.
@@ -397,6 +413,14 @@ pub(crate) fn end_survivor(pgid: i32, started: Option<i64>) -> bool {
         return false;
     }
     killpg(Pid::from_raw(pgid), Signal::SIGKILL).is_ok()
+}
+
+/// The read end of a pipe that holds `task` and whose write end is closed: the agent reads the
+/// task, then the end of its input, and the daemon has no pipe to watch.
+fn prefilled_stdin(task: &str) -> std::io::Result<std::io::PipeReader> {
+    let (reader, mut writer) = std::io::pipe()?;
+    writer.write_all(task.as_bytes())?;
+    Ok(reader)
 }
 
 /// SIGTERM to the whole process group, SIGKILL after the grace period.
