@@ -21,7 +21,6 @@ use tokio::sync::oneshot;
 /// Above this, `DO_INPUT` and `DO_EXECUTION_INPUT` are left out of the environment (the kernel
 /// refuses long variables); `DO_INPUT_FILE` and `DO_EXECUTION_INPUT_FILE` always hold them.
 const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
-
 /// A task text up to this size is written into the agent's stdin pipe before the agent starts:
 /// one page, which every pipe holds (Linux shrinks new pipes to one page for a user past
 /// `pipe-user-pages-soft`), so the write never waits. A longer one is written while the agent
