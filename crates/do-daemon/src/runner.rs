@@ -141,30 +141,15 @@ async fn attempt(
         spec.run_dir
             .join(format!("{}.{}.input.json", spec.step_id, spec.attempt))
     };
-    let written = if spec.inputs.is_empty() && input_file.exists() {
-        Ok(())
-    } else {
-        match std::fs::write(&input_file, &input_json) {
-            // The directories are made once per execution: made again if removed since.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                prepare_dirs(&spec.run_dir, &spec.workspace)
-                    .and_then(|()| std::fs::write(&input_file, &input_json))
-            }
-            other => other,
-        }
-    };
-    if let Err(e) = written {
-        return failed(format!("cannot write `{}`: {e}", input_file.display()));
-    }
     // The execution input is the same for all the execution's steps: one file.
     let execution_input_file = spec.run_dir.join("execution-input.json");
-    if !execution_input_file.exists()
-        && let Err(e) = std::fs::write(&execution_input_file, &*spec.execution_input)
-    {
-        return failed(format!(
-            "cannot write `{}`: {e}",
-            execution_input_file.display()
-        ));
+    for (file, contents, shared) in [
+        (&input_file, input_json.as_str(), spec.inputs.is_empty()),
+        (&execution_input_file, &*spec.execution_input, true),
+    ] {
+        if let Err(e) = write_run_file(&spec, file, contents, shared) {
+            return failed(format!("cannot write `{}`: {e}", file.display()));
+        }
     }
     let log = spec.log_path();
 
@@ -412,6 +397,27 @@ pub(crate) fn end_survivor(pgid: i32, started: Option<i64>) -> bool {
         return false;
     }
     killpg(Pid::from_raw(pgid), Signal::SIGKILL).is_ok()
+}
+
+/// Writes one of the files an agent reads its inputs from; a file that `shared` steps of the
+/// execution all read is written by the first of them only.
+fn write_run_file(
+    spec: &RunSpec,
+    file: &Path,
+    contents: &str,
+    shared: bool,
+) -> std::io::Result<()> {
+    if shared && file.exists() {
+        return Ok(());
+    }
+    match std::fs::write(file, contents) {
+        // The directories are made once per execution: made again if removed since.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            prepare_dirs(&spec.run_dir, &spec.workspace)
+                .and_then(|()| std::fs::write(file, contents))
+        }
+        other => other,
+    }
 }
 
 /// The read end of a pipe that holds `task` and whose write end is closed: the agent reads the
