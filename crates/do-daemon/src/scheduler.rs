@@ -17,10 +17,9 @@ use do_core::engine::{Change, ExecutionState, NodeId, NodeKind, Plan, Runner, lo
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus, TeamStrategy};
 use do_proto::{ApiError, ErrorCode, Event, EventKind};
 use do_store::{AttemptRecord, ExecutionRecord, StepRecord, Store, StoreError, Writer};
+use futures_core::future::BoxFuture;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
@@ -171,7 +170,7 @@ enum Deferred {
     Broadcast(Event),
     Kill(oneshot::Sender<()>),
     /// A step's agent, or the delivery of a notification.
-    Spawn(Pin<Box<dyn Future<Output = ()> + Send>>),
+    Spawn(BoxFuture<'static, ()>),
     Answer(oneshot::Sender<Result<(), ApiError>>, Result<(), ApiError>),
 }
 
@@ -1082,11 +1081,7 @@ impl Scheduler {
     /// The delivery of the execution's notifications for an event that warrants one (its end,
     /// an escalation, a step's failure under `notifyOnError`), to run in the background: a
     /// delivery never holds up or fails the execution, and its outcome joins the event log.
-    fn notify(
-        &self,
-        active: &Active,
-        event: &Event,
-    ) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
+    fn notify(&self, active: &Active, event: &Event) -> Option<BoxFuture<'static, ()>> {
         let wanted = match event.kind {
             EventKind::ExecutionFinished | EventKind::ExecutionEscalated => true,
             EventKind::StepFailed => event
