@@ -213,7 +213,6 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let path = self.conn.path().map(str::to_owned);
         let Store {
             conn,
             next_seq,
@@ -253,7 +252,8 @@ impl Store {
                 }
             }
         };
-        let (value, taken_seq, deleted_workflow) = write().map_err(|e| e.at(path.as_deref()))?;
+        // The file's name is looked up only for an error.
+        let (value, taken_seq, deleted_workflow) = write().map_err(|e| e.at(conn.path()))?;
         if deleted_workflow {
             documents.get_mut().clear();
         }
@@ -299,8 +299,7 @@ impl Store {
         if committed.is_err() {
             self.abandon_batch();
         }
-        let path = self.conn.path().map(str::to_owned);
-        (value, committed.map_err(|e| e.at(path.as_deref())))
+        (value, committed.map_err(|e| e.at(self.conn.path())))
     }
 
     /// Undoes what a batch wrote (unless SQLite already has) and forgets the event numbers it
