@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod expr;
 pub mod model;
+pub mod schedule;
 pub mod template;
 pub mod validate;
 pub mod workflow;

@@ -8,11 +8,11 @@ use std::str::FromStr;
 /// Declares a string enum with its wire names, `Display`, `FromStr` and the list of names,
 /// so that CLI flags, SQL columns and JSON all spell a value the same way.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
@@ -126,6 +126,19 @@ wire_enum!(
 wire_enum!(
     /// How a team step picks the member that runs it.
     TeamStrategy { RoundRobin = "round-robin", LeastBusy = "least-busy", Random = "random" }
+);
+
+wire_enum!(
+    /// What a schedule's tick does while an execution it started is still running.
+    #[derive(Default)]
+    Overlap { #[default] Skip = "skip", Queue = "queue", CancelPrevious = "cancel-previous" }
+);
+
+wire_enum!(
+    /// Which of the ticks a schedule missed while the daemon was not running fire when it
+    /// starts again.
+    #[derive(Default)]
+    CatchUp { None = "none", #[default] Latest = "latest", All = "all" }
 );
 
 /// A named group of agents; a `team` step runs on one member, chosen by the strategy.

@@ -192,6 +192,7 @@ const ROOT_FIELDS: &[&str] = &[
     "steps",
     "errorHandling",
     "timeout",
+    "schedules",
 ];
 
 const COMMON_STEP_FIELDS: &[&str] = &["id", "type", "timeout", "errorHandling"];
@@ -533,6 +534,19 @@ impl Validator {
         }
         if let Some(timeout) = self.timeout(obj, "") {
             fields.insert("timeout".into(), timeout);
+        }
+        if let Some(value) = get(obj, "schedules") {
+            let workflow_name = fields.get("name").and_then(Value::as_str).unwrap_or("");
+            match crate::schedule::parse_schedules(value, workflow_name) {
+                Ok(specs) => {
+                    fields.insert("schedules".into(), serde_json::json!(specs));
+                }
+                Err(problems) => {
+                    for problem in problems {
+                        self.error(problem.path, problem.message);
+                    }
+                }
+            }
         }
         self.root_fields = fields;
     }

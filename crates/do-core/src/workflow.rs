@@ -33,6 +33,10 @@ pub struct WorkflowDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 31_536_000))]
     pub timeout: Option<f64>,
+    /// When the workflow runs by itself; creating or updating the workflow creates, changes
+    /// or removes these schedules (matched by `name`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<crate::schedule::ScheduleSpec>,
 }
 
 /// One step of a workflow, of any type.
