@@ -141,6 +141,25 @@ wire_enum!(
     CatchUp { None = "none", #[default] Latest = "latest", All = "all" }
 );
 
+wire_enum!(
+    /// What made a schedule fire.
+    FireTrigger { Tick = "tick", CatchUp = "catch-up", Manual = "manual" }
+);
+
+wire_enum!(
+    /// What became of one tick of a schedule.
+    FireOutcome {
+        /// An execution was queued for it.
+        Started = "started",
+        /// It waits for the schedule's running execution to end (`overlap: queue`).
+        Waiting = "waiting",
+        /// The schedule's previous execution was still running (`overlap: skip`).
+        Skipped = "skipped",
+        /// No execution could be queued (the workflow was archived, an agent is missing…).
+        Failed = "failed",
+    }
+);
+
 /// A named group of agents; a `team` step runs on one member, chosen by the strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -459,6 +459,7 @@ fn new_execution(
         created_at: now,
         started_at: None,
         completed_at: None,
+        schedule: None,
     }
 }
 

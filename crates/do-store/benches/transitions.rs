@@ -54,6 +54,7 @@ fn setup(document: &WorkflowDocument) -> (TempDir, Store, Run) {
         created_at: 1,
         started_at: Some(1),
         completed_at: None,
+        schedule: None,
     };
     store
         .write(|w| {

@@ -9,6 +9,7 @@
 mod error;
 mod migrations;
 mod records;
+mod schedules;
 
 pub use error::StoreError;
 pub use records::*;
@@ -141,7 +142,7 @@ macro_rules! execution_select {
     () => {
         "SELECT id, workflow_id, workflow_version, workflow_name, status, priority, input, \
          notifications, current_step, steps_completed, steps_total, error, cancel_reason, \
-         created_at, started_at, completed_at \
+         created_at, started_at, completed_at, schedule_id, schedule_name, scheduled_at \
          FROM executions"
     };
 }
@@ -857,8 +858,10 @@ impl Writer<'_> {
             .prepare_cached(
                 "INSERT INTO executions (id, workflow_id, workflow_version, workflow_name, status, \
                  priority, input, notifications, current_step, steps_completed, steps_total, error, \
-                 cancel_reason, created_at, started_at, completed_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                 cancel_reason, created_at, started_at, completed_at, schedule_id, schedule_name, \
+                 scheduled_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18, ?19) \
                  ON CONFLICT (id) DO NOTHING",
             )?
             .execute(params![
@@ -878,6 +881,9 @@ impl Writer<'_> {
                 record.created_at,
                 record.started_at,
                 record.completed_at,
+                record.schedule.as_ref().map(|s| &s.id),
+                record.schedule.as_ref().map(|s| &s.name),
+                record.schedule.as_ref().map(|s| s.scheduled_at),
             ])?;
         if inserted == 0 {
             return Err(StoreError::Conflict {
@@ -1107,6 +1113,22 @@ fn execution_from_row(row: &Row<'_>) -> Result<ExecutionRecord, StoreError> {
         created_at: c.get("created_at")?,
         started_at: c.get("started_at")?,
         completed_at: c.get("completed_at")?,
+        schedule: schedule_ref(&mut c)?,
+    })
+}
+
+/// The three schedule columns of an execution: all set, or none.
+fn schedule_ref(c: &mut Columns<'_, '_>) -> Result<Option<ScheduleRef>, StoreError> {
+    let id: Option<String> = c.get("schedule_id")?;
+    let name: Option<String> = c.get("schedule_name")?;
+    let scheduled_at: Option<i64> = c.get("scheduled_at")?;
+    Ok(match (id, name, scheduled_at) {
+        (Some(id), Some(name), Some(scheduled_at)) => Some(ScheduleRef {
+            id,
+            name,
+            scheduled_at,
+        }),
+        _ => None,
     })
 }
 

@@ -7,7 +7,7 @@ use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes: the number of migrations.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`. The array length is
 /// tied to [`SCHEMA_VERSION`], so adding a migration without bumping it does not compile.
@@ -127,6 +127,38 @@ CREATE INDEX steps_by_agent ON steps (agent, completed_at DESC) WHERE status = '
     // 3: `workflow run` finds the live workflow of a name.
     r#"
 CREATE INDEX workflows_by_name ON workflows (name, created_at DESC, id DESC);
+"#,
+    // 4: schedules. A fire is keyed by its schedule and scheduled time, and inserted (or
+    // found already there) in the transaction that queues its execution: a tick fires once.
+    r#"
+CREATE TABLE schedules (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE,
+    workflow_id TEXT    NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+    spec        TEXT    NOT NULL,
+    from_document INTEGER NOT NULL,
+    cursor      INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX schedules_by_workflow ON schedules (workflow_id, name);
+
+CREATE TABLE schedule_fires (
+    schedule_id  TEXT    NOT NULL REFERENCES schedules (id) ON DELETE CASCADE,
+    scheduled_at INTEGER NOT NULL,
+    fired_at     INTEGER NOT NULL,
+    trigger      TEXT    NOT NULL,
+    outcome      TEXT    NOT NULL,
+    execution_id TEXT,
+    detail       TEXT,
+    PRIMARY KEY (schedule_id, scheduled_at)
+) STRICT, WITHOUT ROWID;
+
+ALTER TABLE executions ADD COLUMN schedule_id TEXT;
+ALTER TABLE executions ADD COLUMN schedule_name TEXT;
+ALTER TABLE executions ADD COLUMN scheduled_at INTEGER;
+CREATE INDEX executions_by_schedule ON executions (schedule_id, status)
+    WHERE schedule_id IS NOT NULL;
 "#,
 ];
 

@@ -1,8 +1,10 @@
 //! The rows the store reads and writes. Times are milliseconds since the Unix epoch.
 
 use do_core::model::{
-    AgentSpec, AttemptStatus, ExecutionStatus, Priority, StepStatus, TeamSpec, WorkflowStatus,
+    AgentSpec, AttemptStatus, ExecutionStatus, FireOutcome, FireTrigger, Priority, StepStatus,
+    TeamSpec, WorkflowStatus,
 };
+use do_core::schedule::ScheduleSpec;
 use do_core::workflow::WorkflowDocument;
 use serde_json::Value;
 
@@ -54,6 +56,17 @@ pub struct ExecutionRecord {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// The schedule that started it, if one did.
+    pub schedule: Option<ScheduleRef>,
+}
+
+/// The schedule tick that started an execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRef {
+    pub id: String,
+    /// The schedule's name when it fired.
+    pub name: String,
+    pub scheduled_at: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -121,4 +134,32 @@ pub struct TeamRecord {
     /// The round-robin cursor: how many steps the team has been given.
     pub next: u32,
     pub created_at: i64,
+}
+
+/// A schedule: a workflow run by itself on a cron expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRecord {
+    pub id: String,
+    pub workflow_id: String,
+    pub spec: ScheduleSpec,
+    /// Made from the workflow document's `schedules` (and changed with the document).
+    pub from_document: bool,
+    /// Every tick at or before this time has been decided: fired, skipped or let go.
+    pub cursor: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One tick of a schedule and what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FireRecord {
+    pub schedule_id: String,
+    /// The tick's time: with the schedule, the key that makes it fire once.
+    pub scheduled_at: i64,
+    pub fired_at: i64,
+    pub trigger: FireTrigger,
+    pub outcome: FireOutcome,
+    pub execution_id: Option<String>,
+    /// Why it was skipped or failed.
+    pub detail: Option<String>,
 }

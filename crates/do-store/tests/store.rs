@@ -1,7 +1,8 @@
 //! The store against a real database file.
 
 use do_core::model::{
-    AgentKind, AgentSpec, AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus,
+    AgentKind, AgentSpec, AttemptStatus, ExecutionStatus, FireOutcome, FireTrigger, Priority,
+    StepStatus, WorkflowStatus,
 };
 use do_core::workflow::WorkflowDocument;
 use do_store::*;
@@ -71,6 +72,7 @@ fn execution(
         created_at,
         started_at: None,
         completed_at: None,
+        schedule: None,
     }
 }
 
@@ -712,6 +714,11 @@ fn execution_round_trip_and_update() {
         created_at: 1_700_000_000_000,
         started_at: Some(1_700_000_000_001),
         completed_at: Some(1_700_000_000_002),
+        schedule: Some(ScheduleRef {
+            id: "sched_1".into(),
+            name: "nightly".into(),
+            scheduled_at: 1_699_999_999_000,
+        }),
     };
     let bare = execution("e-bare", "w", 3, ExecutionStatus::Queued);
     store
@@ -1127,4 +1134,116 @@ fn unreadable_values_are_corrupt() {
         store.workflow_version("w", 1),
         Err(StoreError::Corrupt { .. })
     ));
+}
+
+// ---- schedules ----
+
+fn schedule(id: &str, name: &str, workflow_id: &str) -> ScheduleRecord {
+    ScheduleRecord {
+        id: id.into(),
+        workflow_id: workflow_id.into(),
+        spec: serde_json::from_value(json!({"name": name, "cron": "* * * * * *"})).expect("spec"),
+        from_document: false,
+        cursor: 1_000,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+fn fire(schedule_id: &str, scheduled_at: i64, execution_id: Option<&str>) -> FireRecord {
+    FireRecord {
+        schedule_id: schedule_id.into(),
+        scheduled_at,
+        fired_at: scheduled_at + 3,
+        trigger: FireTrigger::Tick,
+        outcome: FireOutcome::Started,
+        execution_id: execution_id.map(str::to_owned),
+        detail: None,
+    }
+}
+
+#[test]
+fn a_tick_is_recorded_once_and_its_second_fire_queues_nothing() {
+    let (_dir, path) = temp_db();
+    let mut store = open(&path);
+    store
+        .write(|w| {
+            w.insert_workflow(&workflow("w", 1, WorkflowStatus::Active, None))?;
+            w.insert_schedule(&schedule("sched_a", "every second", "w"))
+        })
+        .expect("setup");
+    // What the daemon does for each tick: the fire and its execution in one transaction.
+    let fire_once = |store: &mut Store, execution_id: &str| {
+        store
+            .write(|w| {
+                if !w.insert_fire(&fire("sched_a", 2_000, Some(execution_id)))? {
+                    return Ok(false);
+                }
+                let mut record = execution(execution_id, "w", 2_000, ExecutionStatus::Queued);
+                record.schedule = Some(ScheduleRef {
+                    id: "sched_a".into(),
+                    name: "every second".into(),
+                    scheduled_at: 2_000,
+                });
+                w.insert_execution(&record)?;
+                w.advance_schedule_cursor("sched_a", 2_000)?;
+                Ok(true)
+            })
+            .expect("fire")
+    };
+    assert!(fire_once(&mut store, "e1"));
+    assert!(!fire_once(&mut store, "e2"), "the same tick fired twice");
+    let executions = store
+        .list_executions(&ExecutionFilter {
+            limit: 10,
+            ..ExecutionFilter::default()
+        })
+        .expect("list");
+    assert_eq!(executions.len(), 1);
+    assert_eq!(
+        executions[0].schedule.as_ref().map(|s| s.name.as_str()),
+        Some("every second")
+    );
+    let fires = store.schedule_fires("sched_a", 10).expect("fires");
+    assert_eq!(fires, vec![fire("sched_a", 2_000, Some("e1"))]);
+    assert_eq!(
+        store.live_schedule_executions("sched_a").expect("live"),
+        vec!["e1".to_owned()]
+    );
+    let found = store
+        .schedule("every second")
+        .expect("by name")
+        .expect("found");
+    assert_eq!(found.cursor, 2_000);
+    assert_eq!(store.schedule("sched_a").expect("by id"), Some(found));
+}
+
+#[test]
+fn a_schedule_name_is_unique_and_a_removed_schedule_takes_its_fires_along() {
+    let (_dir, path) = temp_db();
+    let mut store = open(&path);
+    store
+        .write(|w| {
+            w.insert_workflow(&workflow("w", 1, WorkflowStatus::Active, None))?;
+            w.insert_schedule(&schedule("sched_a", "nightly", "w"))?;
+            w.insert_fire(&fire("sched_a", 2_000, None)).map(drop)
+        })
+        .expect("setup");
+    let taken = store.write(|w| w.insert_schedule(&schedule("sched_b", "nightly", "w")));
+    assert!(
+        matches!(taken, Err(StoreError::Conflict { .. })),
+        "{taken:?}"
+    );
+    assert!(
+        store
+            .write(|w| w.remove_schedule("sched_a"))
+            .expect("remove")
+    );
+    assert!(store.schedule("nightly").expect("read").is_none());
+    assert!(
+        store
+            .schedule_fires("sched_a", 10)
+            .expect("fires")
+            .is_empty()
+    );
 }
