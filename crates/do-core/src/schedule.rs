@@ -20,13 +20,18 @@ use serde_json::{Map, Value};
 /// dropped (and the daemon's log says so).
 pub const CATCH_UP_LIMIT: usize = 100;
 
+/// The fields of a schedule, as written.
+const FIELDS: &[&str] = &[
+    "name", "cron", "timezone", "input", "priority", "overlap", "catchUp", "paused",
+];
+
 /// The longest schedule name, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 
 /// A schedule as a person writes it: in a workflow document's `schedules`, or with
 /// `do schedule add`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ScheduleSpec {
     /// Unique among all schedules; in a document it defaults to the workflow's name (then
     /// `NAME-2`, `NAME-3` for the next ones).
@@ -258,6 +263,18 @@ pub fn parse_schedules(
     let mut problems = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("schedules[{i}]");
+        for field in item.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !FIELDS.contains(&field.as_str()) {
+                let hint = match crate::validate::did_you_mean(field, FIELDS.iter().copied()) {
+                    Some(known) => format!("did you mean `{known}`?"),
+                    None => format!("a schedule has {}", FIELDS.join(", ")),
+                };
+                problems.push(Diagnostic {
+                    path: format!("{path}.{field}"),
+                    message: format!("unknown field `{field}`; {hint}"),
+                });
+            }
+        }
         match serde_json::from_value::<ScheduleSpec>(item.clone()) {
             Ok(mut spec) => {
                 if spec.name.is_empty() {
@@ -450,7 +467,12 @@ mod tests {
         ]);
         let problems = parse_schedules(&value, "digest").expect_err("problems");
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
-        assert_eq!(paths, ["schedules[2].name", "schedules[3]"], "{problems:?}");
+        assert_eq!(
+            paths,
+            ["schedules[2].name", "schedules[3].catchup"],
+            "{problems:?}"
+        );
+        assert!(problems[1].message.contains("did you mean `catchUp`?"));
         let specs = parse_schedules(
             &serde_json::json!([{"cron": "@daily"}, {"cron": "@hourly"}]),
             "digest",

@@ -3,7 +3,7 @@
 
 use crate::scheduler::{Control, Message};
 use crate::server::Connection;
-use crate::{Shared, ids, status, time};
+use crate::{Shared, ids, schedule_api, status, time};
 use do_core::engine::Plan;
 use do_core::model::{ExecutionStatus, Priority, WorkflowStatus, json_type};
 use do_core::validate::{Diagnostic, did_you_mean, parse_document};
@@ -86,13 +86,14 @@ pub(crate) async fn dispatch(shared: &Arc<Shared>, request: Request) -> Answer {
             id: execution_id,
             step_id,
         }) => control(shared, execution_id, Control::Retry(step_id)).await,
+        Request::TriggerSchedule(ById { id }) => schedule_api::trigger(shared, &id).await,
         request => handle_plain(shared, request),
     }
 }
 
 /// Hands a decision to the scheduler, which owns running executions, and answers with the
 /// execution's status once it is committed.
-async fn control(shared: &Arc<Shared>, execution_id: String, action: Control) -> Answer {
+pub(crate) async fn control(shared: &Arc<Shared>, execution_id: String, action: Control) -> Answer {
     let (reply, answer) = tokio::sync::oneshot::channel();
     let message = Message::Control {
         execution_id: execution_id.clone(),
@@ -163,6 +164,12 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
             }
             to_data(&json!({"id": id, "removed": true}))
         }
+        Request::CreateSchedule(params) => schedule_api::create(shared, params),
+        Request::ListSchedules(params) => schedule_api::list(shared, params),
+        Request::GetSchedule(params) => schedule_api::get(shared, params),
+        Request::PauseSchedule(ById { id }) => schedule_api::set_paused(shared, &id, true),
+        Request::ResumeSchedule(ById { id }) => schedule_api::set_paused(shared, &id, false),
+        Request::RemoveSchedule(ById { id }) => schedule_api::remove(shared, &id),
         Request::DaemonStatus(_) => daemon_status(shared),
         Request::Hello(_)
         | Request::WatchExecution(_)
@@ -170,7 +177,8 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         | Request::CancelExecution(_)
         | Request::PauseExecution(_)
         | Request::ResumeExecution(_)
-        | Request::RetryStep(_) => Err(ApiError::new(
+        | Request::RetryStep(_)
+        | Request::TriggerSchedule(_) => Err(ApiError::new(
             ErrorCode::Internal,
             "request routed to the wrong handler",
         )),
@@ -306,8 +314,12 @@ fn create_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
     };
     shared
         .store()
-        .write(|w| w.insert_workflow(&record))
-        .map_err(internal)?;
+        .write(|w| {
+            w.insert_workflow(&record)?;
+            schedule_api::sync_document(w, &record, now)
+        })
+        .map_err(schedule_api::conflict)?;
+    shared.schedules_changed.notify_one();
     tracing::info!(workflow = %record.id, "workflow created");
     to_data(&workflow_data(&record, warnings))
 }
@@ -350,7 +362,7 @@ fn list_workflows(shared: &Shared, params: ListWorkflows) -> Answer {
     )
 }
 
-fn load_workflow(shared: &Shared, id: &str) -> Result<WorkflowRecord, ApiError> {
+pub(crate) fn load_workflow(shared: &Shared, id: &str) -> Result<WorkflowRecord, ApiError> {
     shared
         .store()
         .workflow(id)
@@ -383,7 +395,7 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
 }
 
 /// The execution input: an object, `{}` when absent, within `limits.input_bytes`.
-fn execution_input(shared: &Shared, input: Option<Value>) -> Result<Value, ApiError> {
+pub(crate) fn execution_input(shared: &Shared, input: Option<Value>) -> Result<Value, ApiError> {
     let input = match input {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => Value::Object(map),
@@ -404,7 +416,7 @@ fn execution_input(shared: &Shared, input: Option<Value>) -> Result<Value, ApiEr
 }
 
 /// Refuses to execute a document whose agents or teams do not exist.
-fn check_runners(
+pub(crate) fn check_runners(
     shared: &Shared,
     workflow: &str,
     document: &WorkflowDocument,
@@ -434,7 +446,7 @@ fn check_notifications(notifications: Option<&Value>) -> Result<(), ApiError> {
 }
 
 /// A queued execution of the workflow's current version.
-fn new_execution(
+pub(crate) fn new_execution(
     workflow: &WorkflowRecord,
     input: Value,
     priority: Option<Priority>,
@@ -464,7 +476,7 @@ fn new_execution(
 }
 
 /// Stores a new execution with its first event; a draft workflow becomes active.
-fn queue_execution(
+pub(crate) fn queue_execution(
     w: &mut Writer<'_>,
     workflow: &WorkflowRecord,
     record: &ExecutionRecord,
@@ -474,19 +486,20 @@ fn queue_execution(
     if workflow.status == WorkflowStatus::Draft {
         w.set_workflow_status(&workflow.id, WorkflowStatus::Active, now)?;
     }
-    status::append_event(
-        w,
-        &record.id,
-        now,
-        EventKind::ExecutionQueued,
-        None,
-        json!({"priority": record.priority}),
-    )
+    let mut data = json!({"priority": record.priority});
+    if let Some(schedule) = &record.schedule {
+        data["schedule"] = json!({
+            "id": schedule.id,
+            "name": schedule.name,
+            "scheduledAt": time::rfc3339(schedule.scheduled_at),
+        });
+    }
+    status::append_event(w, &record.id, now, EventKind::ExecutionQueued, None, data)
 }
 
 /// After the commit of [`queue_execution`]: announces the event, hands the execution to the
 /// scheduler and answers with its status.
-fn execution_queued(
+pub(crate) fn execution_queued(
     shared: &Shared,
     event: Event,
     record: &ExecutionRecord,
@@ -497,7 +510,7 @@ fn execution_queued(
     status::execution_data(shared, &record.id, false)
 }
 
-fn workflow_not_found(id: &str) -> ApiError {
+pub(crate) fn workflow_not_found(id: &str) -> ApiError {
     ApiError::new(
         ErrorCode::NotFound,
         format!("no workflow `{id}`; `do workflow list --all` shows the stored ones"),
@@ -536,15 +549,18 @@ fn update_workflow(shared: &Shared, params: UpdateWorkflow) -> Answer {
                 return Ok(None);
             };
             let version = w.add_workflow_version(&current.id, &document, now)?;
-            Ok(Some(WorkflowRecord {
+            let updated = WorkflowRecord {
                 version,
                 document,
                 updated_at: now,
                 ..current
-            }))
+            };
+            schedule_api::sync_document(w, &updated, now)?;
+            Ok(Some(updated))
         })
-        .map_err(internal)?
+        .map_err(schedule_api::conflict)?
         .ok_or_else(|| workflow_not_found(&params.id))?;
+    shared.schedules_changed.notify_one();
     tracing::info!(workflow = %updated.id, version = updated.version, "workflow updated");
     to_data(&workflow_data(&updated, warnings))
 }
@@ -665,12 +681,16 @@ fn run_workflow(shared: &Shared, params: RunWorkflow) -> Answer {
                     (RunOutcome::Created, created)
                 }
             };
+            if outcome != RunOutcome::Reused {
+                schedule_api::sync_document(w, &workflow, now)?;
+            }
             let record =
                 new_execution(&workflow, input, params.priority, params.notifications, now);
             let event = queue_execution(w, &workflow, &record, now)?;
             Ok((outcome, workflow, record, event))
         })
-        .map_err(internal)?;
+        .map_err(schedule_api::conflict)?;
+    shared.schedules_changed.notify_one();
     tracing::info!(workflow = %workflow.id, version = workflow.version, ?outcome, "workflow run");
     let execution = execution_queued(shared, event, &record)?;
     let mut workflow = workflow_data(&workflow, warnings);

@@ -9,6 +9,8 @@ mod http;
 mod ids;
 mod notify;
 mod runner;
+mod schedule_api;
+mod schedule_task;
 mod scheduler;
 mod server;
 mod status;
@@ -136,6 +138,8 @@ pub(crate) struct Shared {
     pub(crate) stop_now: std::sync::atomic::AtomicBool,
     /// The registered agents, kept current by [`Shared::refresh_agents`].
     agents: RwLock<Arc<Agents>>,
+    /// Wakes the schedule task when a schedule was added, changed or removed.
+    pub(crate) schedules_changed: tokio::sync::Notify,
 }
 
 /// The registered agents as the scheduler starts them (read from the store once per change,
@@ -223,10 +227,13 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
         shutdown: tokio::sync::Notify::new(),
         stop_now: std::sync::atomic::AtomicBool::new(true),
         agents: RwLock::new(Arc::default()),
+        schedules_changed: tokio::sync::Notify::new(),
     });
     shared.refresh_agents()?;
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), scheduler_rx));
     scheduler::recover(&shared)?;
+    // After recovery, so that the executions a missed tick would overlap are known.
+    let schedules = tokio::spawn(schedule_task::run(shared.clone()));
     let _ = fs::remove_file(http::http_addr_path(&shared.config.data_dir));
     let http_server = match shared.config.http {
         Some(addr) => Some(http::start(shared.clone(), addr).await?),
@@ -238,6 +245,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     server::serve(shared.clone(), listener).await;
 
     tracing::info!("daemon stopping");
+    schedules.abort();
     if let Some(server) = http_server {
         // Open event streams end with the runtime; no new request starts.
         server.abort();

@@ -139,6 +139,14 @@ pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
         cancel_reason: record.cancel_reason.clone(),
         estimated_completion: None,
         queue_position: None,
+        schedule: record
+            .schedule
+            .as_ref()
+            .map(|schedule| do_proto::ScheduleRefData {
+                id: schedule.id.clone(),
+                name: schedule.name.clone(),
+                scheduled_at: time::rfc3339(schedule.scheduled_at),
+            }),
     }
 }
 

@@ -8,11 +8,13 @@
 mod client;
 mod envelope;
 mod request;
+mod schedules;
 mod types;
 
 pub use client::{Client, ClientError};
 pub use envelope::{ApiError, Envelope, ErrorCode, Metadata};
 pub use request::*;
+pub use schedules::*;
 pub use types::*;
 
 /// Bumped whenever a request, response or event changes shape incompatibly.

@@ -76,6 +76,27 @@ pub enum Request {
     GetTeam(ById),
     #[serde(rename = "teams.remove")]
     RemoveTeam(ById),
+    /// `POST /agents/workflows/:id/schedules`
+    #[serde(rename = "schedules.create")]
+    CreateSchedule(crate::CreateSchedule),
+    /// `GET /agents/schedules`
+    #[serde(rename = "schedules.list")]
+    ListSchedules(crate::ListSchedules),
+    /// `GET /agents/schedules/:id`, with the schedule's latest fires.
+    #[serde(rename = "schedules.get")]
+    GetSchedule(crate::GetSchedule),
+    /// `POST /agents/schedules/:id/pause`
+    #[serde(rename = "schedules.pause")]
+    PauseSchedule(ById),
+    /// `POST /agents/schedules/:id/resume`
+    #[serde(rename = "schedules.resume")]
+    ResumeSchedule(ById),
+    /// `DELETE /agents/schedules/:id`
+    #[serde(rename = "schedules.remove")]
+    RemoveSchedule(ById),
+    /// `POST /agents/schedules/:id/trigger`: fires now, as a tick would.
+    #[serde(rename = "schedules.trigger")]
+    TriggerSchedule(ById),
     #[serde(rename = "daemon.status")]
     DaemonStatus(Empty),
     #[serde(rename = "daemon.stop")]
@@ -94,7 +115,7 @@ pub struct Hello {
     pub client_version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ById {
     pub id: String,
 }

@@ -150,6 +150,9 @@ pub struct ExecutionData {
     /// A queued execution's place in the queue (1 starts next), by priority then age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_position: Option<u32>,
+    /// The schedule whose tick started it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::ScheduleRefData>,
 }
 
 /// One step in the status document; composite steps nest their children under `steps`.
