@@ -1,7 +1,8 @@
 //! The top level of the command line; each command's arguments live with the command.
 
 use crate::commands::{
-    agent::AgentCommand, daemon::DaemonCommand, team::TeamCommand, workflow::WorkflowCommand,
+    agent::AgentCommand, daemon::DaemonCommand, schedule::ScheduleCommand, team::TeamCommand,
+    workflow::WorkflowCommand,
 };
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -71,6 +72,9 @@ pub(crate) enum Command {
     /// Group agents into teams that `team` steps run on.
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Run workflows by themselves on cron expressions, durably.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Start, stop and inspect the background daemon.
     #[command(subcommand)]
     Daemon(DaemonCommand),

@@ -102,6 +102,20 @@ pub(crate) fn team_ids() -> ArgValueCandidates {
     })
 }
 
+/// Names of schedules, with their workflow and cron expression as help.
+pub(crate) fn schedule_names() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| {
+        call::<Vec<do_proto::ScheduleData>>(Request::ListSchedules(Default::default()))
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let help = format!("{} ({})", s.workflow_id, s.spec.cron);
+                CompletionCandidate::new(s.spec.name).help(Some(help.into()))
+            })
+            .collect()
+    })
+}
+
 /// Asks the daemon, if one runs; any failure means no candidates.
 fn call<T: serde::de::DeserializeOwned>(request: Request) -> Option<T> {
     let ctx = Context::new(&global_args()).ok()?;

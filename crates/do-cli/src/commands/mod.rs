@@ -3,6 +3,7 @@
 pub(crate) mod agent;
 pub(crate) mod completions;
 pub(crate) mod daemon;
+pub(crate) mod schedule;
 pub(crate) mod team;
 pub(crate) mod workflow;
 
@@ -16,6 +17,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Workflow(command) => workflow::run(&ctx, command),
         Command::Agent(command) => agent::run(&ctx, command),
         Command::Team(command) => team::run(&ctx, command),
+        Command::Schedule(command) => schedule::run(&ctx, command),
         Command::Daemon(command) => daemon::run(&ctx, command),
         Command::Completions(args) => completions::cmd_completions(&args),
         Command::Man(args) => completions::cmd_man(&args),
