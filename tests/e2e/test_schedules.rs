@@ -444,3 +444,83 @@ fn catch_up_all_fires_every_missed_tick_once() {
     }
     assert!(times[0] < killed_at && *times.last().expect("fires") > restarted_at);
 }
+
+/// The HTTP API: create, list, show, trigger, pause, resume and remove a schedule.
+#[test]
+fn the_http_api_manages_schedules() {
+    let env = TestEnv::new();
+    env.run(&["daemon", "start", "--http", "127.0.0.1:0"]).ok();
+    let addr = std::fs::read_to_string(env.path("data/http.addr")).expect("http.addr");
+    let base = format!("http://{}", addr.trim());
+    let auth = format!("Bearer {}", env.run(&["daemon", "api-key"]).ok().trim());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let send = |method: &str, path: &str, body: Option<Value>| -> (u16, Value) {
+        let url = format!("{base}{path}");
+        let response = match (method, body) {
+            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
+            ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
+            (_, Some(body)) => agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .header("Content-Type", "application/json")
+                .send(body.to_string()),
+            (_, None) => agent.post(&url).header("Authorization", &auth).send_empty(),
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("body");
+        (status, serde_json::from_str(&text).expect("JSON body"))
+    };
+    let agent_script = env.script("quick", "echo ok");
+    env.run(&[
+        "agent",
+        "add",
+        "quick",
+        "--",
+        agent_script.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let workflow = workflow(&env, "quick");
+
+    let (status, created) = send(
+        "POST",
+        &format!("/agents/workflows/{workflow}/schedules"),
+        Some(json!({"name": "hourly", "cron": "@hourly", "overlap": "queue"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["overlap"], "queue");
+    let (status, bad) = send(
+        "POST",
+        &format!("/agents/workflows/{workflow}/schedules"),
+        Some(json!({"cron": "@hourly", "timezone": "Nowhere"})),
+    );
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["error"]["details"]["errors"][0]["path"], "timezone");
+
+    let (_, listed) = send("GET", "/agents/schedules", None);
+    assert_eq!(listed["data"][0]["name"], "hourly");
+    let (_, listed) = send(
+        "GET",
+        &format!("/agents/workflows/{workflow}/schedules"),
+        None,
+    );
+    assert_eq!(listed["data"].as_array().expect("list").len(), 1);
+
+    let (status, fired) = send("POST", "/agents/schedules/hourly/trigger", None);
+    assert_eq!(status, 202, "{fired}");
+    assert_eq!(fired["data"]["outcome"], "started");
+    let (_, shown) = send("GET", "/agents/schedules/hourly?history=5", None);
+    assert_eq!(shown["data"]["history"][0]["trigger"], "manual");
+
+    let (_, paused) = send("POST", "/agents/schedules/hourly/pause", None);
+    assert_eq!(paused["data"]["paused"], true);
+    let (_, resumed) = send("POST", "/agents/schedules/hourly/resume", None);
+    assert_eq!(resumed["data"]["paused"], false);
+    let (status, removed) = send("DELETE", "/agents/schedules/hourly", None);
+    assert_eq!(status, 200, "{removed}");
+    let (status, _) = send("GET", "/agents/schedules/hourly", None);
+    assert_eq!(status, 404);
+}

@@ -4,6 +4,8 @@
 //! Bodies are read and parsed here rather than by axum's extractors so that every failure —
 //! bad JSON, a body over 16 MiB, a missing key — answers with the API's envelope.
 
+mod schedules;
+
 use crate::error::DaemonError;
 use crate::handlers::{Answer, Data};
 use crate::{Shared, handlers, ids, status, time};
@@ -145,6 +147,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{EXEC}/resume"), post(resume))
         .route(&format!("{EXEC}/steps/{{step_id}}/retry"), post(retry))
         .route(&format!("{EXEC}/events"), get(events))
+        .merge(schedules::routes())
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .layer(DefaultBodyLimit::disable())
