@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// At most this many missed ticks fire when a schedule catches up with `all`; older ones are
-/// dropped (and the daemon's log says so).
+/// dropped (and the daemon's log says so). It also bounds the ticks that wait for a running
+/// execution under `overlap: queue`: past it, ticks are skipped.
 pub const CATCH_UP_LIMIT: usize = 100;
 
 /// The fields of a schedule, as written.

@@ -11,7 +11,7 @@ use crate::handlers::{self, control};
 use crate::scheduler::Control;
 use crate::{Shared, time};
 use do_core::model::{FireOutcome, FireTrigger, Overlap};
-use do_core::schedule::{Cadence, due_ticks};
+use do_core::schedule::{CATCH_UP_LIMIT, Cadence, due_ticks};
 use do_proto::{ApiError, ErrorCode, Event, EventKind};
 use do_store::{ExecutionRecord, FireRecord, ScheduleRecord, ScheduleRef, StoreError, Writer};
 use std::sync::Arc;
@@ -196,8 +196,20 @@ pub(crate) async fn fire(
                 return record_only(shared, fire);
             }
             Overlap::Queue => {
-                fire.outcome = FireOutcome::Waiting;
-                fire.detail = Some(format!("waits for execution `{previous}` to end"));
+                let waiting = shared
+                    .store()
+                    .write(|w| w.waiting_fires(&schedule.id))
+                    .map_err(handlers::internal)?
+                    .len();
+                if waiting >= CATCH_UP_LIMIT {
+                    fire.outcome = FireOutcome::Skipped;
+                    fire.detail = Some(format!(
+                        "{CATCH_UP_LIMIT} ticks wait already for execution `{previous}` to end"
+                    ));
+                } else {
+                    fire.outcome = FireOutcome::Waiting;
+                    fire.detail = Some(format!("waits for execution `{previous}` to end"));
+                }
                 return record_only(shared, fire);
             }
             Overlap::CancelPrevious => {
