@@ -117,6 +117,18 @@ fn a_one_second_schedule_fires_on_time_and_its_execution_carries_its_name() {
         .expect("listed")
         .clone();
     assert_eq!(listed["schedule"]["name"], "every-second");
+    // The event stream says it too, from the first event on.
+    let db = rusqlite::Connection::open(env.path("data/do.db")).expect("the database");
+    let queued: String = db
+        .query_row(
+            "SELECT data FROM events WHERE execution_id = ?1 AND kind = 'execution.queued'",
+            [fire["executionId"].as_str().expect("id")],
+            |row| row.get(0),
+        )
+        .expect("the queued event");
+    let queued: Value = serde_json::from_str(&queued).expect("JSON");
+    assert_eq!(queued["schedule"]["name"], "every-second");
+    assert_eq!(queued["schedule"]["scheduledAt"], fire["scheduledAt"]);
 }
 
 #[test]

@@ -23,19 +23,26 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     catch_up(&shared).await;
     start_waiting(&shared, None).await;
     loop {
-        let next = next_tick(&shared);
-        tokio::select! {
-            () = sleep_until(next) => fire_due(&shared).await,
-            () = shared.schedules_changed.notified() => {}
-            received = events.recv() => match received {
-                Ok(event) => {
-                    if event.kind == EventKind::ExecutionFinished {
+        // The next tick is computed again only when a tick fired or a schedule changed, not
+        // at every event of the stream.
+        let sleep = sleep_until(next_tick(&shared));
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => {
+                    fire_due(&shared).await;
+                    break;
+                }
+                () = shared.schedules_changed.notified() => break,
+                received = events.recv() => match received {
+                    Ok(event) if event.kind == EventKind::ExecutionFinished => {
                         start_waiting(&shared, Some(&event)).await;
                     }
-                }
-                Err(RecvError::Lagged(_)) => start_waiting(&shared, None).await,
-                Err(RecvError::Closed) => return,
-            },
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => start_waiting(&shared, None).await,
+                    Err(RecvError::Closed) => return,
+                },
+            }
         }
     }
 }
