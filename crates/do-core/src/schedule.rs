@@ -276,7 +276,18 @@ pub fn parse_schedules(
                 });
             }
         }
-        match serde_json::from_value::<ScheduleSpec>(item.clone()) {
+        // As everywhere in a document, a field that is `null` is a field left out.
+        let item = match item {
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .filter(|(_, value)| !value.is_null())
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        match serde_json::from_value::<ScheduleSpec>(item) {
             Ok(mut spec) => {
                 if spec.name.is_empty() {
                     spec.name = default_name(workflow_name, i);
@@ -475,7 +486,7 @@ mod tests {
         );
         assert!(problems[1].message.contains("did you mean `catchUp`?"));
         let specs = parse_schedules(
-            &serde_json::json!([{"cron": "@daily"}, {"cron": "@hourly"}]),
+            &serde_json::json!([{"cron": "@daily"}, {"cron": "@hourly", "name": null, "overlap": null}]),
             "digest",
         )
         .expect("valid");
