@@ -105,11 +105,11 @@ async fn catch_up(shared: &Arc<Shared>) {
             now,
             false,
         );
-        let missed = cadence
+        let missed_any = !cadence
             .ticks_between(schedule.cursor, now, 1)
             .ticks
             .is_empty();
-        if !missed {
+        if missed_any {
             tracing::info!(
                 schedule = %schedule.spec.name,
                 catch_up = %schedule.spec.catch_up,
