@@ -4,6 +4,7 @@
 mod common;
 mod test_abuse;
 mod test_agents;
+mod test_cli_surface;
 mod test_completions;
 mod test_corpus;
 mod test_daemon;

@@ -117,8 +117,8 @@ fn words() -> Vec<OsString> {
         .collect()
 }
 
-/// `--socket` and `--data-dir` as typed on the line being completed, else from the
-/// environment, as a normal run would resolve them.
+/// `--socket` and `--data-dir` as typed on the line being completed; `Context` falls back to
+/// the environment, as a normal run does.
 fn global_args() -> GlobalArgs {
     let words = words();
     let value_of = |flag: &str| -> Option<PathBuf> {
@@ -136,8 +136,7 @@ fn global_args() -> GlobalArgs {
         json: false,
         quiet: true,
         color: clap::ColorChoice::Never,
-        socket: value_of("--socket").or_else(|| std::env::var_os("DO_SOCKET").map(Into::into)),
-        data_dir: value_of("--data-dir")
-            .or_else(|| std::env::var_os("DO_DATA_DIR").map(Into::into)),
+        socket: value_of("--socket"),
+        data_dir: value_of("--data-dir"),
     }
 }

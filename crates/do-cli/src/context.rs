@@ -25,7 +25,9 @@ pub(crate) struct Context {
 impl Context {
     pub(crate) fn new(global: &GlobalArgs) -> anyhow::Result<Context> {
         let dirs = directories::ProjectDirs::from("", "", "do");
-        let data_dir = match (&global.data_dir, &dirs) {
+        let given_data_dir = global.data_dir.clone().or_else(|| env_path("DO_DATA_DIR"));
+        let given_socket = global.socket.clone().or_else(|| env_path("DO_SOCKET"));
+        let data_dir = match (&given_data_dir, &dirs) {
             (Some(dir), _) => absolute(dir)?,
             (None, Some(dirs)) => dirs.data_dir().to_owned(),
             (None, None) => bail!(
@@ -35,8 +37,8 @@ impl Context {
         // A data dir chosen by hand gets its own socket, so that two data dirs never share a
         // daemon by accident.
         let socket = match (
-            &global.socket,
-            &global.data_dir,
+            &given_socket,
+            &given_data_dir,
             dirs.as_ref().and_then(|d| d.runtime_dir()),
         ) {
             (Some(socket), _, _) => absolute(socket)?,
@@ -157,6 +159,13 @@ pub(crate) struct DaemonOptions {
     /// Serve the HTTP API there too.
     pub(crate) http: Option<std::net::SocketAddr>,
     pub(crate) max_parallel: Option<u32>,
+}
+
+/// A path from the environment; an empty variable counts as unset.
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn no_daemon(error: &std::io::Error) -> bool {

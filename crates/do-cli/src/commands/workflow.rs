@@ -494,7 +494,11 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
         if count == 1 { "" } else { "s" }
     );
     for diagnostic in &diagnostics {
-        let _ = writeln!(err, "  {diagnostic}");
+        let _ = writeln!(
+            err,
+            "  {}",
+            crate::program::localize(&diagnostic.to_string())
+        );
     }
     USAGE
 }
@@ -502,6 +506,7 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
 fn print_warnings(file: &Path, warnings: &[Diagnostic]) {
     let mut err = std::io::stderr().lock();
     for warning in warnings {
+        let warning = crate::program::localize(&warning.to_string());
         let _ = writeln!(err, "warning: {}: {warning}", file.display());
     }
 }
@@ -552,8 +557,11 @@ fn cmd_create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<u8> {
         if std::io::stdout().is_terminal() {
             writeln!(
                 out,
-                "Run it with: dowf workflow execute {} --wait",
-                workflow.workflow_id
+                "Run it with: {}",
+                crate::program::command(&format!(
+                    "workflow execute {} --wait",
+                    workflow.workflow_id
+                ))
             )?;
         }
     }
@@ -584,7 +592,7 @@ fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Only workflows with this status.
-    #[arg(long, value_parser = parse_enum::<WorkflowStatus>)]
+    #[arg(long, value_parser = one_of::<WorkflowStatus>(WorkflowStatus::ALL.iter().map(|s| s.as_str())))]
     status: Option<WorkflowStatus>,
     /// Only workflows of this category.
     #[arg(long)]
@@ -600,11 +608,16 @@ pub(crate) struct ListArgs {
     offset: u32,
 }
 
-fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
+/// A value among an enum's wire names, which `--help` and shell completion then list.
+pub(crate) fn one_of<T>(
+    names: impl Iterator<Item = &'static str>,
+) -> impl clap::builder::TypedValueParser<Value = T>
 where
-    T::Err: std::fmt::Display,
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::error::Error + Send + Sync + 'static,
 {
-    text.parse().map_err(|e: T::Err| e.to_string())
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|text| text.parse::<T>())
 }
 
 fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
@@ -622,7 +635,10 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &workflows,
-        "No workflows. Create one with `dowf workflow create FILE`.",
+        &format!(
+            "No workflows. Create one with `{}`.",
+            crate::program::command("workflow create FILE")
+        ),
         &header,
         |w| {
             vec![
@@ -782,7 +798,11 @@ pub(crate) struct ExecuteOptions {
     #[arg(long, value_name = "FILE")]
     input_file: Option<PathBuf>,
     /// Ready steps of higher-priority executions start first.
-    #[arg(long, default_value = "normal", value_parser = parse_enum::<Priority>)]
+    #[arg(
+        long,
+        default_value = "normal",
+        value_parser = one_of::<Priority>(Priority::ALL.iter().map(|p| p.as_str()))
+    )]
     priority: Priority,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
@@ -895,8 +915,11 @@ fn report_started(
             if std::io::stdout().is_terminal() {
                 writeln!(
                     std::io::stdout(),
-                    "Follow it with: dowf workflow execution {}",
-                    execution.execution_id
+                    "Follow it with: {}",
+                    crate::program::command(&format!(
+                        "workflow execution {}",
+                        execution.execution_id
+                    ))
                 )?;
             }
         }
@@ -1224,7 +1247,7 @@ pub(crate) struct ExecutionsArgs {
     #[arg(long, add = crate::complete::workflow_ids())]
     workflow: Option<String>,
     /// Only executions with this status.
-    #[arg(long, value_parser = parse_enum::<ExecutionStatus>)]
+    #[arg(long, value_parser = one_of::<ExecutionStatus>(ExecutionStatus::ALL.iter().map(|s| s.as_str())))]
     status: Option<ExecutionStatus>,
     /// At most this many.
     #[arg(long, default_value_t = 50)]
@@ -1248,7 +1271,10 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &executions,
-        "No executions. Start one with `dowf workflow execute WF`.",
+        &format!(
+            "No executions. Start one with `{}`.",
+            crate::program::command("workflow execute WF")
+        ),
         &header,
         |e| {
             vec![

@@ -1,0 +1,124 @@
+//! The command line as a person meets it: the names it suggests, its help, its quick start.
+
+use crate::common::{TestEnv, dowf_bin, repo_root};
+
+/// Started as `dowf`, every command it suggests says `dowf`: `do agent add …` is a syntax
+/// error when pasted into bash. The daemon's own messages are renamed too.
+#[test]
+fn hints_name_the_program_as_it_was_started() {
+    let env = TestEnv::new();
+    let file = env.file(
+        "uses-priya.json",
+        r#"{"name": "p", "steps": [{"id": "a", "agent": "priya", "task": "t"}]}"#,
+    );
+    let output = env
+        .command_of(&dowf_bin())
+        .args(["workflow", "run", file.to_str().expect("utf-8")])
+        .output()
+        .expect("dowf");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("add it with `dowf agent add priya -- COMMAND…`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("`do "), "{stderr}");
+    let output = env
+        .command_of(&dowf_bin())
+        .args(["agent", "list"])
+        .output()
+        .expect("dowf");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("`dowf agent add NAME"), "{stdout}");
+    // Started as `do`, it says `do`.
+    let run = env.run(&["team", "list"]);
+    assert!(run.ok().contains("`do team create"), "{}", run.stdout);
+}
+
+/// The quick start at the end of `dowf --help` runs as written, in a fresh data dir, from the
+/// root of the repository, with `dowf` on PATH.
+#[test]
+fn the_quick_start_in_help_runs_as_written() {
+    let env = TestEnv::new();
+    let help = env.run(&["--help"]).ok().to_owned();
+    let lines: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Quick start"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    assert!(lines.len() >= 3, "no quick start in:\n{help}");
+    let bin_dir = dowf_bin().parent().expect("bin dir").to_owned();
+    let mut bash = std::process::Command::new("bash");
+    bash.args(["-euo", "pipefail", "-c", &lines.join("\n")])
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", env.path("home"))
+        .env("DO_DATA_DIR", env.path("data"))
+        .env("DO_SOCKET", env.socket())
+        .current_dir(repo_root());
+    let output = bash.output().expect("bash");
+    assert!(
+        output.status.success(),
+        "the quick start failed:\n{}\nstdout:\n{}\nstderr:\n{}",
+        lines.join("\n"),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `--priority` lists its values in `--help` and completes them in every shell.
+#[test]
+fn priority_values_are_in_help_and_completion() {
+    let env = TestEnv::new();
+    let help = env.run(&["workflow", "execute", "--help"]).ok().to_owned();
+    assert!(
+        help.contains("[possible values: low, normal, high, urgent]"),
+        "{help}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let output = env
+            .command()
+            .env("COMPLETE", shell)
+            .env("_CLAP_COMPLETE_INDEX", "5")
+            .env("_CLAP_IFS", "\n")
+            .args(["--", "do", "workflow", "execute", "wf_x", "--priority", ""])
+            .output()
+            .expect("do");
+        let offered = String::from_utf8_lossy(&output.stdout);
+        let offered: Vec<&str> = offered.lines().collect();
+        assert_eq!(offered, ["low", "normal", "high", "urgent"], "{shell}");
+    }
+}
+
+/// `--socket`, `--data-dir` and `--color` sit under their own heading, and a usage error's
+/// `Usage:` line shows what was typed, not what came from DO_SOCKET and DO_DATA_DIR.
+#[test]
+fn global_options_have_their_heading_and_env_values_stay_out_of_usage_errors() {
+    let env = TestEnv::new();
+    let help = env.run(&["workflow", "list", "--help"]).ok().to_owned();
+    let global = help
+        .split_once("Global options:")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no global options heading:\n{help}"));
+    for option in ["--socket <PATH>", "--data-dir <DIR>", "--color <WHEN>"] {
+        assert!(global.contains(option), "{option} not global:\n{help}");
+    }
+    assert!(global.contains("[env: DO_SOCKET]"), "{help}");
+    let run = env.run(&["workflow", "execute"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let usage = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("Usage:"))
+        .unwrap_or_else(|| panic!("no usage:\n{}", run.stderr));
+    assert_eq!(usage, "Usage: do workflow execute <WORKFLOW>");
+}
