@@ -122,3 +122,35 @@ fn global_options_have_their_heading_and_env_values_stay_out_of_usage_errors() {
         .unwrap_or_else(|| panic!("no usage:\n{}", run.stderr));
     assert_eq!(usage, "Usage: do workflow execute <WORKFLOW>");
 }
+
+/// `validate` and `run` agree: with a daemon running, `validate` warns about an agent that is
+/// not registered (an error with `--strict`); with none, it checks the document alone, says
+/// so, and starts no daemon.
+#[test]
+fn validate_reports_unregistered_agents_when_a_daemon_runs() {
+    let env = TestEnv::new();
+    let file = env.file(
+        "uses-priya.json",
+        r#"{"name": "p", "steps": [{"id": "a", "agent": "priya", "task": "t"}]}"#,
+    );
+    let file = file.to_str().expect("utf-8");
+    let run = env.run(&["workflow", "validate", file]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("not checked"), "{}", run.stderr);
+    assert!(!env.socket().exists(), "validate started a daemon");
+    env.run(&["daemon", "start"]).ok();
+    let run = env.run(&["workflow", "validate", file]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("steps[0].agent: agent `priya` is not registered"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("with 1 warning"), "{}", run.stdout);
+    let run = env.run(&["workflow", "validate", "--strict", file]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("--strict"), "{}", run.stderr);
+    env.run(&["agent", "add", "priya", "--shell", "true"]).ok();
+    env.run(&["workflow", "validate", "--strict", file]).ok();
+}

@@ -96,6 +96,15 @@ impl Context {
         Ok(Client::connect(&self.socket)?)
     }
 
+    /// Whether a daemon answers on the socket, for commands that use one only when it runs.
+    pub(crate) fn daemon_runs(&self) -> anyhow::Result<bool> {
+        match Client::connect(&self.socket) {
+            Ok(_) => Ok(true),
+            Err(ClientError::Connect { source, .. }) if no_daemon(&source) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Starts `do daemon run` in the background and waits until it listens.
     pub(crate) fn spawn_daemon(&self, options: &DaemonOptions) -> anyhow::Result<()> {
         // A bad config file is this command's usage error, not a daemon that failed to start.

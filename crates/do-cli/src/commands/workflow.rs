@@ -402,6 +402,10 @@ pub(crate) struct CreateArgs {
 pub(crate) struct ValidateArgs {
     /// The workflow document, JSON or YAML (`.yaml`/`.yml`); `-` reads standard input.
     file: PathBuf,
+    /// Treat warnings as errors (exit 2): agents that are not registered, teams that are not
+    /// defined (which `run` and `execute` refuse), fields no step type has.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Reads and parses a document file, reporting a syntax error with its line and column. A
@@ -485,6 +489,11 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
         .and_then(|d| d.get("errors"))
         .and_then(|e| serde_json::from_value(e.clone()).ok())
         .unwrap_or_default();
+    report_errors(file, &diagnostics)
+}
+
+/// One line per problem of an invalid document, with its path; exit 2.
+fn report_errors(file: &Path, diagnostics: &[Diagnostic]) -> u8 {
     let mut err = std::io::stderr().lock();
     let count = diagnostics.len();
     let _ = writeln!(
@@ -493,7 +502,7 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
         file.display(),
         if count == 1 { "" } else { "s" }
     );
-    for diagnostic in &diagnostics {
+    for diagnostic in diagnostics {
         let _ = writeln!(
             err,
             "  {}",
@@ -568,18 +577,56 @@ fn cmd_create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<u8> {
     Ok(SUCCESS)
 }
 
+/// Checks a document with the running daemon, which also knows the registered agents and
+/// teams; with none running, checks it here and says what was left unchecked (a check never
+/// starts a daemon).
 fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
-    let validation: ValidationData = match submit(ctx, &args.file, Request::ValidateWorkflow)? {
-        Ok(data) => data,
-        Err(code) => return Ok(code),
+    let validation: ValidationData = if ctx.daemon_runs()? {
+        match submit(ctx, &args.file, Request::ValidateWorkflow)? {
+            Ok(data) => data,
+            Err(code) => return Ok(code),
+        }
+    } else {
+        let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
+        let document = read_document(&args.file, limits.document_bytes)?;
+        let validated = match do_core::validate::parse_document(&document) {
+            Ok(validated) => validated,
+            Err(errors) => return Ok(report_errors(&args.file, &errors)),
+        };
+        writeln!(
+            std::io::stderr(),
+            "note: no daemon is running, so the agents and teams the steps name were not \
+             checked; `{}` starts one",
+            crate::program::command("daemon start")
+        )?;
+        ValidationData {
+            name: validated.document.name,
+            steps: validated.document.steps.len(),
+            warnings: validated.warnings,
+        }
     };
     print_warnings(&args.file, &validation.warnings);
+    let count = validation.warnings.len();
+    if args.strict && count > 0 {
+        writeln!(
+            std::io::stderr(),
+            "error: `{}` has {count} warning{} and --strict treats them as errors",
+            args.file.display(),
+            if count == 1 { "" } else { "s" }
+        )?;
+        return Ok(USAGE);
+    }
     if ctx.json {
         print_json(&validation)?;
     } else if !ctx.quiet {
+        let warned = match count {
+            0 => String::new(),
+            1 => ", with 1 warning above".to_owned(),
+            n => format!(", with {n} warnings above"),
+        };
         writeln!(
             std::io::stdout(),
-            "`{}` is a valid workflow: {} ({} top-level step{}).",
+            "`{}` is a valid workflow: {} ({} top-level step{}){warned}.",
             args.file.display(),
             validation.name,
             validation.steps,
