@@ -17,6 +17,7 @@ mod test_http;
 mod test_load;
 mod test_schema;
 mod test_security;
+mod test_step_output;
 mod test_step_types;
 mod test_validation;
 mod test_versions;

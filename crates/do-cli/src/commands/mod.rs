@@ -3,6 +3,9 @@
 pub(crate) mod agent;
 pub(crate) mod completions;
 pub(crate) mod daemon;
+pub(crate) mod latest;
+pub(crate) mod log_lines;
+pub(crate) mod step_output;
 pub(crate) mod team;
 pub(crate) mod workflow;
 

@@ -1,5 +1,7 @@
 //! `do workflow …`: documents and their executions.
 
+use crate::commands::latest;
+use crate::commands::log_lines::LogPrinter;
 use crate::context::Context;
 use crate::document::{Strict, explain};
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
@@ -8,7 +10,7 @@ use crate::render::{
 };
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority, StepStatus, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::{Step, StepKind};
 use do_proto::{
@@ -63,17 +65,28 @@ pub(crate) enum WorkflowCommand {
     /// cannot be retried.
     Retry(RetryArgs),
     /// Print what steps wrote on stderr (their logs), every attempt, oldest first.
+    ///
+    /// With --json, one JSON object per line of log: {"time", "step", "attempt", "stream",
+    /// "line"} (`time` is null for lines of the stored log, which keeps no time per line); with
+    /// -q, the logs without the header before each attempt.
     Logs(LogsArgs),
+    /// Print one step's whole output: a text as the text, anything else as JSON (pipeable).
+    Output(crate::commands::step_output::OutputArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
     /// Only this step (inside a loop: `process[2]`).
     #[arg(add = crate::complete::step_ids())]
     step: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
+    /// Only the steps that failed (every attempt of each), like `gh run view --log-failed`.
+    #[arg(long, conflicts_with = "step")]
+    failed: bool,
     /// Only this attempt of the step(s).
     #[arg(long, value_name = "N")]
     attempt: Option<u32>,
@@ -85,7 +98,14 @@ pub(crate) struct LogsArgs {
 
 /// Logs are files in the data dir (`runs/EXEC/STEP.ATTEMPT.log`); the status document says
 /// which attempts exist.
-fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
+fn cmd_logs(ctx: &Context, mut args: LogsArgs) -> anyhow::Result<u8> {
+    let (execution_id, step) =
+        latest::resolve(ctx, args.last, args.execution.take(), args.step.take())?;
+    let args = ResolvedLogs {
+        execution: execution_id,
+        step,
+        args,
+    };
     let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
         id: args.execution.clone(),
     }))?;
@@ -107,10 +127,12 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
         .into());
     }
     let mut out = std::io::stdout().lock();
+    let mut printer = LogPrinter::new(ctx);
     let mut following = Vec::new();
     for step in steps
         .iter()
         .filter(|s| args.step.as_ref().is_none_or(|w| &s.id == w))
+        .filter(|s| !args.failed || (s.status == StepStatus::Failed && s.steps.is_empty()))
     {
         for attempt in step
             .attempts
@@ -119,19 +141,13 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
         {
             let path = log_path(ctx, &args.execution, &step.id, attempt.attempt);
             let log = std::fs::read(&path).unwrap_or_default();
-            writeln!(
-                out,
-                "==> {} attempt {} ({}) <==",
-                step.id, attempt.attempt, attempt.status
+            printer.stored(
+                &mut out,
+                (&step.id, attempt.attempt),
+                attempt.status.as_str(),
+                &log,
+                args.follow,
             )?;
-            if log.is_empty() && !args.follow {
-                writeln!(out, "(nothing on stderr)")?;
-            } else {
-                out.write_all(&log)?;
-                if !log.is_empty() && !log.ends_with(b"\n") && !args.follow {
-                    writeln!(out)?;
-                }
-            }
             following.push(Tail {
                 step: step.id.clone(),
                 attempt: attempt.attempt,
@@ -142,9 +158,23 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
     }
     drop(out);
     if args.follow {
-        follow_logs(ctx, args, following)?;
+        follow_logs(ctx, &args, following, &mut printer)?;
     }
     Ok(SUCCESS)
+}
+
+/// `logs` with its execution named (`--last` resolved).
+struct ResolvedLogs {
+    execution: String,
+    step: Option<String>,
+    args: LogsArgs,
+}
+
+impl std::ops::Deref for ResolvedLogs {
+    type Target = LogsArgs;
+    fn deref(&self) -> &LogsArgs {
+        &self.args
+    }
 }
 
 fn log_path(ctx: &Context, execution: &str, step: &str, attempt: u32) -> PathBuf {
@@ -174,7 +204,12 @@ enum Update {
 /// when the step or the execution ends; inotify on the run directory says when a log grew. A
 /// step's end is committed only after its agent's stderr has been read to the end, so the
 /// last read after the end event misses nothing.
-fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::Result<()> {
+fn follow_logs(
+    ctx: &Context,
+    args: &ResolvedLogs,
+    mut tails: Vec<Tail>,
+    printer: &mut LogPrinter,
+) -> anyhow::Result<()> {
     use notify::Watcher as _;
     let mut client = ctx.client()?;
     let (sender, updates) = std::sync::mpsc::channel();
@@ -198,8 +233,6 @@ fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::
     let mut watching = files
         .watch(&run_dir, notify::RecursiveMode::NonRecursive)
         .is_ok();
-    // A header whenever the output switches to another attempt's log.
-    let mut shown = tails.last().map(|t| (t.step.clone(), t.attempt));
     let mut ended = false;
     let mut stream_over = false;
     loop {
@@ -215,18 +248,15 @@ fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::
                 continue;
             }
             tail.offset += new.len() as u64;
-            let this = (tail.step.clone(), tail.attempt);
-            if shown.as_ref() != Some(&this) {
-                writeln!(out, "==> {} attempt {} <==", tail.step, tail.attempt)?;
-                shown = Some(this);
-            }
-            out.write_all(&new)?;
+            printer.written(&mut out, (&tail.step, tail.attempt), &new)?;
+        }
+        if ended {
+            printer.finish(&mut out)?;
+            out.flush()?;
+            break;
         }
         out.flush()?;
         drop(out);
-        if ended {
-            break;
-        }
         let event = match updates.recv() {
             Ok(Update::Event(event)) => event,
             Ok(Update::Written) => continue,
@@ -281,9 +311,11 @@ fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::
 
 #[derive(Debug, Args)]
 pub(crate) struct CancelArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Why; kept in the execution's status document.
     #[arg(long)]
     reason: Option<String>,
@@ -291,12 +323,14 @@ pub(crate) struct CancelArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RetryArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
     /// The failed step's id (inside a loop: `process[2]`).
-    #[arg(add = crate::complete::step_ids())]
-    step: String,
+    #[arg(add = crate::complete::step_ids(), required_unless_present = "last")]
+    step: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -355,7 +389,7 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
         WorkflowCommand::Cancel(args) => cmd_control(
             ctx,
             Request::CancelExecution(CancelExecution {
-                id: args.execution,
+                id: latest::execution(ctx, args.last, args.execution)?,
                 reason: args.reason,
             }),
             "Cancelled",
@@ -363,30 +397,35 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
         ),
         WorkflowCommand::Pause(args) => cmd_control(
             ctx,
-            Request::PauseExecution(ById { id: args.execution }),
+            Request::PauseExecution(ById {
+                id: latest::execution(ctx, args.last, args.execution)?,
+            }),
             "Paused",
             None,
         ),
         WorkflowCommand::Resume(args) => cmd_control(
             ctx,
-            Request::ResumeExecution(ById { id: args.execution }),
+            Request::ResumeExecution(ById {
+                id: latest::execution(ctx, args.last, args.execution)?,
+            }),
             "Resumed",
             None,
         ),
-        WorkflowCommand::Logs(args) => cmd_logs(ctx, &args),
-        WorkflowCommand::Retry(args) if args.watch => {
-            let _: ExecutionData = ctx.client()?.call(Request::RetryStep(RetryStep {
-                id: args.execution.clone(),
-                step_id: args.step,
-            }))?;
-            crate::watch::follow(ctx, &args.execution)
-        }
+        WorkflowCommand::Logs(args) => cmd_logs(ctx, args),
+        WorkflowCommand::Output(args) => crate::commands::step_output::cmd_output(ctx, args),
         WorkflowCommand::Retry(args) => {
-            let wait = args.wait.then_some(args.execution.as_str());
+            let (execution, step) = latest::resolve(ctx, args.last, args.execution, args.step)?;
+            let step_id = step
+                .ok_or_else(|| UsageError("give the id of the failed step to retry".to_owned()))?;
             let request = Request::RetryStep(RetryStep {
-                id: args.execution.clone(),
-                step_id: args.step.clone(),
+                id: execution.clone(),
+                step_id,
             });
+            if args.watch {
+                let _: ExecutionData = ctx.client()?.call(request)?;
+                return crate::watch::follow(ctx, &execution);
+            }
+            let wait = args.wait.then_some(execution.as_str());
             cmd_control(ctx, request, "Retrying a step of", wait)
         }
     }
@@ -1157,9 +1196,11 @@ fn print_event(event: &Event) {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -1167,9 +1208,11 @@ pub(crate) struct ExecutionArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionStatusArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -1178,15 +1221,14 @@ pub(crate) struct ExecutionStatusArgs {
 }
 
 fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8> {
+    let id = latest::execution(ctx, args.last, args.execution.clone())?;
     if args.watch {
-        return crate::watch::follow(ctx, &args.execution);
+        return crate::watch::follow(ctx, &id);
     }
     if args.wait {
-        return wait_for(ctx, &mut ctx.client()?, &args.execution);
+        return wait_for(ctx, &mut ctx.client()?, &id);
     }
-    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
-        id: args.execution.clone(),
-    }))?;
+    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById { id }))?;
     if ctx.json {
         print_json(&execution)?;
     } else if ctx.quiet {
