@@ -15,6 +15,7 @@ mod test_failures;
 mod test_faults;
 mod test_http;
 mod test_load;
+mod test_output_modes;
 mod test_schema;
 mod test_security;
 mod test_step_output;

@@ -37,11 +37,14 @@ const GLOBAL: &str = "Global options";
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct GlobalArgs {
-    /// Print machine-readable JSON (the API's `data`) instead of tables.
+    /// Print machine-readable JSON (the API's `data`) instead of tables; `logs` prints JSON
+    /// lines. `completions` and `man` refuse it: they print a script or a page.
     #[arg(long, global = true)]
     pub(crate) json: bool,
-    /// Print only what a script needs: ids (one per line), an execution's status word, or
-    /// nothing. Errors still go to stderr and the exit code tells the outcome.
+    /// Print only what a script needs: ids (one per line), an execution's or a workflow's
+    /// status word, or nothing; `logs` prints the logs without headers, and `output`,
+    /// `schema`, `api-key`, `completions` and `man` print what they print without it. Errors
+    /// still go to stderr and the exit code tells the outcome.
     #[arg(short, long, global = true, conflicts_with = "json")]
     pub(crate) quiet: bool,
     /// When to colour the output: on a terminal unless NO_COLOR is set (auto), always, never.

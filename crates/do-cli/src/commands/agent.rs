@@ -256,6 +256,10 @@ fn cmd_show(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
         print_json(&agent)?;
         return Ok(SUCCESS);
     }
+    if ctx.quiet {
+        writeln!(std::io::stdout(), "{}", agent.spec.name)?;
+        return Ok(SUCCESS);
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}  ({})", agent.spec.name, describe(&agent.spec))?;
     if let Some(description) = &agent.spec.description {

@@ -329,7 +329,11 @@ WantedBy=default.target
 fn cmd_install_service(ctx: &Context, args: &InstallServiceArgs) -> anyhow::Result<u8> {
     let unit = service_unit(ctx)?;
     if args.print {
-        write!(std::io::stdout(), "{unit}")?;
+        if ctx.json {
+            print_json(&json!({"unit": unit}))?;
+        } else {
+            write!(std::io::stdout(), "{unit}")?;
+        }
         return Ok(SUCCESS);
     }
     let dirs = directories::BaseDirs::new()

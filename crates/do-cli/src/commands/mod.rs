@@ -11,6 +11,7 @@ pub(crate) mod workflow;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
+use crate::exit::UsageError;
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -20,6 +21,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Agent(command) => agent::run(&ctx, command),
         Command::Team(command) => team::run(&ctx, command),
         Command::Daemon(command) => daemon::run(&ctx, command),
+        Command::Completions(_) | Command::Man(_) if ctx.json => Err(UsageError(
+            "`completions` prints a shell script and `man` a man page or Markdown: --json does \
+             not apply to them"
+                .to_owned(),
+        )
+        .into()),
         Command::Completions(args) => completions::cmd_completions(&args),
         Command::Man(args) => completions::cmd_man(&args),
     }

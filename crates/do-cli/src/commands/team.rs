@@ -112,6 +112,8 @@ fn cmd_show(ctx: &Context, args: &IdArgs) -> anyhow::Result<u8> {
     }))?;
     if ctx.json {
         print_json(&team)?;
+    } else if ctx.quiet {
+        writeln!(std::io::stdout(), "{}", team.spec.id)?;
     } else {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}  ({})", team.spec.id, team.spec.strategy)?;

@@ -773,6 +773,11 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
         print_json(&workflow)?;
         return Ok(SUCCESS);
     }
+    if ctx.quiet {
+        // As `execution -q`: the status word.
+        writeln!(std::io::stdout(), "{}", workflow.status)?;
+        return Ok(SUCCESS);
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}  {}", workflow.workflow_id, workflow.document.name)?;
     if let Some(description) = &workflow.document.description {
