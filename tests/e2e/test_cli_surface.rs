@@ -154,3 +154,41 @@ fn validate_reports_unregistered_agents_when_a_daemon_runs() {
     env.run(&["agent", "add", "priya", "--shell", "true"]).ok();
     env.run(&["workflow", "validate", "--strict", file]).ok();
 }
+
+/// `--dry-run` says what each step does when it fails: retries with their delays, fallback,
+/// escalation or going on, timeouts; a step's `errorHandling` over the workflow's.
+#[test]
+fn dry_run_shows_each_steps_error_handling() {
+    let env = TestEnv::new();
+    env.run(&["agent", "add", "ok", "--shell", "true"]).ok();
+    let document = serde_json::json!({
+        "name": "handled", "timeout": 600,
+        "errorHandling": {"strategy": "retry", "maxRetries": 2, "initialDelay": 0.5},
+        "steps": [
+            {"id": "a", "agent": "ok", "task": "t", "timeout": 30},
+            {"id": "b", "agent": "ok", "task": "t", "errorHandling": {
+                "strategy": "fallback", "maxRetries": 0, "escalateOnFailure": true,
+                "fallback": {"id": "b-fb", "agent": "ok", "task": "t"}}},
+            {"id": "c", "agent": "ok", "task": "t", "errorHandling": {
+                "strategy": "continue", "maxRetries": 1, "backoff": "fixed"}}
+        ]
+    });
+    let file = env.file("handled.json", &document.to_string());
+    let plan = env.run(&[
+        "workflow",
+        "run",
+        file.to_str().expect("utf-8"),
+        "--dry-run",
+    ]);
+    let plan = plan.ok();
+    for line in [
+        "   on failure: retry 2 times after 0.5 s, 1 s (exponential backoff), then the execution \
+         fails; timeout 30 s per attempt",
+        "   on failure: run fallback `b-fb` in its place; if that fails too, escalate: the \
+         execution waits for a person",
+        "   on failure: retry 1 time after 0.5 s (fixed backoff), then go on (its output is null)",
+        "The execution times out after 600 s.",
+    ] {
+        assert!(plan.lines().any(|l| l == line), "no `{line}` in:\n{plan}");
+    }
+}

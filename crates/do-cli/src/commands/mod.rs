@@ -3,6 +3,7 @@
 pub(crate) mod agent;
 pub(crate) mod completions;
 pub(crate) mod daemon;
+pub(crate) mod failure_plan;
 pub(crate) mod latest;
 pub(crate) mod log_lines;
 pub(crate) mod step_output;

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use do_core::model::{ExecutionStatus, Priority, StepStatus, WorkflowStatus};
 use do_core::validate::Diagnostic;
-use do_core::workflow::{Step, StepKind};
+use do_core::workflow::{ErrorHandling, Step, StepKind};
 use do_proto::{
     ApiError, ById, CancelExecution, ClientError, CreateWorkflow, DeleteWorkflow, DeletedWorkflow,
     ErrorCode, Event, EventKind, ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows,
@@ -970,7 +970,7 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
             "Plan of {} ({}); nothing runs:",
             workflow.workflow_id, workflow.document.name
         )?;
-        plan_steps(&workflow.document.steps, "", 0, &mut out)?;
+        plan(&workflow.document, &mut out)?;
         return Ok(SUCCESS);
     }
     let execution: ExecutionData = client.call(Request::ExecuteWorkflow(ExecuteWorkflow {
@@ -1054,21 +1054,42 @@ fn wait_for(
     })
 }
 
-/// One numbered line per step: a sequence counts 1, 2, 3; steps that run together share a
-/// number with a letter (3a, 3b); a branch or loop body is numbered under its step (4.1).
-fn plan_steps(
-    steps: &[Step],
-    prefix: &str,
-    depth: usize,
+/// The plan of a document: its steps, what each does on failure, and its timeout.
+fn plan(
+    document: &do_core::workflow::WorkflowDocument,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    for (i, step) in steps.iter().enumerate() {
-        plan_step(step, &format!("{prefix}{}", i + 1), depth, out)?;
+    let defaults = document.error_handling.clone().unwrap_or_default();
+    plan_steps(&document.steps, "", 0, &defaults, out)?;
+    if let Some(timeout) = document.timeout {
+        writeln!(out, "The execution times out after {timeout} s.")?;
     }
     Ok(())
 }
 
-fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> std::io::Result<()> {
+/// One numbered line per step: a sequence counts 1, 2, 3; steps that run together share a
+/// number with a letter (3a, 3b); a branch or loop body is numbered under its step (4.1).
+/// Under a step, what happens when it fails.
+fn plan_steps(
+    steps: &[Step],
+    prefix: &str,
+    depth: usize,
+    defaults: &ErrorHandling,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for (i, step) in steps.iter().enumerate() {
+        plan_step(step, &format!("{prefix}{}", i + 1), depth, defaults, out)?;
+    }
+    Ok(())
+}
+
+fn plan_step(
+    step: &Step,
+    label: &str,
+    depth: usize,
+    defaults: &ErrorHandling,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let inputs = |input: &Option<do_core::workflow::Inputs>| match input {
         Some(input) => format!(" with {}", input.names().join(", ")),
         None => String::new(),
@@ -1099,6 +1120,9 @@ fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> st
     };
     let indent = "   ".repeat(depth);
     writeln!(out, "{indent}{label}. {line}")?;
+    if let Some(handling) = crate::commands::failure_plan::describe(step, defaults) {
+        writeln!(out, "{indent}   {handling}")?;
+    }
     match &step.kind {
         StepKind::Parallel(p) => {
             for (j, child) in p.steps.iter().enumerate() {
@@ -1106,19 +1130,32 @@ fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> st
                     child,
                     &format!("{label}{}", char::from(b'a' + (j % 26) as u8)),
                     depth + 1,
+                    defaults,
                     out,
                 )?;
             }
         }
         StepKind::Conditional(c) => {
             writeln!(out, "{indent}   if true:")?;
-            plan_steps(c.then.steps(), &format!("{label}."), depth + 1, out)?;
+            plan_steps(
+                c.then.steps(),
+                &format!("{label}."),
+                depth + 1,
+                defaults,
+                out,
+            )?;
             if let Some(otherwise) = &c.otherwise {
                 writeln!(out, "{indent}   else:")?;
-                plan_steps(otherwise.steps(), &format!("{label}."), depth + 1, out)?;
+                plan_steps(
+                    otherwise.steps(),
+                    &format!("{label}."),
+                    depth + 1,
+                    defaults,
+                    out,
+                )?;
             }
         }
-        StepKind::Loop(l) => plan_step(&l.step, &format!("{label}.1"), depth + 1, out)?,
+        StepKind::Loop(l) => plan_step(&l.step, &format!("{label}.1"), depth + 1, defaults, out)?,
         StepKind::Task(_) | StepKind::Team(_) => {}
     }
     Ok(())
@@ -1523,7 +1560,7 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
             "Plan of {}; nothing is stored and nothing runs:",
             document.name
         )?;
-        plan_steps(&document.steps, "", 0, &mut out)?;
+        plan(&document, &mut out)?;
         return Ok(SUCCESS);
     }
     let request = |CreateWorkflow { document }| {
