@@ -144,3 +144,50 @@ fn the_cli_reference_in_the_repository_is_up_to_date() {
         "docs/cli.md is stale; run with DO_UPDATE_COMPLETIONS=1"
     );
 }
+
+/// With `completions/_dowf` on `fpath` (compinit autoloads it on the first TAB), the first TAB
+/// of a fresh zsh completes. Drives an interactive zsh through zsh's own pty module; skipped
+/// where zsh is not installed.
+#[test]
+fn zsh_completes_on_the_first_tab() {
+    if std::process::Command::new("zsh")
+        .args(["-fc", "true"])
+        .output()
+        .is_err()
+    {
+        eprintln!("zsh is not installed: zsh_completes_on_the_first_tab checks nothing");
+        return;
+    }
+    let env = TestEnv::new();
+    let fpath = env.path("fpath");
+    std::fs::create_dir_all(&fpath).expect("fpath dir");
+    let script = env
+        .run(&["completions", "zsh", "--name", "dowf"])
+        .ok()
+        .to_owned();
+    std::fs::write(fpath.join("_dowf"), script).expect("_dowf");
+    let bin_dir = do_bin().parent().expect("bin dir").to_owned();
+    // `zpty -r` reads until the pattern matches: no sleeping, and `timeout` bounds the wait
+    // for a TAB that completes nothing.
+    let driver = format!(
+        r#"zmodload zsh/zpty
+zpty -b shell 'zsh -f -i'
+zpty -w shell "PS1='> '; PATH='{bin}':\$PATH; fpath=('{fpath}' \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w -n shell $'dowf workflow valid\t'
+zpty -r shell seen '*validate*' && print completed"#,
+        bin = bin_dir.display(),
+        fpath = fpath.display()
+    );
+    let output = std::process::Command::new("timeout")
+        .args(["10", "zsh", "-fc", &driver])
+        .env("HOME", env.path("home"))
+        .env("DO_DATA_DIR", env.path("data"))
+        .env("DO_SOCKET", env.socket())
+        .env("TERM", "dumb")
+        .output()
+        .expect("zsh");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).ends_with("completed\n"),
+        "the first TAB completed nothing: {output:?}"
+    );
+}
