@@ -84,6 +84,7 @@ pub(crate) enum Command {
     Daemon(DaemonCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(crate::commands::completions::CompletionsArgs),
-    /// Print the man page (`dowf man | man -l -`), or with `--markdown` the CLI reference.
-    Man(crate::commands::completions::ManArgs),
+    /// Print the man page (`dowf man | man -l -`), write every command's page (`--dir`), or
+    /// print the CLI reference (`--markdown`).
+    Man(crate::commands::man::ManArgs),
 }

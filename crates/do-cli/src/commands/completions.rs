@@ -1,6 +1,4 @@
-use crate::cli::Cli;
 use crate::exit::SUCCESS;
-use clap::CommandFactory;
 use clap_complete::env::{EnvCompleter, Shells};
 use std::io::Write;
 
@@ -44,50 +42,4 @@ fn complete_on_first_tab(script: &str, name: &str) -> String {
              compdef {completer} {name}\nfi\n"
         ),
     )
-}
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct ManArgs {
-    /// Print every command's `--help` as one Markdown page instead (docs/cli.md holds it).
-    #[arg(long)]
-    markdown: bool,
-}
-
-/// Prints the man page (roff) of `do` on stdout, or the Markdown CLI reference; `docs/man/do.1`
-/// and `docs/cli.md` hold them.
-pub(crate) fn cmd_man(args: &ManArgs) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
-    if args.markdown {
-        // A fixed width, so the page doesn't depend on the terminal it was made in.
-        let mut command = Cli::command().term_width(100);
-        command.build();
-        let mut page = String::from(
-            "# CLI reference\n\nGenerated from the program's own help by `do man --markdown`; a test \
-             keeps it current.\n",
-        );
-        reference(&mut command, 2, &mut page);
-        out.write_all(page.as_bytes())?;
-    } else {
-        clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-    }
-    Ok(SUCCESS)
-}
-
-/// Appends a command's long help, then each subcommand's, as Markdown sections.
-fn reference(command: &mut clap::Command, depth: usize, page: &mut String) {
-    let name = command
-        .get_bin_name()
-        .unwrap_or_else(|| command.get_name())
-        .to_owned();
-    let help = command.render_long_help().to_string();
-    page.push_str(&format!(
-        "\n{} `{name}`\n\n```text\n{}\n```\n",
-        "#".repeat(depth.min(6)),
-        help.trim_end()
-    ));
-    for sub in command.get_subcommands_mut() {
-        if sub.get_name() != "help" {
-            reference(sub, depth + 1, page);
-        }
-    }
 }

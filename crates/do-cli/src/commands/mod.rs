@@ -6,6 +6,7 @@ pub(crate) mod daemon;
 pub(crate) mod failure_plan;
 pub(crate) mod latest;
 pub(crate) mod log_lines;
+pub(crate) mod man;
 pub(crate) mod step_output;
 pub(crate) mod team;
 pub(crate) mod workflow;
@@ -29,6 +30,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         )
         .into()),
         Command::Completions(args) => completions::cmd_completions(&args),
-        Command::Man(args) => completions::cmd_man(&args),
+        Command::Man(args) => man::cmd_man(&args),
     }
 }
