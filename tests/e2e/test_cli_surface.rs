@@ -49,9 +49,31 @@ fn the_quick_start_in_help_runs_as_written() {
         .map(str::trim)
         .collect();
     assert!(lines.len() >= 3, "no quick start in:\n{help}");
+    run_in_bash(&env, &lines.join("\n"));
+}
+
+/// The README's quick start runs as written too.
+#[test]
+fn the_quick_start_in_the_readme_runs_as_written() {
+    let env = TestEnv::new();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let block: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| *l != "## Quick start")
+        .skip_while(|l| *l != "```sh")
+        .skip(1)
+        .take_while(|l| *l != "```")
+        .collect();
+    assert!(block.len() >= 5, "no quick start in the README");
+    run_in_bash(&env, &block.join("\n"));
+}
+
+/// Runs a script in bash (`-euo pipefail`) from the root of the repository, with `dowf` on
+/// PATH and this test's data dir; asserts that it succeeds.
+fn run_in_bash(env: &TestEnv, script: &str) {
     let bin_dir = dowf_bin().parent().expect("bin dir").to_owned();
-    let mut bash = std::process::Command::new("bash");
-    bash.args(["-euo", "pipefail", "-c", &lines.join("\n")])
+    let output = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
         .env_clear()
         .env(
             "PATH",
@@ -64,12 +86,12 @@ fn the_quick_start_in_help_runs_as_written() {
         .env("HOME", env.path("home"))
         .env("DO_DATA_DIR", env.path("data"))
         .env("DO_SOCKET", env.socket())
-        .current_dir(repo_root());
-    let output = bash.output().expect("bash");
+        .current_dir(repo_root())
+        .output()
+        .expect("bash");
     assert!(
         output.status.success(),
-        "the quick start failed:\n{}\nstdout:\n{}\nstderr:\n{}",
-        lines.join("\n"),
+        "failed:\n{script}\nstdout:\n{}\nstderr:\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
