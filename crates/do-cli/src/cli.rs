@@ -88,3 +88,15 @@ pub(crate) enum Command {
     /// print the CLI reference (`--markdown`).
     Man(crate::commands::man::ManArgs),
 }
+
+/// A value among an enum's wire names, which `--help` and shell completion then list.
+pub(crate) fn one_of<T>(
+    names: impl Iterator<Item = &'static str>,
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|text| text.parse::<T>())
+}

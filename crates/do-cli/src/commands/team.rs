@@ -44,7 +44,7 @@ pub(crate) struct CreateArgs {
     #[arg(
         long,
         default_value = "round-robin",
-        value_parser = crate::commands::workflow::one_of::<TeamStrategy>(
+        value_parser = crate::cli::one_of::<TeamStrategy>(
             TeamStrategy::ALL.iter().map(|s| s.as_str())
         )
     )]

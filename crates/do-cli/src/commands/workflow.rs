@@ -1,5 +1,6 @@
 //! `do workflow …`: documents and their executions.
 
+use crate::cli::one_of;
 use crate::commands::latest;
 use crate::commands::log_lines::LogPrinter;
 use crate::context::Context;
@@ -678,7 +679,10 @@ fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Only workflows with this status.
-    #[arg(long, value_parser = one_of::<WorkflowStatus>(WorkflowStatus::ALL.iter().map(|s| s.as_str())))]
+    #[arg(
+        long,
+        value_parser = one_of::<WorkflowStatus>(WorkflowStatus::ALL.iter().map(|s| s.as_str()))
+    )]
     status: Option<WorkflowStatus>,
     /// Only workflows of this category.
     #[arg(long)]
@@ -692,18 +696,6 @@ pub(crate) struct ListArgs {
     /// Skip this many (for paging).
     #[arg(long, default_value_t = 0)]
     offset: u32,
-}
-
-/// A value among an enum's wire names, which `--help` and shell completion then list.
-pub(crate) fn one_of<T>(
-    names: impl Iterator<Item = &'static str>,
-) -> impl clap::builder::TypedValueParser<Value = T>
-where
-    T: std::str::FromStr + Clone + Send + Sync + 'static,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(names).try_map(|text| text.parse::<T>())
 }
 
 fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
@@ -1378,7 +1370,10 @@ pub(crate) struct ExecutionsArgs {
     #[arg(long, add = crate::complete::workflow_ids())]
     workflow: Option<String>,
     /// Only executions with this status.
-    #[arg(long, value_parser = one_of::<ExecutionStatus>(ExecutionStatus::ALL.iter().map(|s| s.as_str())))]
+    #[arg(
+        long,
+        value_parser = one_of::<ExecutionStatus>(ExecutionStatus::ALL.iter().map(|s| s.as_str()))
+    )]
     status: Option<ExecutionStatus>,
     /// At most this many.
     #[arg(long, default_value_t = 50)]
