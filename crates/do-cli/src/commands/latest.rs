@@ -6,8 +6,12 @@ use crate::exit::UsageError;
 use do_proto::{ApiError, ClientError, ErrorCode, ExecutionData, ListExecutions, Request};
 
 /// The help of `--last`, the same on every command that takes it.
-pub(crate) const LAST_HELP: &str = "The execution started last, instead of its id (a STEP \
-then follows --last: `logs --last build`)";
+pub(crate) const LAST_HELP: &str = "The latest execution (the one created last), instead of \
+its id";
+
+/// The help of `--last` on the commands that take a STEP after the execution.
+pub(crate) const LAST_STEP_HELP: &str = "The latest execution (the one created last), instead \
+of its id; STEP is then the only value given (`--last build`)";
 
 /// The execution a command names, and the step after it: `EXEC [STEP]` as typed, or with
 /// `--last` the latest execution, the one positional typed then being the step.

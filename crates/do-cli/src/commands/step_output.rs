@@ -17,7 +17,7 @@ pub(crate) struct OutputArgs {
     /// The step's id (inside a loop: `process[2]`).
     #[arg(add = crate::complete::step_ids())]
     step: Option<String>,
-    #[arg(long, help = latest::LAST_HELP)]
+    #[arg(long, help = latest::LAST_STEP_HELP)]
     last: bool,
 }
 

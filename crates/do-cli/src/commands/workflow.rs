@@ -83,10 +83,10 @@ pub(crate) struct LogsArgs {
     /// Only this step (inside a loop: `process[2]`).
     #[arg(add = crate::complete::step_ids())]
     step: Option<String>,
-    #[arg(long, help = latest::LAST_HELP)]
+    #[arg(long, help = latest::LAST_STEP_HELP)]
     last: bool,
     /// Only the steps that failed (every attempt of each), like `gh run view --log-failed`.
-    #[arg(long, conflicts_with = "step")]
+    #[arg(long, conflicts_with_all = ["step", "follow"])]
     failed: bool,
     /// Only this attempt of the step(s).
     #[arg(long, value_name = "N")]
@@ -158,6 +158,9 @@ fn cmd_logs(ctx: &Context, mut args: LogsArgs) -> anyhow::Result<u8> {
         }
     }
     drop(out);
+    if args.failed && following.is_empty() && !ctx.json && !ctx.quiet {
+        writeln!(std::io::stderr(), "No step of {} failed.", args.execution)?;
+    }
     if args.follow {
         follow_logs(ctx, &args, following, &mut printer)?;
     }
@@ -330,7 +333,7 @@ pub(crate) struct RetryArgs {
     /// The failed step's id (inside a loop: `process[2]`).
     #[arg(add = crate::complete::step_ids(), required_unless_present = "last")]
     step: Option<String>,
-    #[arg(long, help = latest::LAST_HELP)]
+    #[arg(long, help = latest::LAST_STEP_HELP)]
     last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
