@@ -27,7 +27,8 @@ pub(crate) fn finish(result: anyhow::Result<u8>) -> ExitCode {
             if is_broken_pipe(&error) {
                 return ExitCode::from(SUCCESS);
             }
-            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            let message = crate::program::localize(&format!("{error:#}"));
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(code_of(&error))
         }
     }

@@ -184,18 +184,9 @@ impl Plan {
     fn add(&mut self, step: &Step, parent: Option<NodeId>) -> NodeId {
         let node = self.add_kind(step, parent);
         let own = step.error_handling.clone().unwrap_or_default();
-        let defaults = &self.defaults;
-        let handling = ErrorHandling {
-            strategy: own.strategy.or(defaults.strategy),
-            max_retries: own.max_retries.or(defaults.max_retries),
-            backoff: own.backoff.or(defaults.backoff),
-            initial_delay: own.initial_delay.or(defaults.initial_delay),
-            max_delay: own.max_delay.or(defaults.max_delay),
-            jitter: own.jitter.or(defaults.jitter),
-            fallback: None,
-            escalate_on_failure: own.escalate_on_failure.or(defaults.escalate_on_failure),
-            notify_on_error: own.notify_on_error.or(defaults.notify_on_error),
-        };
+        let mut handling = own.over(&self.defaults);
+        // The fallback is a node of its own (below), not part of the handling.
+        handling.fallback = None;
         self.nodes[node].handling = handling;
         self.nodes[node].timeout = step.timeout;
         if let Some(fallback) = &own.fallback {
@@ -1351,8 +1342,9 @@ fn input_names(input: Option<&crate::workflow::Inputs>) -> Vec<String> {
     input.map(|i| i.names().to_vec()).unwrap_or_default()
 }
 
-/// How many times a failed task runs again: `maxRetries`, or 3 under strategy `retry`.
-fn retries(handling: &ErrorHandling) -> u32 {
+/// How many times a failed task runs again: `maxRetries`, else 3 under `strategy: retry`, else
+/// none.
+pub fn retries(handling: &ErrorHandling) -> u32 {
     match (handling.max_retries, handling.strategy) {
         (Some(n), _) => n,
         (None, Some(Strategy::Retry)) => 3,

@@ -140,8 +140,9 @@ fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
         if args.http.http.is_some() && http_addr(ctx).is_none() && !ctx.json {
             writeln!(
                 std::io::stderr(),
-                "The running daemon serves no HTTP API; `do daemon stop` then \
-                 `do daemon start --http` to have one."
+                "The running daemon serves no HTTP API; `{}` then `{}` to have one.",
+                crate::program::command("daemon stop"),
+                crate::program::command("daemon start --http")
             )?;
         }
         return report(ctx, "The daemon is already running", &status);
@@ -328,7 +329,11 @@ WantedBy=default.target
 fn cmd_install_service(ctx: &Context, args: &InstallServiceArgs) -> anyhow::Result<u8> {
     let unit = service_unit(ctx)?;
     if args.print {
-        write!(std::io::stdout(), "{unit}")?;
+        if ctx.json {
+            print_json(&json!({"unit": unit}))?;
+        } else {
+            write!(std::io::stdout(), "{unit}")?;
+        }
         return Ok(SUCCESS);
     }
     let dirs = directories::BaseDirs::new()

@@ -1,5 +1,8 @@
 //! `do workflow …`: documents and their executions.
 
+use crate::cli::one_of;
+use crate::commands::latest;
+use crate::commands::log_lines::LogPrinter;
 use crate::context::Context;
 use crate::document::{Strict, explain};
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
@@ -8,9 +11,9 @@ use crate::render::{
 };
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority, StepStatus, WorkflowStatus};
 use do_core::validate::Diagnostic;
-use do_core::workflow::{Step, StepKind};
+use do_core::workflow::{ErrorHandling, Step, StepKind};
 use do_proto::{
     ApiError, ById, CancelExecution, ClientError, CreateWorkflow, DeleteWorkflow, DeletedWorkflow,
     ErrorCode, Event, EventKind, ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows,
@@ -63,17 +66,28 @@ pub(crate) enum WorkflowCommand {
     /// cannot be retried.
     Retry(RetryArgs),
     /// Print what steps wrote on stderr (their logs), every attempt, oldest first.
+    ///
+    /// With --json, one JSON object per line of log: {"time", "step", "attempt", "stream",
+    /// "line"} (`time` is null for lines of the stored log, which keeps no time per line); with
+    /// -q, the logs without the header before each attempt.
     Logs(LogsArgs),
+    /// Print one step's whole output: a text as the text, anything else as JSON (pipeable).
+    Output(crate::commands::step_output::OutputArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
     /// Only this step (inside a loop: `process[2]`).
     #[arg(add = crate::complete::step_ids())]
     step: Option<String>,
+    #[arg(long, help = latest::LAST_STEP_HELP)]
+    last: bool,
+    /// Only the steps that failed (every attempt of each), like `gh run view --log-failed`.
+    #[arg(long, conflicts_with_all = ["step", "follow"])]
+    failed: bool,
     /// Only this attempt of the step(s).
     #[arg(long, value_name = "N")]
     attempt: Option<u32>,
@@ -85,7 +99,14 @@ pub(crate) struct LogsArgs {
 
 /// Logs are files in the data dir (`runs/EXEC/STEP.ATTEMPT.log`); the status document says
 /// which attempts exist.
-fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
+fn cmd_logs(ctx: &Context, mut args: LogsArgs) -> anyhow::Result<u8> {
+    let (execution_id, step) =
+        latest::resolve(ctx, args.last, args.execution.take(), args.step.take())?;
+    let args = ResolvedLogs {
+        execution: execution_id,
+        step,
+        args,
+    };
     let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
         id: args.execution.clone(),
     }))?;
@@ -107,10 +128,12 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
         .into());
     }
     let mut out = std::io::stdout().lock();
+    let mut printer = LogPrinter::new(ctx);
     let mut following = Vec::new();
     for step in steps
         .iter()
         .filter(|s| args.step.as_ref().is_none_or(|w| &s.id == w))
+        .filter(|s| !args.failed || (s.status == StepStatus::Failed && s.steps.is_empty()))
     {
         for attempt in step
             .attempts
@@ -119,19 +142,13 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
         {
             let path = log_path(ctx, &args.execution, &step.id, attempt.attempt);
             let log = std::fs::read(&path).unwrap_or_default();
-            writeln!(
-                out,
-                "==> {} attempt {} ({}) <==",
-                step.id, attempt.attempt, attempt.status
+            printer.stored(
+                &mut out,
+                (&step.id, attempt.attempt),
+                attempt.status.as_str(),
+                &log,
+                args.follow,
             )?;
-            if log.is_empty() && !args.follow {
-                writeln!(out, "(nothing on stderr)")?;
-            } else {
-                out.write_all(&log)?;
-                if !log.is_empty() && !log.ends_with(b"\n") && !args.follow {
-                    writeln!(out)?;
-                }
-            }
             following.push(Tail {
                 step: step.id.clone(),
                 attempt: attempt.attempt,
@@ -141,10 +158,27 @@ fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
         }
     }
     drop(out);
+    if args.failed && following.is_empty() && !ctx.json && !ctx.quiet {
+        writeln!(std::io::stderr(), "No step of {} failed.", args.execution)?;
+    }
     if args.follow {
-        follow_logs(ctx, args, following)?;
+        follow_logs(ctx, &args, following, &mut printer)?;
     }
     Ok(SUCCESS)
+}
+
+/// `logs` with its execution named (`--last` resolved).
+struct ResolvedLogs {
+    execution: String,
+    step: Option<String>,
+    args: LogsArgs,
+}
+
+impl std::ops::Deref for ResolvedLogs {
+    type Target = LogsArgs;
+    fn deref(&self) -> &LogsArgs {
+        &self.args
+    }
 }
 
 fn log_path(ctx: &Context, execution: &str, step: &str, attempt: u32) -> PathBuf {
@@ -174,7 +208,12 @@ enum Update {
 /// when the step or the execution ends; inotify on the run directory says when a log grew. A
 /// step's end is committed only after its agent's stderr has been read to the end, so the
 /// last read after the end event misses nothing.
-fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::Result<()> {
+fn follow_logs(
+    ctx: &Context,
+    args: &ResolvedLogs,
+    mut tails: Vec<Tail>,
+    printer: &mut LogPrinter,
+) -> anyhow::Result<()> {
     use notify::Watcher as _;
     let mut client = ctx.client()?;
     let (sender, updates) = std::sync::mpsc::channel();
@@ -198,8 +237,6 @@ fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::
     let mut watching = files
         .watch(&run_dir, notify::RecursiveMode::NonRecursive)
         .is_ok();
-    // A header whenever the output switches to another attempt's log.
-    let mut shown = tails.last().map(|t| (t.step.clone(), t.attempt));
     let mut ended = false;
     let mut stream_over = false;
     loop {
@@ -215,18 +252,15 @@ fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::
                 continue;
             }
             tail.offset += new.len() as u64;
-            let this = (tail.step.clone(), tail.attempt);
-            if shown.as_ref() != Some(&this) {
-                writeln!(out, "==> {} attempt {} <==", tail.step, tail.attempt)?;
-                shown = Some(this);
-            }
-            out.write_all(&new)?;
+            printer.written(&mut out, (&tail.step, tail.attempt), &new)?;
+        }
+        if ended {
+            printer.finish(&mut out)?;
+            out.flush()?;
+            break;
         }
         out.flush()?;
         drop(out);
-        if ended {
-            break;
-        }
         let event = match updates.recv() {
             Ok(Update::Event(event)) => event,
             Ok(Update::Written) => continue,
@@ -281,9 +315,11 @@ fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::
 
 #[derive(Debug, Args)]
 pub(crate) struct CancelArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Why; kept in the execution's status document.
     #[arg(long)]
     reason: Option<String>,
@@ -291,12 +327,14 @@ pub(crate) struct CancelArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RetryArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
     /// The failed step's id (inside a loop: `process[2]`).
-    #[arg(add = crate::complete::step_ids())]
-    step: String,
+    #[arg(add = crate::complete::step_ids(), required_unless_present = "last")]
+    step: Option<String>,
+    #[arg(long, help = latest::LAST_STEP_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -355,7 +393,7 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
         WorkflowCommand::Cancel(args) => cmd_control(
             ctx,
             Request::CancelExecution(CancelExecution {
-                id: args.execution,
+                id: latest::execution(ctx, args.last, args.execution)?,
                 reason: args.reason,
             }),
             "Cancelled",
@@ -363,30 +401,35 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
         ),
         WorkflowCommand::Pause(args) => cmd_control(
             ctx,
-            Request::PauseExecution(ById { id: args.execution }),
+            Request::PauseExecution(ById {
+                id: latest::execution(ctx, args.last, args.execution)?,
+            }),
             "Paused",
             None,
         ),
         WorkflowCommand::Resume(args) => cmd_control(
             ctx,
-            Request::ResumeExecution(ById { id: args.execution }),
+            Request::ResumeExecution(ById {
+                id: latest::execution(ctx, args.last, args.execution)?,
+            }),
             "Resumed",
             None,
         ),
-        WorkflowCommand::Logs(args) => cmd_logs(ctx, &args),
-        WorkflowCommand::Retry(args) if args.watch => {
-            let _: ExecutionData = ctx.client()?.call(Request::RetryStep(RetryStep {
-                id: args.execution.clone(),
-                step_id: args.step,
-            }))?;
-            crate::watch::follow(ctx, &args.execution)
-        }
+        WorkflowCommand::Logs(args) => cmd_logs(ctx, args),
+        WorkflowCommand::Output(args) => crate::commands::step_output::cmd_output(ctx, args),
         WorkflowCommand::Retry(args) => {
-            let wait = args.wait.then_some(args.execution.as_str());
+            let (execution, step) = latest::resolve(ctx, args.last, args.execution, args.step)?;
+            let step_id = step
+                .ok_or_else(|| UsageError("give the id of the failed step to retry".to_owned()))?;
             let request = Request::RetryStep(RetryStep {
-                id: args.execution.clone(),
-                step_id: args.step.clone(),
+                id: execution.clone(),
+                step_id,
             });
+            if args.watch {
+                let _: ExecutionData = ctx.client()?.call(request)?;
+                return crate::watch::follow(ctx, &execution);
+            }
+            let wait = args.wait.then_some(execution.as_str());
             cmd_control(ctx, request, "Retrying a step of", wait)
         }
     }
@@ -402,6 +445,10 @@ pub(crate) struct CreateArgs {
 pub(crate) struct ValidateArgs {
     /// The workflow document, JSON or YAML (`.yaml`/`.yml`); `-` reads standard input.
     file: PathBuf,
+    /// Treat warnings as errors (exit 2): agents that are not registered, teams that are not
+    /// defined (which `run` and `execute` refuse), fields no step type has.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Reads and parses a document file, reporting a syntax error with its line and column. A
@@ -485,6 +532,11 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
         .and_then(|d| d.get("errors"))
         .and_then(|e| serde_json::from_value(e.clone()).ok())
         .unwrap_or_default();
+    report_errors(file, &diagnostics)
+}
+
+/// One line per problem of an invalid document, with its path; exit 2.
+fn report_errors(file: &Path, diagnostics: &[Diagnostic]) -> u8 {
     let mut err = std::io::stderr().lock();
     let count = diagnostics.len();
     let _ = writeln!(
@@ -493,8 +545,12 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
         file.display(),
         if count == 1 { "" } else { "s" }
     );
-    for diagnostic in &diagnostics {
-        let _ = writeln!(err, "  {diagnostic}");
+    for diagnostic in diagnostics {
+        let _ = writeln!(
+            err,
+            "  {}",
+            crate::program::localize(&diagnostic.to_string())
+        );
     }
     USAGE
 }
@@ -502,6 +558,7 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
 fn print_warnings(file: &Path, warnings: &[Diagnostic]) {
     let mut err = std::io::stderr().lock();
     for warning in warnings {
+        let warning = crate::program::localize(&warning.to_string());
         let _ = writeln!(err, "warning: {}: {warning}", file.display());
     }
 }
@@ -552,26 +609,67 @@ fn cmd_create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<u8> {
         if std::io::stdout().is_terminal() {
             writeln!(
                 out,
-                "Run it with: dowf workflow execute {} --wait",
-                workflow.workflow_id
+                "Run it with: {}",
+                crate::program::command(&format!(
+                    "workflow execute {} --wait",
+                    workflow.workflow_id
+                ))
             )?;
         }
     }
     Ok(SUCCESS)
 }
 
+/// Checks a document with the running daemon, which also knows the registered agents and
+/// teams; with none running, checks it here and says what was left unchecked (a check never
+/// starts a daemon).
 fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
-    let validation: ValidationData = match submit(ctx, &args.file, Request::ValidateWorkflow)? {
-        Ok(data) => data,
-        Err(code) => return Ok(code),
+    let validation: ValidationData = if ctx.daemon_runs()? {
+        match submit(ctx, &args.file, Request::ValidateWorkflow)? {
+            Ok(data) => data,
+            Err(code) => return Ok(code),
+        }
+    } else {
+        let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
+        let document = read_document(&args.file, limits.document_bytes)?;
+        let validated = match do_core::validate::parse_document(&document) {
+            Ok(validated) => validated,
+            Err(errors) => return Ok(report_errors(&args.file, &errors)),
+        };
+        writeln!(
+            std::io::stderr(),
+            "note: no daemon is running, so the agents and teams the steps name were not \
+             checked; `{}` starts one",
+            crate::program::command("daemon start")
+        )?;
+        ValidationData {
+            name: validated.document.name,
+            steps: validated.document.steps.len(),
+            warnings: validated.warnings,
+        }
     };
     print_warnings(&args.file, &validation.warnings);
+    let count = validation.warnings.len();
+    if args.strict && count > 0 {
+        writeln!(
+            std::io::stderr(),
+            "error: `{}` has {count} warning{} and --strict treats them as errors",
+            args.file.display(),
+            if count == 1 { "" } else { "s" }
+        )?;
+        return Ok(USAGE);
+    }
     if ctx.json {
         print_json(&validation)?;
     } else if !ctx.quiet {
+        let warned = match count {
+            0 => String::new(),
+            1 => ", with 1 warning above".to_owned(),
+            n => format!(", with {n} warnings above"),
+        };
         writeln!(
             std::io::stdout(),
-            "`{}` is a valid workflow: {} ({} top-level step{}).",
+            "`{}` is a valid workflow: {} ({} top-level step{}){warned}.",
             args.file.display(),
             validation.name,
             validation.steps,
@@ -584,7 +682,10 @@ fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Only workflows with this status.
-    #[arg(long, value_parser = parse_enum::<WorkflowStatus>)]
+    #[arg(
+        long,
+        value_parser = one_of::<WorkflowStatus>(WorkflowStatus::ALL.iter().map(|s| s.as_str()))
+    )]
     status: Option<WorkflowStatus>,
     /// Only workflows of this category.
     #[arg(long)]
@@ -598,13 +699,6 @@ pub(crate) struct ListArgs {
     /// Skip this many (for paging).
     #[arg(long, default_value_t = 0)]
     offset: u32,
-}
-
-fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse().map_err(|e: T::Err| e.to_string())
 }
 
 fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
@@ -622,7 +716,10 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &workflows,
-        "No workflows. Create one with `dowf workflow create FILE`.",
+        &format!(
+            "No workflows. Create one with `{}`.",
+            crate::program::command("workflow create FILE")
+        ),
         &header,
         |w| {
             vec![
@@ -669,6 +766,11 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     }
     if ctx.json {
         print_json(&workflow)?;
+        return Ok(SUCCESS);
+    }
+    if ctx.quiet {
+        // As `execution -q`: the status word.
+        writeln!(std::io::stdout(), "{}", workflow.status)?;
         return Ok(SUCCESS);
     }
     let mut out = std::io::stdout().lock();
@@ -782,7 +884,11 @@ pub(crate) struct ExecuteOptions {
     #[arg(long, value_name = "FILE")]
     input_file: Option<PathBuf>,
     /// Ready steps of higher-priority executions start first.
-    #[arg(long, default_value = "normal", value_parser = parse_enum::<Priority>)]
+    #[arg(
+        long,
+        default_value = "normal",
+        value_parser = one_of::<Priority>(Priority::ALL.iter().map(|p| p.as_str()))
+    )]
     priority: Priority,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
@@ -859,7 +965,7 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
             "Plan of {} ({}); nothing runs:",
             workflow.workflow_id, workflow.document.name
         )?;
-        plan_steps(&workflow.document.steps, "", 0, &mut out)?;
+        plan(&workflow.document, &mut out)?;
         return Ok(SUCCESS);
     }
     let execution: ExecutionData = client.call(Request::ExecuteWorkflow(ExecuteWorkflow {
@@ -895,8 +1001,11 @@ fn report_started(
             if std::io::stdout().is_terminal() {
                 writeln!(
                     std::io::stdout(),
-                    "Follow it with: dowf workflow execution {}",
-                    execution.execution_id
+                    "Follow it with: {}",
+                    crate::program::command(&format!(
+                        "workflow execution {}",
+                        execution.execution_id
+                    ))
                 )?;
             }
         }
@@ -940,21 +1049,42 @@ fn wait_for(
     })
 }
 
-/// One numbered line per step: a sequence counts 1, 2, 3; steps that run together share a
-/// number with a letter (3a, 3b); a branch or loop body is numbered under its step (4.1).
-fn plan_steps(
-    steps: &[Step],
-    prefix: &str,
-    depth: usize,
+/// The plan of a document: its steps, what each does on failure, and its timeout.
+fn plan(
+    document: &do_core::workflow::WorkflowDocument,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    for (i, step) in steps.iter().enumerate() {
-        plan_step(step, &format!("{prefix}{}", i + 1), depth, out)?;
+    let defaults = document.error_handling.clone().unwrap_or_default();
+    plan_steps(&document.steps, "", 0, &defaults, out)?;
+    if let Some(timeout) = document.timeout {
+        writeln!(out, "The execution times out after {timeout} s.")?;
     }
     Ok(())
 }
 
-fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> std::io::Result<()> {
+/// One numbered line per step: a sequence counts 1, 2, 3; steps that run together share a
+/// number with a letter (3a, 3b); a branch or loop body is numbered under its step (4.1).
+/// Under a step, what happens when it fails.
+fn plan_steps(
+    steps: &[Step],
+    prefix: &str,
+    depth: usize,
+    defaults: &ErrorHandling,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for (i, step) in steps.iter().enumerate() {
+        plan_step(step, &format!("{prefix}{}", i + 1), depth, defaults, out)?;
+    }
+    Ok(())
+}
+
+fn plan_step(
+    step: &Step,
+    label: &str,
+    depth: usize,
+    defaults: &ErrorHandling,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let inputs = |input: &Option<do_core::workflow::Inputs>| match input {
         Some(input) => format!(" with {}", input.names().join(", ")),
         None => String::new(),
@@ -985,6 +1115,9 @@ fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> st
     };
     let indent = "   ".repeat(depth);
     writeln!(out, "{indent}{label}. {line}")?;
+    if let Some(handling) = crate::commands::failure_plan::describe(step, defaults) {
+        writeln!(out, "{indent}   {handling}")?;
+    }
     match &step.kind {
         StepKind::Parallel(p) => {
             for (j, child) in p.steps.iter().enumerate() {
@@ -992,19 +1125,32 @@ fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> st
                     child,
                     &format!("{label}{}", char::from(b'a' + (j % 26) as u8)),
                     depth + 1,
+                    defaults,
                     out,
                 )?;
             }
         }
         StepKind::Conditional(c) => {
             writeln!(out, "{indent}   if true:")?;
-            plan_steps(c.then.steps(), &format!("{label}."), depth + 1, out)?;
+            plan_steps(
+                c.then.steps(),
+                &format!("{label}."),
+                depth + 1,
+                defaults,
+                out,
+            )?;
             if let Some(otherwise) = &c.otherwise {
                 writeln!(out, "{indent}   else:")?;
-                plan_steps(otherwise.steps(), &format!("{label}."), depth + 1, out)?;
+                plan_steps(
+                    otherwise.steps(),
+                    &format!("{label}."),
+                    depth + 1,
+                    defaults,
+                    out,
+                )?;
             }
         }
-        StepKind::Loop(l) => plan_step(&l.step, &format!("{label}.1"), depth + 1, out)?,
+        StepKind::Loop(l) => plan_step(&l.step, &format!("{label}.1"), depth + 1, defaults, out)?,
         StepKind::Task(_) | StepKind::Team(_) => {}
     }
     Ok(())
@@ -1087,9 +1233,11 @@ fn print_event(event: &Event) {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -1097,9 +1245,11 @@ pub(crate) struct ExecutionArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionStatusArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -1108,15 +1258,14 @@ pub(crate) struct ExecutionStatusArgs {
 }
 
 fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8> {
+    let id = latest::execution(ctx, args.last, args.execution.clone())?;
     if args.watch {
-        return crate::watch::follow(ctx, &args.execution);
+        return crate::watch::follow(ctx, &id);
     }
     if args.wait {
-        return wait_for(ctx, &mut ctx.client()?, &args.execution);
+        return wait_for(ctx, &mut ctx.client()?, &id);
     }
-    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
-        id: args.execution.clone(),
-    }))?;
+    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById { id }))?;
     if ctx.json {
         print_json(&execution)?;
     } else if ctx.quiet {
@@ -1224,7 +1373,10 @@ pub(crate) struct ExecutionsArgs {
     #[arg(long, add = crate::complete::workflow_ids())]
     workflow: Option<String>,
     /// Only executions with this status.
-    #[arg(long, value_parser = parse_enum::<ExecutionStatus>)]
+    #[arg(
+        long,
+        value_parser = one_of::<ExecutionStatus>(ExecutionStatus::ALL.iter().map(|s| s.as_str()))
+    )]
     status: Option<ExecutionStatus>,
     /// At most this many.
     #[arg(long, default_value_t = 50)]
@@ -1248,7 +1400,10 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &executions,
-        "No executions. Start one with `dowf workflow execute WF`.",
+        &format!(
+            "No executions. Start one with `{}`.",
+            crate::program::command("workflow execute WF")
+        ),
         &header,
         |e| {
             vec![
@@ -1403,7 +1558,7 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
             "Plan of {}; nothing is stored and nothing runs:",
             document.name
         )?;
-        plan_steps(&document.steps, "", 0, &mut out)?;
+        plan(&document, &mut out)?;
         return Ok(SUCCESS);
     }
     let request = |CreateWorkflow { document }| {
