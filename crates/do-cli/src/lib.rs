@@ -6,9 +6,12 @@ mod complete;
 mod config;
 mod context;
 mod document;
+mod duration;
+mod events;
 mod exit;
 mod graph;
 mod render;
+mod status_view;
 mod watch;
 
 use clap::{CommandFactory, Parser};
@@ -25,8 +28,9 @@ pub fn main() -> ExitCode {
     exit::finish(result)
 }
 
-/// The name this program was started as (`do` or `dowf`), for the completion script.
-fn program_name() -> String {
+/// The name this program was started as (`do` or `dowf`), for the completion script and the
+/// commands that hints name.
+pub(crate) fn program_name() -> String {
     std::env::args_os()
         .next()
         .as_deref()

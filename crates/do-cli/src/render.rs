@@ -38,7 +38,7 @@ fn status_color(status: &str) -> Option<Color> {
     match status.split_whitespace().next().unwrap_or_default() {
         "completed" | "succeeded" | "active" => Some(Color::Green),
         "failed" | "timed_out" | "escalated" => Some(Color::Red),
-        "running" | "retrying" => Some(Color::Yellow),
+        "running" | "retrying" | "retry" => Some(Color::Yellow),
         "queued" | "paused" => Some(Color::Cyan),
         "cancelled" | "skipped" | "interrupted" | "archived" => Some(Color::DarkGrey),
         _ => None,

@@ -3,6 +3,7 @@
 pub(crate) mod agent;
 pub(crate) mod completions;
 pub(crate) mod daemon;
+pub(crate) mod logs;
 pub(crate) mod team;
 pub(crate) mod workflow;
 

@@ -1,0 +1,189 @@
+//! `do workflow execution EXEC`: an execution's status for people. A line of facts, a table of
+//! its steps, the errors with the agents' last lines, and, when it waits for a person, what to
+//! type next.
+
+use crate::context::Context;
+use crate::duration;
+use crate::events::{continue_hint, excerpt};
+use crate::render::{paint_status, short_time, short_value, table};
+use do_core::model::{ExecutionStatus, StepStatus};
+use do_proto::{ExecutionData, StepData};
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+/// Writes the status of `execution` as seen at `now`.
+pub(crate) fn write_execution(
+    ctx: &Context,
+    out: &mut impl Write,
+    execution: &ExecutionData,
+    now: SystemTime,
+) -> std::io::Result<()> {
+    let progress = execution.progress;
+    writeln!(
+        out,
+        "{}  {} ({})",
+        execution.execution_id, execution.workflow_name, execution.workflow_id
+    )?;
+    let status = paint_status(ctx, execution.status.as_str());
+    let mut facts = vec![
+        match execution.queue_position {
+            Some(position) => format!("{status} (#{position} in the queue)"),
+            None => status,
+        },
+        format!(
+            "{}/{} steps ({}%)",
+            progress.completed, progress.total, progress.percentage
+        ),
+        format!("priority {}", execution.priority),
+        format!("workflow version {}", execution.workflow_version),
+    ];
+    if let Some(started) = &execution.started_at {
+        facts.push(format!("started {}", short_time(started)));
+    }
+    if let Some(ms) = execution.duration_ms {
+        facts.push(format!("took {}", duration::human_ms(ms)));
+    }
+    // A person decides when a paused or escalated execution goes on: no end to foretell.
+    let waiting = matches!(
+        execution.status,
+        ExecutionStatus::Paused | ExecutionStatus::Escalated
+    );
+    if let Some(estimate) = execution.estimated_completion.as_ref().filter(|_| !waiting) {
+        facts.push(format!("expected to end {}", short_time(estimate)));
+    }
+    if let Some(current) = &execution.current_step
+        && !execution.status.is_terminal()
+    {
+        facts.push(format!("current step {current}"));
+    }
+    writeln!(out, "{}", facts.join(" · "))?;
+    let mut t = table(ctx, &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
+    let mut rows = Rows {
+        ctx,
+        now,
+        escalated: execution.status == ExecutionStatus::Escalated,
+        errors: Vec::new(),
+    };
+    for step in execution.steps.iter().flatten() {
+        rows.add(&mut t, step, 0);
+    }
+    for line in t.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    for (step, error) in &rows.errors {
+        writeln!(out, "{step}: {}", excerpt(error, "    "))?;
+    }
+    if let Some(error) = &execution.error
+        && execution.status != ExecutionStatus::Completed
+    {
+        writeln!(out, "error: {}", excerpt(error, "    "))?;
+    }
+    if execution.status == ExecutionStatus::Escalated {
+        let step = escalated_step(execution.steps.as_deref().unwrap_or_default());
+        writeln!(
+            out,
+            "{}",
+            continue_hint(&execution.execution_id, step.map(|s| s.id.as_str()))
+        )?;
+    }
+    Ok(())
+}
+
+/// The failed task an escalated execution waits on: the last one to fail.
+fn escalated_step(steps: &[StepData]) -> Option<&StepData> {
+    fn failed<'a>(steps: &'a [StepData], out: &mut Vec<&'a StepData>) {
+        for step in steps {
+            if step.steps.is_empty() && step.status == StepStatus::Failed {
+                out.push(step);
+            }
+            failed(&step.steps, out);
+        }
+    }
+    let mut all = Vec::new();
+    failed(steps, &mut all);
+    all.into_iter()
+        .max_by(|a, b| a.completed_at.cmp(&b.completed_at))
+}
+
+/// Whether a task under `step` (or `step` itself) is running.
+fn runs(step: &StepData) -> bool {
+    if step.steps.is_empty() {
+        step.status == StepStatus::Running
+    } else {
+        step.steps.iter().any(runs)
+    }
+}
+
+struct Rows<'a> {
+    ctx: &'a Context,
+    now: SystemTime,
+    escalated: bool,
+    /// The failed tasks and their errors, shown under the table.
+    errors: Vec<(String, String)>,
+}
+
+impl Rows<'_> {
+    fn add(&mut self, t: &mut comfy_table::Table, step: &StepData, depth: usize) {
+        let output = step
+            .output
+            .as_ref()
+            .and_then(|map| map.values().next())
+            .map(|value| short_value(value, 60))
+            .unwrap_or_default();
+        t.add_row(vec![
+            comfy_table::Cell::new(format!("{}{}", "  ".repeat(depth), step.id)),
+            crate::render::status_cell(self.ctx, &self.status(step)),
+            step.agent.clone().unwrap_or_default().into(),
+            step.duration_ms
+                .map(duration::human_ms)
+                .unwrap_or_default()
+                .into(),
+            output.into(),
+        ]);
+        if let Some(error) = &step.error
+            && step.steps.is_empty()
+        {
+            self.errors.push((step.id.clone(), error.clone()));
+        }
+        for child in &step.steps {
+            self.add(t, child, depth + 1);
+        }
+    }
+
+    /// The status column: with a running task's progress, a retry's number and time, and
+    /// `escalated` for a composite step that holds the failure a person must decide on.
+    fn status(&self, step: &StepData) -> String {
+        match step.status {
+            StepStatus::Running if !step.steps.is_empty() && self.escalated && !runs(step) => {
+                "escalated".to_owned()
+            }
+            StepStatus::Running => match step.progress {
+                Some(p) => format!("running {p}%"),
+                None => "running".to_owned(),
+            },
+            StepStatus::Retrying => retry_status(step, self.now),
+            status => status.to_string(),
+        }
+    }
+}
+
+/// `retry 2/3 in 4.0 s`: the next retry's number (the failed attempts so far), of how many, and
+/// how long until it starts.
+fn retry_status(step: &StepData, now: SystemTime) -> String {
+    let next = step.attempts.len();
+    let of = step
+        .max_retries
+        .map(|max| format!("/{max}"))
+        .unwrap_or_default();
+    let at = step
+        .retry_at
+        .as_deref()
+        .and_then(|at| humantime::parse_rfc3339_weak(at).ok());
+    match at {
+        Some(at) => {
+            let left = at.duration_since(now).unwrap_or(Duration::ZERO);
+            format!("retry {next}{of} in {}", duration::human(left))
+        }
+        None => format!("retry {next}{of}"),
+    }
+}
