@@ -72,12 +72,13 @@ fn a_failed_steps_last_stderr_lines_show_in_wait_and_watch() {
 #[test]
 fn logs_follow_gets_each_line_as_written_and_ends_with_the_execution() {
     let env = TestEnv::new();
+    // Agents that write for a while, as real ones do: a follower must keep up with them.
     env.run(&[
         "agent",
         "add",
         "chatty",
         "--shell",
-        "for i in 1 2 3 4 5; do echo \"$DO_STEP_ID line $i\" >&2; done",
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo \"$DO_STEP_ID line $i\" >&2; sleep 0.1; done",
     ])
     .ok();
     let gate = env.gated_agent("gated", "echo 'after the gate' >&2");
@@ -110,7 +111,7 @@ fn logs_follow_gets_each_line_as_written_and_ends_with_the_execution() {
     assert_eq!(status["status"], "completed");
     let exit = exits_within(
         &mut follow,
-        Duration::from_secs(5),
+        Duration::from_secs(3),
         "logs --follow of an execution that ended",
     );
     assert!(exit.success());
@@ -118,9 +119,11 @@ fn logs_follow_gets_each_line_as_written_and_ends_with_the_execution() {
     let text = String::from_utf8_lossy(&seen);
     for step in ["one", "two"] {
         assert!(
-            text.contains(&format!(
-                "{step} line 1\n{step} line 2\n{step} line 3\n{step} line 4\n{step} line 5\n"
-            )),
+            text.contains(
+                &(1..=15)
+                    .map(|i| format!("{step} line {i}\n"))
+                    .collect::<String>()
+            ),
             "{text}"
         );
     }
