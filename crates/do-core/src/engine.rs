@@ -620,6 +620,11 @@ impl ExecutionState {
         self.status[node]
     }
 
+    /// Whether the workflow went on past this failed step (`strategy: continue`).
+    pub fn continued(&self, node: NodeId) -> bool {
+        self.continued[node]
+    }
+
     /// The execution's end, once it has one.
     pub fn finished(&self) -> Option<ExecutionStatus> {
         self.finished
@@ -1346,13 +1351,17 @@ impl ExecutionState {
         self.done_roots
     }
 
-    /// The first top-level step that is not done: the API's `currentStep`. A step that failed
-    /// and holds the execution (escalated, or stopping it) is current, not the one after it.
+    /// The first top-level step that has not finished, or that failed and holds the execution
+    /// (escalated, or stopping it): the API's `currentStep`. An escalated execution's current
+    /// step is the one that waits for a person, not the one after it.
     pub fn current_step(&self) -> Option<&str> {
         // The steps before this prefix are done.
         self.plan.roots[self.roots_finished_prefix.get()..]
             .iter()
-            .find(|&&r| !self.done(r))
+            .find(|&&r| {
+                !self.status[r].is_finished()
+                    || (self.status[r] == StepStatus::Failed && !self.continued[r])
+            })
             .map(|&r| self.plan.nodes[r].step_id.as_str())
     }
 }
