@@ -269,7 +269,13 @@ fn the_live_view_moves_with_each_step_aligns_names_and_says_paused() {
     let at = expect(&output, &mut seen, 0, "fast        completed");
     let at = expect(&output, &mut seen, at, "1/3 steps");
     env.run(&["workflow", "pause", id]).ok();
-    expect(&output, &mut seen, at, "1/3 steps · paused");
+    let at = expect(&output, &mut seen, at, "1/3 steps · paused");
+    let bar_line = String::from_utf8_lossy(&seen[..at]);
+    let bar_line = bar_line.rsplit(['\r', '\n']).next().unwrap_or_default();
+    assert!(
+        bar_line.contains(&format!("‖ {id} live")),
+        "a paused execution's spinner stops: {bar_line:?}"
+    );
     env.run(&["workflow", "resume", id]).ok();
     std::fs::write(&gate, "").expect("open the gate");
     drain(&output, &mut seen);

@@ -131,9 +131,15 @@ pub(crate) fn plain_line(event: &Event) -> String {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// An error's first line, for where its excerpt is not shown: without the announcement of the
+/// lines that would follow.
+pub(crate) fn first_line(error: &str) -> &str {
+    let line = error.lines().next().unwrap_or_default();
+    line.strip_suffix(EXCERPT_FOLLOWS).unwrap_or(line)
 }
+
+/// How the runner ends the first line of an error that quotes the agent's stderr.
+const EXCERPT_FOLLOWS: &str = "; last lines of its stderr:";
 
 /// The line `--wait` prints on stderr for a step's event or a pause; `None` for the events it
 /// leaves out.
@@ -155,11 +161,8 @@ pub(crate) fn wait_line(event: &Event) -> Option<String> {
             retry_words(event),
             excerpt(text(event, "error"), &indent)
         ),
-        EventKind::ExecutionEscalated => format!(
-            "escalated: {}\n{}",
-            first_line(text(event, "error")),
-            continue_hint(&event.execution_id, event.step_id.as_deref())
-        ),
+        // The status printed after it says what to do.
+        EventKind::ExecutionEscalated => format!("escalated: {}", first_line(text(event, "error"))),
         EventKind::ExecutionPaused => "paused".to_owned(),
         EventKind::ExecutionResumed => "resumed".to_owned(),
         EventKind::StepProgress
@@ -260,5 +263,10 @@ mod tests {
         let line = plain_line(&escalated);
         assert!(line.contains("workflow retry exec_1 testing`"), "{line}");
         assert!(line.contains("workflow cancel exec_1`"), "{line}");
+        assert_eq!(
+            wait_line(&escalated).as_deref(),
+            Some("escalated: step `testing` failed: agent `gated` exited with status 3"),
+            "no announcement of lines that are not shown"
+        );
     }
 }

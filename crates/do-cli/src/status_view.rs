@@ -4,7 +4,7 @@
 
 use crate::context::Context;
 use crate::duration;
-use crate::events::{continue_hint, excerpt};
+use crate::events::{continue_hint, excerpt, first_line};
 use crate::render::{paint_status, short_time, short_value, table};
 use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{ExecutionData, StepData};
@@ -76,7 +76,12 @@ pub(crate) fn write_execution(
     if let Some(error) = &execution.error
         && execution.status != ExecutionStatus::Completed
     {
-        writeln!(out, "error: {}", excerpt(error, "    "))?;
+        // The failed step's lines are above already.
+        if rows.errors.is_empty() {
+            writeln!(out, "error: {}", excerpt(error, "    "))?;
+        } else {
+            writeln!(out, "error: {}", first_line(error))?;
+        }
     }
     if execution.status == ExecutionStatus::Escalated {
         let step = escalated_step(execution.steps.as_deref().unwrap_or_default());

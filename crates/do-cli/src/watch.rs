@@ -5,7 +5,7 @@
 
 use crate::context::Context;
 use crate::duration;
-use crate::events::{continue_hint, excerpt, percentage, plain_line, retry_words};
+use crate::events::{continue_hint, excerpt, first_line, percentage, plain_line, retry_words};
 use crate::exit::{FAILURE, SUCCESS};
 use do_core::model::ExecutionStatus;
 use do_proto::{ById, Event, EventKind, ExecutionData, Request, StepData};
@@ -144,9 +144,7 @@ impl Bars {
         all_steps(execution.steps.as_deref().unwrap_or_default(), &mut steps);
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
         let overall = multi.add(ProgressBar::new(steps.len() as u64));
-        overall.set_style(style(
-            "{spinner} {prefix} [{bar:30}] {pos}/{len} steps{msg}",
-        ));
+        overall.set_style(style(OVERALL));
         overall.set_prefix(format!(
             "{} {}",
             execution.execution_id, execution.workflow_name
@@ -189,12 +187,16 @@ impl Bars {
         }
     }
 
+    /// A paused execution's bar stands still (running steps go on) and says so.
     fn pause(&self) {
         self.overall.disable_steady_tick();
+        self.overall
+            .set_style(style(&OVERALL.replace("{spinner}", "‖")));
         self.overall.set_message(" · paused");
     }
 
     fn resume(&self) {
+        self.overall.set_style(style(OVERALL));
         self.overall.set_message("");
         self.overall.enable_steady_tick(Duration::from_millis(200));
     }
@@ -242,6 +244,9 @@ fn since(from: Option<SystemTime>, event: &Event) -> Option<Duration> {
     let to = humantime::parse_rfc3339_weak(&event.at).ok()?;
     to.duration_since(from?).ok()
 }
+
+/// The execution's bar.
+const OVERALL: &str = "{spinner} {prefix} [{bar:30}] {pos}/{len} steps{msg}";
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";
@@ -383,11 +388,7 @@ impl View for Bars {
         )?;
         if last.kind == EventKind::ExecutionEscalated {
             let error = last.data.get("error").and_then(Value::as_str);
-            writeln!(
-                out,
-                "{}",
-                error.unwrap_or_default().lines().next().unwrap_or_default()
-            )?;
+            writeln!(out, "{}", first_line(error.unwrap_or_default()))?;
             writeln!(
                 out,
                 "{}",
