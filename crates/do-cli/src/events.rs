@@ -270,3 +270,111 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use serde_json::json;
+
+    /// One execution's events, as its stream would bring them.
+    fn story() -> Vec<Event> {
+        let failed = "agent `check` exited with status 3; last lines of its stderr:\ntests failed\n2 of 9 red";
+        [
+            (EventKind::ExecutionQueued, None, json!({})),
+            (EventKind::ExecutionStarted, None, json!({})),
+            (
+                EventKind::StepStarted,
+                Some("build"),
+                json!({"status": "running", "agent": "make", "attempt": 1}),
+            ),
+            (
+                EventKind::StepProgress,
+                Some("build"),
+                json!({"percentage": 40}),
+            ),
+            (
+                EventKind::StepCompleted,
+                Some("build"),
+                json!({"status": "completed"}),
+            ),
+            (
+                EventKind::StepStarted,
+                Some("decide"),
+                json!({"status": "running"}),
+            ),
+            (
+                EventKind::StepSkipped,
+                Some("fix"),
+                json!({"status": "skipped"}),
+            ),
+            (
+                EventKind::StepStarted,
+                Some("suite"),
+                json!({"status": "running", "agent": "check", "attempt": 1}),
+            ),
+            (
+                EventKind::StepRetrying,
+                Some("suite"),
+                json!({"error": failed, "delay": 4.0, "attempt": 1, "maxRetries": 2}),
+            ),
+            (EventKind::ExecutionPaused, None, json!({})),
+            (EventKind::ExecutionResumed, None, json!({})),
+            (
+                EventKind::StepStarted,
+                Some("suite"),
+                json!({"status": "running", "agent": "check", "attempt": 2}),
+            ),
+            (
+                EventKind::StepFailed,
+                Some("suite"),
+                json!({"status": "failed", "error": failed}),
+            ),
+            (
+                EventKind::StepCancelled,
+                Some("lint"),
+                json!({"status": "cancelled", "error": "agent `lint` was ended"}),
+            ),
+            (
+                EventKind::ExecutionEscalated,
+                Some("suite"),
+                json!({"status": "escalated", "error": format!("step `suite` failed: {failed}")}),
+            ),
+            (
+                EventKind::Notification,
+                None,
+                json!({"channel": "webhook", "ok": true}),
+            ),
+            (EventKind::NotificationsDone, None, json!({})),
+            (
+                EventKind::ExecutionFinished,
+                None,
+                json!({"status": "cancelled", "error": "cancelled by a person"}),
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(seq, (kind, step, data))| Event {
+            execution_id: "exec_1".into(),
+            seq: seq as u64 + 1,
+            at: "2026-12-02T12:00:01.000Z".into(),
+            kind,
+            step_id: step.map(str::to_owned),
+            data,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn plain_lines() {
+        let lines: Vec<String> = story().iter().map(plain_line).collect();
+        // Hints name the program as it was started: here, the test binary.
+        let text = lines.join("\n").replace(&crate::program_name(), "dowf");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn wait_lines() {
+        let lines: Vec<String> = story().iter().filter_map(wait_line).collect();
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+}

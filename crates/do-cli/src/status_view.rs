@@ -2,10 +2,9 @@
 //! its steps, the errors with the agents' last lines, and, when it waits for a person, what to
 //! type next.
 
-use crate::context::Context;
 use crate::duration;
 use crate::events::{continue_hint, excerpt, first_line};
-use crate::render::{paint_status, short_time, short_value, table};
+use crate::render::{Look, paint_status_in, short_time, short_value, status_cell_in, table_in};
 use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{ExecutionData, StepData};
 use std::io::Write;
@@ -13,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 /// Writes the status of `execution` as seen at `now`.
 pub(crate) fn write_execution(
-    ctx: &Context,
+    look: Look,
     out: &mut impl Write,
     execution: &ExecutionData,
     now: SystemTime,
@@ -24,7 +23,7 @@ pub(crate) fn write_execution(
         "{}  {} ({})",
         execution.execution_id, execution.workflow_name, execution.workflow_id
     )?;
-    let status = paint_status(ctx, execution.status.as_str());
+    let status = paint_status_in(look, execution.status.as_str());
     let mut facts = vec![
         match execution.queue_position {
             Some(position) => format!("{status} (#{position} in the queue)"),
@@ -57,9 +56,9 @@ pub(crate) fn write_execution(
         facts.push(format!("current step {current}"));
     }
     writeln!(out, "{}", facts.join(" · "))?;
-    let mut t = table(ctx, &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
+    let mut t = table_in(look, &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
     let mut rows = Rows {
-        ctx,
+        look,
         now,
         escalated: execution.status == ExecutionStatus::Escalated,
         errors: Vec::new(),
@@ -119,15 +118,15 @@ fn runs(step: &StepData) -> bool {
     }
 }
 
-struct Rows<'a> {
-    ctx: &'a Context,
+struct Rows {
+    look: Look,
     now: SystemTime,
     escalated: bool,
     /// The failed tasks and their errors, shown under the table.
     errors: Vec<(String, String)>,
 }
 
-impl Rows<'_> {
+impl Rows {
     fn add(&mut self, t: &mut comfy_table::Table, step: &StepData, depth: usize) {
         let output = step
             .output
@@ -137,7 +136,7 @@ impl Rows<'_> {
             .unwrap_or_default();
         t.add_row(vec![
             comfy_table::Cell::new(format!("{}{}", "  ".repeat(depth), step.id)),
-            crate::render::status_cell(self.ctx, &self.status(step)),
+            status_cell_in(self.look, &self.status(step)),
             step.agent.clone().unwrap_or_default().into(),
             step.duration_ms
                 .map(duration::human_ms)
@@ -190,5 +189,82 @@ fn retry_status(step: &StepData, now: SystemTime) -> String {
             format!("retry {next}{of} in {}", duration::human(left))
         }
         None => format!("retry {next}{of}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PLAIN: Look = Look {
+        terminal: false,
+        color: false,
+    };
+
+    fn shown(execution: serde_json::Value, now: &str) -> String {
+        let execution: ExecutionData = serde_json::from_value(execution).expect("a status");
+        let now = humantime::parse_rfc3339_weak(now).expect("a time");
+        let mut out = Vec::new();
+        write_execution(PLAIN, &mut out, &execution, now).expect("written");
+        // Hints name the program as it was started: here, the test binary.
+        String::from_utf8(out)
+            .expect("UTF-8")
+            .replace(&crate::program_name(), "dowf")
+    }
+
+    const FAILED: &str =
+        "agent `check` exited with status 3; last lines of its stderr:\ntests failed\n2 of 9 red";
+
+    #[test]
+    fn an_escalated_execution() {
+        insta::assert_snapshot!(shown(
+            json!({
+                "executionId": "exec_1", "workflowId": "wf_1", "workflowName": "gate",
+                "workflowVersion": 1, "status": "escalated", "priority": "normal",
+                "currentStep": "testing",
+                "progress": {"completed": 1, "total": 3, "percentage": 33},
+                "createdAt": "2026-12-02T12:00:00.000Z", "startedAt": "2026-12-02T12:00:00.000Z",
+                "error": format!("step `suite[1]` failed: {FAILED}"),
+                "estimatedCompletion": "2026-12-02T12:05:00.000Z",
+                "steps": [
+                    {"id": "build", "type": "task", "status": "completed", "agent": "make",
+                     "durationMs": 184000, "duration": "3.1 minutes", "output": {"build": {"ok": true}}},
+                    {"id": "testing", "type": "loop", "status": "running", "steps": [
+                        {"id": "suite[0]", "type": "task", "status": "completed", "agent": "check",
+                         "durationMs": 1234, "output": {"suite[0]": "passed"},
+                         "completedAt": "2026-12-02T12:03:05.000Z"},
+                        {"id": "suite[1]", "type": "task", "status": "failed", "agent": "check",
+                         "durationMs": 57, "error": FAILED,
+                         "completedAt": "2026-12-02T12:03:06.000Z"}]},
+                    {"id": "deploy", "type": "task", "status": "pending", "agent": "ship"}]
+            }),
+            "2026-12-02T12:04:00Z"
+        ));
+    }
+
+    #[test]
+    fn a_step_waiting_for_its_retry() {
+        insta::assert_snapshot!(shown(
+            json!({
+                "executionId": "exec_2", "workflowId": "wf_2", "workflowName": "flaky",
+                "workflowVersion": 2, "status": "running", "priority": "high",
+                "currentStep": "fetch",
+                "progress": {"completed": 0, "total": 2, "percentage": 0},
+                "createdAt": "2026-12-02T12:00:00.000Z", "startedAt": "2026-12-02T12:00:00.000Z",
+                "estimatedCompletion": "2026-12-02T12:00:30.000Z",
+                "steps": [
+                    {"id": "fetch", "type": "task", "status": "retrying", "agent": "curl",
+                     "retryAt": "2026-12-02T12:00:14.000Z", "maxRetries": 3,
+                     "error": "agent `curl` exited with status 7",
+                     "attempts": [
+                        {"attempt": 1, "status": "failed", "agent": "curl",
+                         "startedAt": "2026-12-02T12:00:00.000Z"},
+                        {"attempt": 2, "status": "failed", "agent": "curl",
+                         "startedAt": "2026-12-02T12:00:05.000Z"}]},
+                    {"id": "parse", "type": "task", "status": "running", "agent": "jq", "progress": 40}]
+            }),
+            "2026-12-02T12:00:10Z"
+        ));
     }
 }

@@ -867,7 +867,8 @@ fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8
 
 fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    crate::status_view::write_execution(ctx, &mut out, execution, std::time::SystemTime::now())?;
+    let look = crate::render::Look::of(ctx);
+    crate::status_view::write_execution(look, &mut out, execution, std::time::SystemTime::now())?;
     Ok(())
 }
 
