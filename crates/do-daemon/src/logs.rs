@@ -143,7 +143,7 @@ pub(crate) async fn stream(
 }
 
 /// The execution exists, and so does the step asked for.
-fn check(shared: &Shared, request: &Logs) -> Result<(), ApiError> {
+pub(crate) fn check(shared: &Shared, request: &Logs) -> Result<(), ApiError> {
     let execution = status::execution_data(shared, &request.id, true)?;
     let Some(wanted) = &request.step_id else {
         return Ok(());
