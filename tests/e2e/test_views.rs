@@ -315,3 +315,37 @@ fn durations_read_the_same_everywhere_in_the_cli() {
     let list = env.run(&["workflow", "executions"]);
     assert!(!list.ok().contains("second"), "{}", list.stdout);
 }
+
+#[test]
+fn the_live_view_shows_a_failed_steps_last_stderr_lines_under_it() {
+    let env = TestEnv::new();
+    env.run(&[
+        "agent",
+        "add",
+        "broken",
+        "--shell",
+        "echo checking >&2; echo 'boom: disk full' >&2; exit 3",
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "fails", "steps": [
+        {"id": "three", "agent": "broken", "task": "t"}]}));
+    let mut command = env.command();
+    command.args(["workflow", "execute", &workflow, "--watch"]);
+    let (mut child, output) = spawn_on_pty(command);
+    let mut seen = Vec::new();
+    drain(&output, &mut seen);
+    let status = child.wait().expect("wait");
+    let text = String::from_utf8_lossy(&seen);
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("three  failed"), "the step's line: {text}");
+    // The bars' terminal library pads each line to the terminal's width: the lines follow,
+    // each indented under the step's name.
+    let after = &text[text.find("last lines of its stderr:").expect("the excerpt")..];
+    let checking = after.find("checking").expect("the first line");
+    let boom = after.find("boom: disk full").expect("the second line");
+    assert!(checking < boom, "{after:?}");
+    assert!(
+        after[..boom].contains(&format!("{}checking", " ".repeat(9))),
+        "indented: {after:?}"
+    );
+}
