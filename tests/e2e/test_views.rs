@@ -355,3 +355,31 @@ fn the_live_view_shows_a_failed_steps_last_stderr_lines_under_it() {
         "indented: {after:?}"
     );
 }
+
+#[test]
+fn the_live_view_of_a_retry_counts_the_steps_done_before_it() {
+    let env = TestEnv::new();
+    let ok = check_agent(&env);
+    env.run(&["agent", "add", "quick", "--shell", "echo done"])
+        .ok();
+    let workflow = env.create(&json!({"name": "again",
+        "errorHandling": {"escalateOnFailure": true},
+        "steps": [
+            {"id": "build", "agent": "quick", "task": "t"},
+            {"id": "testing", "agent": "check", "task": "t"}]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(status["status"], "escalated");
+    let id = status["executionId"].as_str().expect("id");
+    std::fs::write(&ok, "").expect("fixed");
+    let mut command = env.command();
+    command.args(["workflow", "retry", id, "testing", "--watch"]);
+    let (mut child, output) = spawn_on_pty(command);
+    let mut seen = Vec::new();
+    drain(&output, &mut seen);
+    let exit = child.wait().expect("wait");
+    let text = String::from_utf8_lossy(&seen);
+    assert_eq!(exit.code(), Some(0), "{text}");
+    assert!(text.contains("completed in"), "{text}");
+    assert!(text.contains("· 2/2 steps"), "{text}");
+}

@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::duration;
 use crate::events::{continue_hint, excerpt, first_line, percentage, plain_line, retry_words};
 use crate::exit::{FAILURE, SUCCESS};
-use do_core::model::ExecutionStatus;
+use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{ById, Event, EventKind, ExecutionData, Request, StepData};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
@@ -149,6 +149,13 @@ impl Bars {
             "{} {}",
             execution.execution_id, execution.workflow_name
         ));
+        // A stream that starts at a retry does not replay the steps done before it.
+        let done: HashSet<String> = steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Completed | StepStatus::Skipped))
+            .map(|s| s.id.clone())
+            .collect();
+        overall.set_position(done.len() as u64);
         let bars = Bars {
             multi,
             overall,
@@ -158,9 +165,13 @@ impl Bars {
                 .max()
                 .unwrap_or(0),
             known: steps.iter().map(|s| s.id.clone()).collect(),
-            ended: HashSet::new(),
+            ended: done,
             running: HashMap::new(),
-            started: None,
+            // A stream that starts at a retry has no `execution.started`.
+            started: execution
+                .started_at
+                .as_deref()
+                .and_then(|at| humantime::parse_rfc3339_weak(at).ok()),
             color,
         };
         if execution.status == ExecutionStatus::Paused {
