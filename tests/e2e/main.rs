@@ -23,6 +23,7 @@ mod test_step_output;
 mod test_step_types;
 mod test_validation;
 mod test_versions;
+mod test_views;
 mod test_watch;
 
 /// Every `test_*.rs` file here must be listed above, or its tests would silently never run.

@@ -100,7 +100,10 @@ fn garbage_half_lines_and_unknown_versions_are_answered_and_the_daemon_stays() {
     let message = error_message(&answer);
     assert_eq!(answer["error"]["code"], "protocol_mismatch", "{answer}");
     assert!(
-        message.contains("protocol version 1, the client 999"),
+        message.contains(&format!(
+            "protocol version {}, the client 999",
+            do_proto::PROTOCOL_VERSION
+        )),
         "{message}"
     );
     assert!(

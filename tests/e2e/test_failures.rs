@@ -401,7 +401,8 @@ fn watch_through_notifications(env: &TestEnv, execution: &str) -> Vec<Value> {
     let mut client = std::os::unix::net::UnixStream::connect(env.socket()).expect("connect");
     writeln!(
         client,
-        r#"{{"id":"1","method":"hello","params":{{"protocolVersion":1}}}}"#
+        r#"{{"id":"1","method":"hello","params":{{"protocolVersion":{}}}}}"#,
+        do_proto::PROTOCOL_VERSION
     )
     .expect("hello");
     writeln!(

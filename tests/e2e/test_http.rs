@@ -88,10 +88,12 @@ impl Api {
 
     /// Follows an execution's Server-Sent Events to their end; returns the envelopes.
     fn events(&self, execution: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/agents/workflows/executions/{execution}/events",
-            self.base
-        );
+        self.sse(&format!("/agents/workflows/executions/{execution}/events"))
+    }
+
+    /// Reads the Server-Sent Events at `path` to their end; returns the envelopes.
+    fn sse(&self, path: &str) -> Vec<Value> {
+        let url = format!("{}{path}", self.base);
         let mut response = self
             .agent
             .get(&url)
@@ -863,5 +865,53 @@ fn put_stores_a_version_and_delete_keeps_history_unless_forced() {
         api.get(&format!("/agents/workflows/executions/{execution}"))
             .status,
         404
+    );
+}
+
+#[test]
+fn step_logs_are_served_as_server_sent_events() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    env.run(&[
+        "agent",
+        "add",
+        "chatty",
+        "--shell",
+        "echo \"working on $DO_STEP_ID\" >&2; echo 'second line' >&2; echo done",
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "logs", "steps": [
+        {"id": "one", "agent": "chatty", "task": "t"}, {"id": "two", "agent": "chatty", "task": "t"}]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = status["executionId"].as_str().expect("id");
+    for follow in ["", "&follow=true"] {
+        let entries: Vec<Value> = api
+            .sse(&format!(
+                "/agents/workflows/executions/{id}/logs?stepId=two{follow}"
+            ))
+            .into_iter()
+            .map(|envelope| envelope["data"].clone())
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                json!({"type": "attempt", "stepId": "two", "attempt": 1, "status": "succeeded"}),
+                json!({"type": "lines", "stepId": "two", "attempt": 1,
+                       "lines": ["working on two", "second line"]}),
+                json!({"type": "end"}),
+            ]
+        );
+    }
+    let missing = api.get(&format!(
+        "/agents/workflows/executions/{id}/logs?stepId=three"
+    ));
+    assert_envelope(&missing, 400, false);
+    assert!(
+        missing.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no step `three`")),
+        "{}",
+        missing.body
     );
 }

@@ -6,10 +6,13 @@ mod complete;
 mod config;
 mod context;
 mod document;
+mod duration;
+mod events;
 mod exit;
 mod graph;
 mod program;
 mod render;
+mod status_view;
 mod watch;
 
 use clap::{CommandFactory, Parser};

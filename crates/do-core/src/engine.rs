@@ -119,6 +119,12 @@ impl Node {
     fn is_task(&self) -> bool {
         matches!(self.kind, NodeKind::Task { .. })
     }
+
+    /// How many times the task runs again after a failure (its `maxRetries`, or the default
+    /// of its strategy).
+    pub fn max_retries(&self) -> u32 {
+        retries(&self.handling)
+    }
 }
 
 impl Plan {
@@ -369,7 +375,7 @@ pub enum Change {
     },
     /// A step failed for good and `escalateOnFailure` asks a person to decide: the execution
     /// waits for `retry` or `cancel`.
-    Escalated { error: String },
+    Escalated { node: NodeId, error: String },
     /// A running task must be ended (its process group signalled).
     Kill { node: NodeId },
     /// The execution ended.
@@ -605,6 +611,11 @@ impl ExecutionState {
         self.status[node]
     }
 
+    /// Whether the workflow went on past this failed step (`strategy: continue`).
+    pub fn continued(&self, node: NodeId) -> bool {
+        self.continued[node]
+    }
+
     /// The execution's end, once it has one.
     pub fn finished(&self) -> Option<ExecutionStatus> {
         self.finished
@@ -635,7 +646,7 @@ impl ExecutionState {
         for &child in &children[from..] {
             match self.status[child] {
                 StepStatus::Completed | StepStatus::Skipped => continue,
-                StepStatus::Pending | StepStatus::Running => {
+                StepStatus::Pending | StepStatus::Running | StepStatus::Retrying => {
                     self.next_in_node(child, reach);
                 }
                 StepStatus::Failed | StepStatus::Cancelled => {}
@@ -960,7 +971,10 @@ impl ExecutionState {
             self.settle(node, changes);
         } else if step.handling.escalate_on_failure == Some(true) {
             self.escalated = true;
-            changes.push(Change::Escalated { error: message });
+            changes.push(Change::Escalated {
+                node,
+                error: message,
+            });
         } else {
             if self.failure.is_none() {
                 self.failure = Some(message);
@@ -1328,12 +1342,17 @@ impl ExecutionState {
         self.done_roots
     }
 
-    /// The first top-level step that has not finished: the API's `currentStep`.
+    /// The first top-level step that has not finished, or that failed and holds the execution
+    /// (escalated, or stopping it): the API's `currentStep`. An escalated execution's current
+    /// step is the one that waits for a person, not the one after it.
     pub fn current_step(&self) -> Option<&str> {
-        // The steps before this prefix have finished.
+        // The steps before this prefix are done.
         self.plan.roots[self.roots_finished_prefix.get()..]
             .iter()
-            .find(|&&r| !self.status[r].is_finished())
+            .find(|&&r| {
+                !self.status[r].is_finished()
+                    || (self.status[r] == StepStatus::Failed && !self.continued[r])
+            })
             .map(|&r| self.plan.nodes[r].step_id.as_str())
     }
 }
@@ -2127,10 +2146,15 @@ mod tests {
             with_handling(json!({"strategy": "retry", "maxRetries": 0, "escalateOnFailure": true}));
         let changes = fail_once(&mut state, "flaky");
         assert!(
-            matches!(changes.last(), Some(Change::Escalated { error }) if error.contains("flaky"))
+            matches!(changes.last(), Some(Change::Escalated { error, .. }) if error.contains("flaky"))
         );
         assert!(state.ready().is_empty());
         assert_eq!(state.finished(), None);
+        assert_eq!(
+            state.current_step(),
+            Some("flaky"),
+            "the failed step waits, not the one after it"
+        );
         let flaky = node(&state, "flaky");
         let changes = state.retry_step(flaky).expect("retry");
         assert!(changes.contains(&Change::Step {

@@ -97,13 +97,19 @@ wire_enum!(
         Failed = "failed",
         Skipped = "skipped",
         Cancelled = "cancelled",
+        // Only in the status document: a task that failed and waits for its next attempt
+        // (`retryAt`); the engine and the store keep it `pending`.
+        Retrying = "retrying",
     }
 );
 
 impl StepStatus {
     /// Returns whether the step has ended.
     pub fn is_finished(self) -> bool {
-        !matches!(self, StepStatus::Pending | StepStatus::Running)
+        !matches!(
+            self,
+            StepStatus::Pending | StepStatus::Running | StepStatus::Retrying
+        )
     }
 }
 

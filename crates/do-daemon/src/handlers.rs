@@ -51,6 +51,7 @@ pub(crate) async fn handle(
         }) => {
             return crate::status::watch(shared, conn, id, &execution_id, notifications).await;
         }
+        Request::ExecutionLogs(logs) => return crate::logs::stream(shared, conn, id, logs).await,
         Request::StopDaemon(stop) => {
             shared
                 .stop_now
@@ -173,6 +174,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::DaemonStatus(_) => daemon_status(shared),
         Request::Hello(_)
         | Request::WatchExecution(_)
+        | Request::ExecutionLogs(_)
         | Request::StopDaemon(_)
         | Request::CancelExecution(_)
         | Request::PauseExecution(_)

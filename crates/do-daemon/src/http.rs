@@ -148,6 +148,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{EXEC}/steps/{{step_id}}/retry"), post(retry))
         .route(&format!("{EXEC}/events"), get(events))
         .merge(schedules::routes())
+        .route(&format!("{EXEC}/logs"), get(logs))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .layer(DefaultBodyLimit::disable())
@@ -497,6 +498,47 @@ async fn events(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>)
         let request_id = ids::new_id("req");
         let mut sink = ChannelSink(tx);
         status::watch(&shared, &mut sink, &request_id, &id, false).await;
+    });
+    Sse::new(EnvelopeStream(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// Server-Sent Events of an execution's step logs (`executions.logs`): `?stepId=`,
+/// `&attempt=`, `&follow=true`; each SSE event named after its entry (`attempt`, `lines`,
+/// `end`).
+async fn logs(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return bad_field("query", "cannot parse the query string".to_owned());
+    };
+    let attempt = match query.get("attempt").map(|a| a.parse::<u32>()) {
+        None => None,
+        Some(Ok(attempt)) => Some(attempt),
+        Some(Err(_)) => return bad_field("attempt", "not a whole number".to_owned()),
+    };
+    let follow = match query.get("follow").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return bad_field("follow", format!("`{other}` is not true or false")),
+    };
+    let request = do_proto::Logs {
+        id,
+        step_id: query.get("stepId").cloned(),
+        attempt,
+        follow,
+    };
+    if let Err(error) = crate::logs::check(&shared, &request) {
+        return reply(StatusCode::OK, Err(error));
+    }
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let request_id = ids::new_id("req");
+        let mut sink = ChannelSink(tx);
+        crate::logs::stream(&shared, &mut sink, &request_id, request).await;
     });
     Sse::new(EnvelopeStream(rx))
         .keep_alive(KeepAlive::default())

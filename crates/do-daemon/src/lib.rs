@@ -7,6 +7,7 @@ mod error;
 mod handlers;
 mod http;
 mod ids;
+mod logs;
 mod notify;
 mod runner;
 mod schedule_api;
@@ -130,6 +131,8 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     pub(crate) scheduler: mpsc::UnboundedSender<scheduler::Message>,
     pub(crate) events: broadcast::Sender<do_proto::Event>,
+    /// Every line written to a step's log, for `executions.logs` with `follow`.
+    pub(crate) log_lines: logs::LogLines,
     pub(crate) started_at: i64,
     /// Attempts running now, for `daemon.status`.
     pub(crate) running_steps: AtomicU64,
@@ -217,11 +220,14 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     // Watchers that fall behind re-read the store, so a short ring is enough; it holds its
     // last events in memory for as long as the daemon runs.
     let (events, _) = broadcast::channel(256);
+    // Followers that fall behind read the log files again, as watchers re-read the store.
+    let (log_lines, _) = broadcast::channel(1024);
     let shared = Arc::new(Shared {
         config,
         store: Mutex::new(store),
         scheduler: scheduler_tx,
         events,
+        log_lines,
         started_at: time::now_ms(),
         running_steps: AtomicU64::new(0),
         shutdown: tokio::sync::Notify::new(),

@@ -60,6 +60,8 @@ pub(crate) struct RunSpec {
     pub(crate) spawned: Option<Spawned>,
     /// Told each percentage the agent reports with a `::progress N` line on stderr.
     pub(crate) progress: Option<Progressed>,
+    /// Told each line written to the log, for the clients that follow it.
+    pub(crate) log_tap: Option<crate::logs::LogTap>,
     /// Every agent's secret variables taken from the daemon's environment: none reaches this
     /// agent but those it declares itself.
     pub(crate) secret_names: Arc<[String]>,
@@ -241,10 +243,11 @@ async fn attempt(
         ))
     });
     let progress = spec.progress.take();
+    let tap = spec.log_tap.take();
     let stderr = child
         .stderr
         .take()
-        .map(|err| tokio::spawn(keep_log(err, log, spec.limits.log_bytes, progress)));
+        .map(|err| tokio::spawn(keep_log(err, log, spec.limits.log_bytes, progress, tap)));
 
     let kill_requested = async {
         if kill.await.is_err() {
@@ -514,7 +517,8 @@ fn progress_report(line: &str) -> Option<u8> {
 
 /// Copies stderr into the log file at `path`, created on the first byte (an agent that writes
 /// nothing on stderr leaves no file), tells `progress` of each `::progress N` line (which stays
-/// in the log too), and returns its last lines and whether the file exists.
+/// in the log too), tells `tap` of each write (so that followers get it at once), and returns
+/// its last lines and whether the file exists.
 /// Past `cap` bytes one marker line ends the log; the rest is still read, so that the agent
 /// never blocks on a full pipe. Plain blocking writes: a log write lands in the page cache,
 /// cheaper than a hop to the blocking pool.
@@ -523,10 +527,13 @@ async fn keep_log(
     path: PathBuf,
     cap: u64,
     progress: Option<Progressed>,
+    tap: Option<crate::logs::LogTap>,
 ) -> (VecDeque<String>, bool) {
     let mut log: Option<std::fs::File> = None;
     let mut log_failed = false;
     let mut kept = 0;
+    // Where the next write lands in the file.
+    let mut offset = 0;
     let mut lines = BufReader::new(reader);
     let mut tail = VecDeque::with_capacity(ERROR_TAIL_LINES);
     let mut line = Vec::new();
@@ -553,15 +560,22 @@ async fn keep_log(
             && kept <= cap
         {
             kept += line.len() as u64;
-            let _ = if kept <= cap {
-                file.write_all(&line)
+            let marker;
+            let written: &[u8] = if kept <= cap {
+                &line
             } else {
-                writeln!(
-                    file,
-                    "[do: log truncated at {}; limit: limits.log_bytes in config.toml]",
+                marker = format!(
+                    "[do: log truncated at {}; limit: limits.log_bytes in config.toml]\n",
                     crate::show_bytes(cap)
-                )
+                );
+                marker.as_bytes()
             };
+            if file.write_all(written).is_ok() {
+                if let Some(tap) = &tap {
+                    tap.wrote(offset, written);
+                }
+                offset += written.len() as u64;
+            }
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();

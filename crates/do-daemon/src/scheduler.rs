@@ -814,6 +814,12 @@ impl Scheduler {
             limits: shared.config.limits,
             spawned: None,
             progress: None,
+            log_tap: Some(crate::logs::LogTap::new(
+                &shared.log_lines,
+                id,
+                &step_id,
+                attempt_no,
+            )),
             secret_names: shared.secret_names(),
         };
         let attempt = AttemptRecord {
@@ -1247,8 +1253,9 @@ fn commit(
                     StepStatus::Running => EventKind::StepStarted,
                     StepStatus::Completed => EventKind::StepCompleted,
                     StepStatus::Failed => EventKind::StepFailed,
-                    StepStatus::Cancelled | StepStatus::Skipped => EventKind::StepCancelled,
-                    StepStatus::Pending => continue,
+                    StepStatus::Cancelled => EventKind::StepCancelled,
+                    StepStatus::Skipped => EventKind::StepSkipped,
+                    StepStatus::Pending | StepStatus::Retrying => continue,
                 };
                 let step_id = row.step_id.clone();
                 let mut data = json!({"status": status});
@@ -1291,12 +1298,19 @@ fn commit(
                     delay
                 };
                 let at = now + (delay * 1000.0) as i64;
+                let max_retries = active.state.plan().node(node).max_retries();
                 let row = row_mut(active, node, &id);
                 row.status = StepStatus::Pending;
                 row.retry_at = Some(at);
                 row.error = Some(error.clone());
                 let step_id = row.step_id.clone();
-                let data = json!({"error": error, "delay": delay, "attempt": row.attempts});
+                let data = json!({
+                    "error": error,
+                    "delay": delay,
+                    "attempt": row.attempts,
+                    "maxRetries": max_retries,
+                    "retryAt": time::rfc3339(at),
+                });
                 row_changed(node);
                 events.push(append_event(
                     w,
@@ -1308,16 +1322,18 @@ fn commit(
                 )?);
                 timers.push((node, at));
             }
-            Change::Escalated { error } => {
+            Change::Escalated { node, error } => {
                 active.record.status = ExecutionStatus::Escalated;
                 active.record.error = Some(error.clone());
                 let data = json!({"status": ExecutionStatus::Escalated, "error": error, "notifying": notifying(&active.record)});
+                // The failed step that waits: the one to retry.
+                let step_id = active.state.plan().node(node).step_id.clone();
                 events.push(append_event(
                     w,
                     &id,
                     now,
                     EventKind::ExecutionEscalated,
-                    None,
+                    Some(&step_id),
                     data,
                 )?);
             }

@@ -84,7 +84,11 @@ pub(crate) fn execution_data(
             by_agent: HashMap::new(),
             now: time::now_ms(),
         };
-        if !record.status.is_terminal() {
+        // Paused and escalated executions wait for a person: no time can be foretold.
+        if matches!(
+            record.status,
+            ExecutionStatus::Queued | ExecutionStatus::Running
+        ) {
             estimates.by_step = history(&store, &record.workflow_id)?;
             let remaining: Option<i64> = plan
                 .roots()
@@ -291,10 +295,18 @@ fn step_data(
         );
         map
     });
+    let retry_at = row
+        .filter(|r| r.status == StepStatus::Pending)
+        .and_then(|r| r.retry_at);
     StepData {
         id: node.step_id.clone(),
         step_type: node.type_name().to_owned(),
-        status: row.map_or(StepStatus::Pending, |r| r.status),
+        // The store keeps a task waiting for its next attempt `pending` with a `retry_at`.
+        status: match (row, retry_at) {
+            (_, Some(_)) => StepStatus::Retrying,
+            (Some(r), None) => r.status,
+            (None, None) => StepStatus::Pending,
+        },
         agent: row
             .and_then(|r| r.agent.clone())
             .or_else(|| node.agent().map(str::to_owned)),
@@ -306,7 +318,8 @@ fn step_data(
         error: row.and_then(|r| r.error.clone()),
         progress: row.and_then(|r| r.progress),
         attempts: attempts.remove(&node.step_id).unwrap_or_default(),
-        retry_at: row.and_then(|r| r.retry_at).map(time::rfc3339),
+        retry_at: retry_at.map(time::rfc3339),
+        max_retries: retry_at.map(|_| node.max_retries()),
         estimated_completion: estimates.step_end(node_id).map(time::rfc3339),
         steps: node
             .children

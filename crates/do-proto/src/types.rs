@@ -184,9 +184,13 @@ pub struct StepData {
     /// Every attempt, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<AttemptData>,
-    /// When a step waiting to be retried runs again.
+    /// When a step waiting to be retried (status `retrying`) runs again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<String>,
+    /// Of a `retrying` step: how many retries its error handling allows; the failed attempts
+    /// so far (`attempts`) say which retry comes next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
     /// When a running step should end (its start plus its median duration; see
     /// `ExecutionData::estimated_completion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +262,9 @@ pub enum EventKind {
     StepFailed,
     #[serde(rename = "step.cancelled")]
     StepCancelled,
+    /// A step of the branch a conditional did not take.
+    #[serde(rename = "step.skipped")]
+    StepSkipped,
     /// A running step's agent reported how far along it is (`data.percentage`, 0–100) with a
     /// `::progress N` line on stderr.
     #[serde(rename = "step.progress")]
@@ -292,6 +299,7 @@ impl EventKind {
             EventKind::StepCompleted => "step.completed",
             EventKind::StepFailed => "step.failed",
             EventKind::StepCancelled => "step.cancelled",
+            EventKind::StepSkipped => "step.skipped",
             EventKind::StepProgress => "step.progress",
             EventKind::StepRetrying => "step.retrying",
             EventKind::ExecutionPaused => "execution.paused",
@@ -302,4 +310,30 @@ impl EventKind {
             EventKind::ExecutionFinished => "execution.finished",
         }
     }
+}
+
+/// One entry of a `executions.logs` stream: an attempt's log starts, one of its lines, or the
+/// end of the stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum LogEntry {
+    /// An attempt whose log follows (sent for every attempt asked for, even one that wrote
+    /// nothing, before its lines).
+    #[serde(rename_all = "camelCase")]
+    Attempt {
+        step_id: String,
+        attempt: u32,
+        status: do_core::model::AttemptStatus,
+    },
+    /// Lines the attempt's agent wrote on stderr, in order, each without its newline
+    /// (invalid UTF-8 replaced).
+    #[serde(rename_all = "camelCase")]
+    Lines {
+        step_id: String,
+        attempt: u32,
+        lines: Vec<String>,
+    },
+    /// The stream is over: everything asked for has been sent (with `follow`: the step, or
+    /// the execution, has ended or escalated).
+    End,
 }

@@ -5,7 +5,7 @@ pub(crate) mod completions;
 pub(crate) mod daemon;
 pub(crate) mod failure_plan;
 pub(crate) mod latest;
-pub(crate) mod log_lines;
+pub(crate) mod logs;
 pub(crate) mod man;
 pub(crate) mod schedule;
 pub(crate) mod step_output;

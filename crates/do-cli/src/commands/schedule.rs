@@ -3,7 +3,9 @@
 use crate::cli::one_of;
 use crate::context::Context;
 use crate::exit::{SUCCESS, UsageError};
-use crate::render::{paint_status, print_json, print_list, short_time, status_cell, table};
+use crate::render::{
+    Look, paint_status_in, print_json, print_list, short_time, status_cell, table,
+};
 use clap::{Args, Subcommand};
 use comfy_table::Cell;
 use do_core::model::{CatchUp, Overlap, Priority};
@@ -240,7 +242,7 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
         "{}  ({}, {})",
         schedule.spec.name,
         schedule.schedule_id,
-        paint_status(ctx, state)
+        paint_status_in(Look::of(ctx), state)
     )?;
     writeln!(out, "workflow:  {}", schedule.workflow_id)?;
     writeln!(

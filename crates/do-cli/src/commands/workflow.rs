@@ -1,24 +1,22 @@
 //! `do workflow …`: documents and their executions.
 
+use super::logs::{LogsArgs, cmd_logs};
 use crate::cli::one_of;
 use crate::commands::latest;
-use crate::commands::log_lines::LogPrinter;
 use crate::context::Context;
 use crate::document::{Strict, explain};
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
-use crate::render::{
-    paint_status, print_json, print_list, print_table, short_time, short_value, table,
-};
+use crate::render::{print_json, print_list, print_table, short_time, table};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use do_core::model::{ExecutionStatus, Priority, StepStatus, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::{ErrorHandling, Step, StepKind};
 use do_proto::{
     ApiError, ById, CancelExecution, ClientError, CreateWorkflow, DeleteWorkflow, DeletedWorkflow,
-    ErrorCode, Event, EventKind, ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows,
-    Request, RetryStep, RunData, RunOutcome, RunWorkflow, StepData, UpdateWorkflow, ValidationData,
-    WorkflowData, WorkflowVersion,
+    ErrorCode, Event, ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows, Request,
+    RetryStep, RunData, RunOutcome, RunWorkflow, UpdateWorkflow, ValidationData, WorkflowData,
+    WorkflowVersion,
 };
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
@@ -73,244 +71,6 @@ pub(crate) enum WorkflowCommand {
     Logs(LogsArgs),
     /// Print one step's whole output: a text as the text, anything else as JSON (pipeable).
     Output(crate::commands::step_output::OutputArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct LogsArgs {
-    /// The execution's id (`exec_…`), or --last.
-    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
-    execution: Option<String>,
-    /// Only this step (inside a loop: `process[2]`).
-    #[arg(add = crate::complete::step_ids())]
-    step: Option<String>,
-    #[arg(long, help = latest::LAST_STEP_HELP)]
-    last: bool,
-    /// Only the steps that failed (every attempt of each), like `gh run view --log-failed`.
-    #[arg(long, conflicts_with_all = ["step", "follow"])]
-    failed: bool,
-    /// Only this attempt of the step(s).
-    #[arg(long, value_name = "N")]
-    attempt: Option<u32>,
-    /// After the log so far, print what the step (without STEP: every step) writes on stderr
-    /// as it runs, until it (the execution) ends.
-    #[arg(long, short = 'f', conflicts_with = "attempt")]
-    follow: bool,
-}
-
-/// Logs are files in the data dir (`runs/EXEC/STEP.ATTEMPT.log`); the status document says
-/// which attempts exist.
-fn cmd_logs(ctx: &Context, mut args: LogsArgs) -> anyhow::Result<u8> {
-    let (execution_id, step) =
-        latest::resolve(ctx, args.last, args.execution.take(), args.step.take())?;
-    let args = ResolvedLogs {
-        execution: execution_id,
-        step,
-        args,
-    };
-    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
-        id: args.execution.clone(),
-    }))?;
-    let mut steps = Vec::new();
-    fn collect<'a>(steps: &'a [StepData], out: &mut Vec<&'a StepData>) {
-        for step in steps {
-            out.push(step);
-            collect(&step.steps, out);
-        }
-    }
-    collect(execution.steps.as_deref().unwrap_or_default(), &mut steps);
-    if let Some(wanted) = &args.step
-        && !steps.iter().any(|s| &s.id == wanted)
-    {
-        return Err(UsageError(format!(
-            "execution {} has no step `{wanted}`",
-            args.execution
-        ))
-        .into());
-    }
-    let mut out = std::io::stdout().lock();
-    let mut printer = LogPrinter::new(ctx);
-    let mut following = Vec::new();
-    for step in steps
-        .iter()
-        .filter(|s| args.step.as_ref().is_none_or(|w| &s.id == w))
-        .filter(|s| !args.failed || (s.status == StepStatus::Failed && s.steps.is_empty()))
-    {
-        for attempt in step
-            .attempts
-            .iter()
-            .filter(|a| args.attempt.is_none_or(|n| a.attempt == n))
-        {
-            let path = log_path(ctx, &args.execution, &step.id, attempt.attempt);
-            let log = std::fs::read(&path).unwrap_or_default();
-            printer.stored(
-                &mut out,
-                (&step.id, attempt.attempt),
-                attempt.status.as_str(),
-                &log,
-                args.follow,
-            )?;
-            following.push(Tail {
-                step: step.id.clone(),
-                attempt: attempt.attempt,
-                path,
-                offset: log.len() as u64,
-            });
-        }
-    }
-    drop(out);
-    if args.failed && following.is_empty() && !ctx.json && !ctx.quiet {
-        writeln!(std::io::stderr(), "No step of {} failed.", args.execution)?;
-    }
-    if args.follow {
-        follow_logs(ctx, &args, following, &mut printer)?;
-    }
-    Ok(SUCCESS)
-}
-
-/// `logs` with its execution named (`--last` resolved).
-struct ResolvedLogs {
-    execution: String,
-    step: Option<String>,
-    args: LogsArgs,
-}
-
-impl std::ops::Deref for ResolvedLogs {
-    type Target = LogsArgs;
-    fn deref(&self) -> &LogsArgs {
-        &self.args
-    }
-}
-
-fn log_path(ctx: &Context, execution: &str, step: &str, attempt: u32) -> PathBuf {
-    ctx.data_dir
-        .join("runs")
-        .join(execution)
-        .join(format!("{step}.{attempt}.log"))
-}
-
-/// A log being followed, and how much of it has been printed.
-struct Tail {
-    step: String,
-    attempt: u32,
-    path: PathBuf,
-    offset: u64,
-}
-
-/// What wakes `logs --follow`: an event of the execution, a change in its run directory (a
-/// log created or written), or the end of the event stream.
-enum Update {
-    Event(Event),
-    Written,
-    StreamOver,
-}
-
-/// `logs --follow`: the execution's event stream (in a thread) says which attempts start and
-/// when the step or the execution ends; inotify on the run directory says when a log grew. A
-/// step's end is committed only after its agent's stderr has been read to the end, so the
-/// last read after the end event misses nothing.
-fn follow_logs(
-    ctx: &Context,
-    args: &ResolvedLogs,
-    mut tails: Vec<Tail>,
-    printer: &mut LogPrinter,
-) -> anyhow::Result<()> {
-    use notify::Watcher as _;
-    let mut client = ctx.client()?;
-    let (sender, updates) = std::sync::mpsc::channel();
-    let execution_id = args.execution.clone();
-    let events = sender.clone();
-    let watcher = std::thread::spawn(move || {
-        let result = client.watch(&execution_id, |event| {
-            let _ = events.send(Update::Event(event.clone()));
-        });
-        let _ = events.send(Update::StreamOver);
-        result
-    });
-    let written = sender;
-    let mut files = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-        let _ = written.send(Update::Written);
-    })
-    .context("cannot watch the execution's logs (inotify)")?;
-    // The daemon makes the run directory before the execution's first step starts: until
-    // then there is nothing to watch, and the `step.started` event says when there is.
-    let run_dir = ctx.data_dir.join("runs").join(&args.execution);
-    let mut watching = files
-        .watch(&run_dir, notify::RecursiveMode::NonRecursive)
-        .is_ok();
-    let mut ended = false;
-    let mut stream_over = false;
-    loop {
-        let mut out = std::io::stdout().lock();
-        for tail in &mut tails {
-            let Ok(mut file) = std::fs::File::open(&tail.path) else {
-                continue;
-            };
-            let mut new = Vec::new();
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(tail.offset))?;
-            file.read_to_end(&mut new)?;
-            if new.is_empty() {
-                continue;
-            }
-            tail.offset += new.len() as u64;
-            printer.written(&mut out, (&tail.step, tail.attempt), &new)?;
-        }
-        if ended {
-            printer.finish(&mut out)?;
-            out.flush()?;
-            break;
-        }
-        out.flush()?;
-        drop(out);
-        let event = match updates.recv() {
-            Ok(Update::Event(event)) => event,
-            Ok(Update::Written) => continue,
-            // The stream is over: one last read of the logs.
-            Ok(Update::StreamOver) | Err(_) => {
-                ended = true;
-                stream_over = true;
-                continue;
-            }
-        };
-        if !watching {
-            watching = files
-                .watch(&run_dir, notify::RecursiveMode::NonRecursive)
-                .is_ok();
-        }
-        let Some(step) = event.step_id.as_deref() else {
-            continue;
-        };
-        if args.step.as_deref().is_some_and(|wanted| wanted != step) {
-            continue;
-        }
-        match event.kind {
-            EventKind::StepStarted => {
-                let attempt = event.data.get("attempt").and_then(Value::as_u64);
-                if let Some(attempt) = attempt.and_then(|a| u32::try_from(a).ok())
-                    && !tails.iter().any(|t| t.step == step && t.attempt == attempt)
-                {
-                    tails.push(Tail {
-                        step: step.to_owned(),
-                        attempt,
-                        path: log_path(ctx, &args.execution, step, attempt),
-                        offset: 0,
-                    });
-                }
-            }
-            EventKind::StepCompleted | EventKind::StepFailed | EventKind::StepCancelled
-                if args.step.is_some() =>
-            {
-                ended = true;
-            }
-            _ => {}
-        }
-    }
-    // A followed step may end before its execution; the stream's reader is left to the exit.
-    if stream_over {
-        watcher
-            .join()
-            .map_err(|_| anyhow::anyhow!("the event stream's reader stopped unexpectedly"))??;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -1176,59 +936,11 @@ fn parse_input(text: &str, source: &str) -> anyhow::Result<Value> {
 
 /// One line per step event on stderr, so stdout keeps only the result.
 fn print_event(event: &Event) {
-    let step = event.step_id.as_deref().unwrap_or("");
-    let line = match event.kind {
-        EventKind::StepStarted => format!("  started   {step}"),
-        EventKind::StepCompleted => format!("  completed {step}"),
-        EventKind::StepFailed => format!(
-            "  failed    {step}: {}",
-            event
-                .data
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-        ),
-        EventKind::StepCancelled => format!("  cancelled {step}"),
-        EventKind::StepRetrying => format!(
-            "  retrying  {step} in {:.1} s: {}",
-            event
-                .data
-                .get("delay")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0),
-            event
-                .data
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-        ),
-        EventKind::ExecutionEscalated => format!(
-            "escalated: {} — fix the cause, then `dowf workflow retry {} STEP` or `dowf workflow cancel {}`",
-            event
-                .data
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-            event.execution_id,
-            event.execution_id
-        ),
-        EventKind::ExecutionPaused => "paused".to_owned(),
-        EventKind::ExecutionResumed => "resumed".to_owned(),
-        EventKind::StepProgress | EventKind::Notification | EventKind::NotificationsDone => return,
-        EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => {
-            return;
-        }
-    };
-    // One write per line: stderr is unbuffered, and `--wait` prints two lines per step.
-    let mut line = line;
-    line.push('\n');
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(mut line) = crate::events::wait_line(event) {
+        // One write per line: stderr is unbuffered, and `--wait` prints two lines per step.
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
 }
 
 #[derive(Debug, Args)]
@@ -1278,93 +990,9 @@ fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8
 
 fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let progress = execution.progress;
-    writeln!(
-        out,
-        "{}  {} ({})",
-        execution.execution_id, execution.workflow_name, execution.workflow_id
-    )?;
-    let status = paint_status(ctx, execution.status.as_str());
-    let mut facts = vec![
-        match execution.queue_position {
-            Some(position) => format!("{status} (#{position} in the queue)"),
-            None => status,
-        },
-        format!(
-            "{}/{} steps ({}%)",
-            progress.completed, progress.total, progress.percentage
-        ),
-        format!("priority {}", execution.priority),
-        format!("workflow version {}", execution.workflow_version),
-    ];
-    if let Some(started) = &execution.started_at {
-        facts.push(format!("started {}", short_time(started)));
-    }
-    if let Some(duration) = &execution.duration {
-        facts.push(format!("took {duration}"));
-    }
-    if let Some(estimate) = &execution.estimated_completion {
-        facts.push(format!("expected to end {}", short_time(estimate)));
-    }
-    if let Some(current) = &execution.current_step
-        && !execution.status.is_terminal()
-    {
-        facts.push(format!("current step {current}"));
-    }
-    writeln!(out, "{}", facts.join(" · "))?;
-    drop(out);
-    let mut t = table(ctx, &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
-    let mut errors = Vec::new();
-    for step in execution.steps.iter().flatten() {
-        add_status_rows(ctx, &mut t, step, 0, &mut errors);
-    }
-    print_table(&t)?;
-    let mut out = std::io::stdout().lock();
-    for (step, error) in errors {
-        writeln!(out, "{step}: {error}")?;
-    }
-    if let Some(error) = &execution.error
-        && execution.status != ExecutionStatus::Completed
-    {
-        writeln!(out, "error: {error}")?;
-    }
+    let look = crate::render::Look::of(ctx);
+    crate::status_view::write_execution(look, &mut out, execution, std::time::SystemTime::now())?;
     Ok(())
-}
-
-fn add_status_rows(
-    ctx: &Context,
-    t: &mut comfy_table::Table,
-    step: &StepData,
-    depth: usize,
-    errors: &mut Vec<(String, String)>,
-) {
-    let output = step
-        .output
-        .as_ref()
-        .and_then(|map| map.values().next())
-        .map(|value| short_value(value, 60))
-        .unwrap_or_default();
-    let status = match step.progress {
-        Some(p) if step.status == do_core::model::StepStatus::Running => {
-            format!("{} {p}%", step.status)
-        }
-        _ => step.status.to_string(),
-    };
-    t.add_row(vec![
-        comfy_table::Cell::new(format!("{}{}", "  ".repeat(depth), step.id)),
-        crate::render::status_cell(ctx, &status),
-        step.agent.clone().unwrap_or_default().into(),
-        step.duration.clone().unwrap_or_default().into(),
-        output.into(),
-    ]);
-    if let Some(error) = &step.error
-        && step.steps.is_empty()
-    {
-        errors.push((step.id.clone(), error.clone()));
-    }
-    for child in &step.steps {
-        add_status_rows(ctx, t, child, depth + 1, errors);
-    }
 }
 
 #[derive(Debug, Args)]
@@ -1417,7 +1045,9 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
                 e.priority.to_string(),
                 format!("{}/{}", e.progress.completed, e.progress.total),
                 short_time(&e.created_at),
-                e.duration.clone().unwrap_or_default(),
+                e.duration_ms
+                    .map(crate::duration::human_ms)
+                    .unwrap_or_default(),
             ]
         },
     )
