@@ -20,6 +20,7 @@
 //! output_overflow = "fail"      # "truncate" is cut there
 //! log_bytes = 67108864          # a step's stderr log per attempt; more is dropped
 //! request_bytes = 16777216      # one request on the daemon's socket
+//! pending_request_bytes = 67108864 # all requests being read on the socket at once (4 ×)
 //! ```
 
 use crate::exit::UsageError;
@@ -48,6 +49,7 @@ struct LimitsSection {
     output_overflow: Option<do_daemon::Overflow>,
     log_bytes: Option<u64>,
     request_bytes: Option<u64>,
+    pending_request_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +135,15 @@ impl FileConfig {
                 limits.input_bytes
             )));
         }
+        if limits.pending_request_bytes < limits.request_bytes {
+            return Err(UsageError(format!(
+                "config file `{}`: limits.pending_request_bytes ({}) must be at least \
+                 limits.request_bytes ({}), or no request of that size could be read",
+                path.display(),
+                limits.pending_request_bytes,
+                limits.request_bytes
+            )));
+        }
         Ok(config)
     }
 
@@ -140,13 +151,17 @@ impl FileConfig {
     pub(crate) fn limits(&self) -> do_daemon::Limits {
         let defaults = do_daemon::Limits::default();
         let section = &self.limits;
+        let request_bytes = section.request_bytes.unwrap_or(defaults.request_bytes);
         do_daemon::Limits {
             document_bytes: section.document_bytes.unwrap_or(defaults.document_bytes),
             input_bytes: section.input_bytes.unwrap_or(defaults.input_bytes),
             output_bytes: section.output_bytes.unwrap_or(defaults.output_bytes),
             output_overflow: section.output_overflow.unwrap_or(defaults.output_overflow),
             log_bytes: section.log_bytes.unwrap_or(defaults.log_bytes),
-            request_bytes: section.request_bytes.unwrap_or(defaults.request_bytes),
+            request_bytes,
+            pending_request_bytes: section
+                .pending_request_bytes
+                .unwrap_or(request_bytes.saturating_mul(4)),
         }
     }
 

@@ -63,6 +63,10 @@ pub struct Limits {
     /// One request line on the socket; a longer one is refused and its connection closed
     /// (`limits.request_bytes`).
     pub request_bytes: u64,
+    /// All request lines being read on the socket at once, past 16 KiB each; a connection
+    /// whose line would go past it is refused and closed (`limits.pending_request_bytes`,
+    /// by default 4 × `request_bytes`).
+    pub pending_request_bytes: u64,
 }
 
 /// What a step's output over its limit does.
@@ -87,6 +91,7 @@ impl Default for Limits {
             output_overflow: Overflow::Fail,
             log_bytes: 64 * MIB,
             request_bytes: 16 * MIB,
+            pending_request_bytes: 64 * MIB,
         }
     }
 }
