@@ -13,6 +13,7 @@ mod test_execution;
 mod test_failures;
 mod test_faults;
 mod test_http;
+mod test_http_limits;
 mod test_load;
 mod test_schema;
 mod test_security;

@@ -5,6 +5,8 @@
 //! max_parallel = 4        # steps running at once (default: CPUs)
 //! kill_grace = 5          # seconds between SIGTERM and SIGKILL when a step is ended
 //! http = "127.0.0.1:7878" # also serve the HTTP API there (docs/http-api.md)
+//! http_connections = 1024 # HTTP connections at once; more are answered 503
+//! http_header_timeout = 10 # seconds an HTTP client has to send a request's headers
 //!
 //! [notifications]
 //! sendmail = ["sendmail", "-t"]
@@ -58,6 +60,8 @@ struct DaemonSection {
     max_parallel: Option<u32>,
     kill_grace: Option<f64>,
     http: Option<String>,
+    http_connections: Option<u32>,
+    http_header_timeout: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +89,23 @@ impl FileConfig {
         };
         let config: FileConfig = toml::from_str(&text)
             .map_err(|e| UsageError(format!("config file `{}`: {e}", path.display())))?;
+        if config.daemon.http_connections == Some(0) {
+            return Err(UsageError(format!(
+                "config file `{}`: daemon.http_connections must be at least 1",
+                path.display()
+            )));
+        }
+        if config
+            .daemon
+            .http_header_timeout
+            .is_some_and(|t| !(t > 0.0 && t <= 3600.0))
+        {
+            return Err(UsageError(format!(
+                "config file `{}`: daemon.http_header_timeout must be more than 0 and at most \
+                 3600 seconds",
+                path.display()
+            )));
+        }
         if config.daemon.max_parallel == Some(0) {
             return Err(UsageError(format!(
                 "config file `{}`: daemon.max_parallel must be at least 1",
@@ -173,6 +194,12 @@ impl FileConfig {
         }
         if let Some(grace) = self.daemon.kill_grace {
             config.kill_grace = Duration::from_secs_f64(grace);
+        }
+        if let Some(n) = self.daemon.http_connections {
+            config.http_limits.connections = n as usize;
+        }
+        if let Some(timeout) = self.daemon.http_header_timeout {
+            config.http_limits.header_timeout = Duration::from_secs_f64(timeout);
         }
         if let Some(addr) = self.daemon.http.and_then(|a| a.parse().ok()) {
             config.http = Some(addr);

@@ -6,6 +6,7 @@
 mod error;
 mod handlers;
 mod http;
+mod http_listener;
 mod ids;
 mod notify;
 mod runner;
@@ -16,6 +17,7 @@ mod time;
 
 pub use error::DaemonError;
 pub use http::{DEFAULT_HTTP_ADDR, api_key_path, ensure_api_key, http_addr_path, rotate_api_key};
+pub use http_listener::HttpLimits;
 pub use notify::NotifyConfig;
 
 use do_core::model::AgentSpec;
@@ -43,6 +45,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Where the HTTP API listens, if anywhere (port 0: any free port, see `http.addr`).
     pub http: Option<std::net::SocketAddr>,
+    /// How long and how many HTTP clients the listener serves.
+    pub http_limits: HttpLimits,
     pub limits: Limits,
 }
 
@@ -118,6 +122,7 @@ impl Config {
             kill_grace: Duration::from_secs(5),
             notify: NotifyConfig::default(),
             http: None,
+            http_limits: HttpLimits::default(),
             limits: Limits::default(),
         }
     }
