@@ -9,6 +9,7 @@ mod http;
 mod http_listener;
 mod ids;
 mod notify;
+mod reaper;
 mod runner;
 mod scheduler;
 mod server;
@@ -215,6 +216,7 @@ impl Shared {
 pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonError> {
     create_private_dir(&config.data_dir)?;
     raise_fd_limit();
+    reaper::start();
     let _lock = lock_data_dir(&config.data_dir)?;
     let store = Store::open(&config.database_path())?;
     let listener = server::bind(&config.socket)?;

@@ -230,7 +230,8 @@ async fn attempt(
     } else {
         command.stdin(Stdio::piped());
     }
-    let mut child = match command.spawn() {
+    let marker = crate::reaper::marker(&spec.execution_id, &spec.step_id, spec.attempt);
+    let mut child = match crate::reaper::spawn(&mut command, Some(&marker)) {
         Ok(child) => child,
         Err(e) => return failed(format!("cannot start agent `{agent}` (`{program}`): {e}")),
     };
@@ -241,6 +242,7 @@ async fn attempt(
         .and_then(|pid| i32::try_from(pid).ok())
         .map(Pid::from_raw)
     else {
+        crate::reaper::agent_ended(None, &marker);
         return failed(format!("agent `{agent}` exited before it could be watched"));
     };
 
@@ -293,8 +295,10 @@ async fn attempt(
             end_group(pgid, spec.kill_grace, &mut child).await
         }
     };
-    // Whatever the agent left behind in its group would keep the pipes open and outlive it.
+    // Whatever the agent left behind in its group would keep the pipes open and outlive it;
+    // what left the group is adopted by the daemon and ended by the reaper's sweep.
     let _ = killpg(pgid, Signal::SIGKILL);
+    crate::reaper::agent_ended(Some(pgid.as_raw()), &marker);
 
     let output = match stdout {
         Some(task) => task.await.unwrap_or_else(|e| Err(e.to_string())),
