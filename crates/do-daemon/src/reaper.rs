@@ -166,13 +166,15 @@ fn sweep() -> usize {
     }
     let mut killed = 0;
     for pid in living {
+        if lock(&OWN).contains(&pid) {
+            continue;
+        }
         let Some(marker) = attempt_of(pid) else {
             continue;
         };
-        let own = lock(&OWN).contains(&pid);
         let running = lock(&RUNNING).contains(&marker);
         // A child of the daemon stays its child until reaped: its pid cannot have been reused.
-        if !own && !running && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
+        if !running && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
             tracing::debug!(pid, "ended a process its step left behind");
             killed += 1;
         }
