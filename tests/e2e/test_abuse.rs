@@ -453,4 +453,23 @@ fn document_and_input_limits_come_from_the_config_file_and_name_their_keys() {
         "{}",
         run.stderr
     );
+    for (config, key) in [
+        (
+            "[limits]\npending_request_bytes = 1000\n",
+            "limits.pending_request_bytes (1000) must be at least limits.request_bytes",
+        ),
+        (
+            "[daemon]\nhttp_header_timeout = 0\n",
+            "daemon.http_header_timeout must be more than 0",
+        ),
+        (
+            "[daemon]\nhttp_connections = 0\n",
+            "daemon.http_connections must be at least 1",
+        ),
+    ] {
+        env.write_config(config);
+        let run = env.run(&["workflow", "create", file.to_str().expect("utf-8")]);
+        assert_eq!(run.code, 2, "{config}");
+        assert!(run.stderr.contains(key), "{config}: {}", run.stderr);
+    }
 }
