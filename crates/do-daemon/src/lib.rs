@@ -216,8 +216,8 @@ impl Shared {
 pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonError> {
     create_private_dir(&config.data_dir)?;
     raise_fd_limit();
-    reaper::start();
     let _lock = lock_data_dir(&config.data_dir)?;
+    reaper::start();
     let store = Store::open(&config.database_path())?;
     let listener = server::bind(&config.socket)?;
 
