@@ -122,12 +122,11 @@ pub(crate) async fn start(
         );
     }
     tracing::info!(address = %local, "HTTP API ready");
+    let limits = shared.config.http_limits;
     let app = router(shared);
-    Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the HTTP API stopped");
-        }
-    }))
+    Ok(tokio::spawn(crate::http_listener::serve(
+        listener, app, limits,
+    )))
 }
 
 fn router(shared: Arc<Shared>) -> Router {

@@ -6,9 +6,11 @@
 mod error;
 mod handlers;
 mod http;
+mod http_listener;
 mod ids;
 mod logs;
 mod notify;
+mod reaper;
 mod runner;
 mod schedule_api;
 mod schedule_task;
@@ -19,6 +21,7 @@ mod time;
 
 pub use error::DaemonError;
 pub use http::{DEFAULT_HTTP_ADDR, api_key_path, ensure_api_key, http_addr_path, rotate_api_key};
+pub use http_listener::HttpLimits;
 pub use notify::NotifyConfig;
 
 use do_core::model::AgentSpec;
@@ -46,6 +49,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Where the HTTP API listens, if anywhere (port 0: any free port, see `http.addr`).
     pub http: Option<std::net::SocketAddr>,
+    /// How long and how many HTTP clients the listener serves.
+    pub http_limits: HttpLimits,
     pub limits: Limits,
 }
 
@@ -66,6 +71,10 @@ pub struct Limits {
     /// One request line on the socket; a longer one is refused and its connection closed
     /// (`limits.request_bytes`).
     pub request_bytes: u64,
+    /// All request lines being read on the socket at once, past 16 KiB each; a connection
+    /// whose line would go past it is refused and closed (`limits.pending_request_bytes`,
+    /// by default 4 × `request_bytes`).
+    pub pending_request_bytes: u64,
 }
 
 /// What a step's output over its limit does.
@@ -90,6 +99,7 @@ impl Default for Limits {
             output_overflow: Overflow::Fail,
             log_bytes: 64 * MIB,
             request_bytes: 16 * MIB,
+            pending_request_bytes: 64 * MIB,
         }
     }
 }
@@ -116,6 +126,7 @@ impl Config {
             kill_grace: Duration::from_secs(5),
             notify: NotifyConfig::default(),
             http: None,
+            http_limits: HttpLimits::default(),
             limits: Limits::default(),
         }
     }
@@ -213,6 +224,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     create_private_dir(&config.data_dir)?;
     raise_fd_limit();
     let _lock = lock_data_dir(&config.data_dir)?;
+    reaper::start();
     let store = Store::open(&config.database_path())?;
     let listener = server::bind(&config.socket)?;
 

@@ -439,9 +439,9 @@ async fn run_process(
             command.env(var, value);
         }
     }
-    let mut child = command
-        .spawn()
+    let mut child = crate::reaper::spawn(&mut command, None)
         .map_err(|e| format!("cannot start `{}`: {e}", argv[0]))?;
+    let _own = crate::reaper::OwnChild(child.id());
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
 
     // Keep the tail of stderr, read by a task so that a chatty command never blocks.
