@@ -2,6 +2,7 @@
 //! child processes as agents.
 
 mod common;
+mod http_api;
 mod test_abuse;
 mod test_agents;
 mod test_completions;
@@ -13,6 +14,7 @@ mod test_execution;
 mod test_failures;
 mod test_faults;
 mod test_http;
+mod test_http_contract;
 mod test_load;
 mod test_schema;
 mod test_security;

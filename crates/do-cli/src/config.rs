@@ -5,6 +5,7 @@
 //! max_parallel = 4        # steps running at once (default: CPUs)
 //! kill_grace = 5          # seconds between SIGTERM and SIGKILL when a step is ended
 //! http = "127.0.0.1:7878" # also serve the HTTP API there (docs/http-api.md)
+//! allow_remote_agent_registration = false # POST /agents/registry beyond loopback
 //!
 //! [notifications]
 //! sendmail = ["sendmail", "-t"]
@@ -56,6 +57,7 @@ struct DaemonSection {
     max_parallel: Option<u32>,
     kill_grace: Option<f64>,
     http: Option<String>,
+    allow_remote_agent_registration: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,6 +164,8 @@ impl FileConfig {
         if let Some(addr) = self.daemon.http.and_then(|a| a.parse().ok()) {
             config.http = Some(addr);
         }
+        config.allow_remote_agent_registration =
+            self.daemon.allow_remote_agent_registration == Some(true);
         config.notify.sendmail = self.notifications.sendmail;
         config.notify.slack_channels = self.notifications.slack;
         if let Some(timeout) = self.notifications.timeout {

@@ -15,10 +15,11 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use do_core::model::{Priority, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_proto::{
     ApiError, ById, CancelExecution, CreateWorkflow, DeleteWorkflow, Envelope, ErrorCode,
-    ExecuteWorkflow, ListWorkflows, Metadata, Request, RetryStep, UpdateWorkflow, default_limit,
+    EventKind, ExecuteWorkflow, ListExecutions, ListWorkflows, MAX_LIMIT, MAX_OFFSET, Metadata,
+    Request, RetryStep, UpdateWorkflow, default_limit,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -130,7 +131,7 @@ pub(crate) async fn start(
 
 fn router(shared: Arc<Shared>) -> Router {
     const EXEC: &str = "/agents/workflows/executions/{id}";
-    Router::new()
+    let routes = Router::new()
         .route("/agents/workflows", post(create).get(list))
         .route(
             "/agents/workflows/{id}",
@@ -139,23 +140,74 @@ fn router(shared: Arc<Shared>) -> Router {
                 .delete(delete_workflow),
         )
         .route("/agents/workflows/{id}/execute", post(execute))
+        .route("/agents/workflows/executions", get(list_executions))
         .route(EXEC, get(get_execution))
         .route(&format!("{EXEC}/cancel"), post(cancel))
         .route(&format!("{EXEC}/pause"), post(pause))
         .route(&format!("{EXEC}/resume"), post(resume))
         .route(&format!("{EXEC}/steps/{{step_id}}/retry"), post(retry))
         .route(&format!("{EXEC}/events"), get(events))
+        .merge(crate::http_registry::routes())
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .layer(DefaultBodyLimit::disable())
-        .with_state(shared)
+        .with_state(shared);
+    // Around the whole router, not each route: a 405 gets its `Allow` header outside the
+    // routes' layers.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::map_response(envelope_errors))
 }
 
-fn metadata() -> Metadata {
+pub(crate) fn metadata() -> Metadata {
     Metadata {
         request_id: ids::new_id("req"),
         timestamp: time::rfc3339(time::now_ms()),
+        next_offset: None,
     }
+}
+
+/// Wraps the errors axum answers by itself (405, a path it cannot decode, …) in the envelope,
+/// so that every answer is the API's JSON.
+async fn envelope_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        format!("method not allowed on this path; it allows {allowed} (docs/http-api.md)")
+    } else if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let code = if status.is_server_error() {
+        ErrorCode::Internal
+    } else {
+        ErrorCode::InvalidRequest
+    };
+    let mut answer = error_with(status, ApiError::new(code, message));
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }
 
 fn status_of(code: ErrorCode) -> StatusCode {
@@ -164,17 +216,19 @@ fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-fn error_with(status: StatusCode, error: ApiError) -> Response {
+pub(crate) fn error_with(status: StatusCode, error: ApiError) -> Response {
     (status, axum::Json(Envelope::<Data>::err(error, metadata()))).into_response()
 }
 
-fn reply(ok: StatusCode, answer: Answer) -> Response {
+pub(crate) fn reply(ok: StatusCode, answer: Answer) -> Response {
     match answer {
         Ok(data) => (ok, axum::Json(Envelope::ok(data, metadata()))).into_response(),
         Err(error) => error_with(status_of(error.code), error),
@@ -196,8 +250,7 @@ async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Nex
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match given {
         Some(given)
             if !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
@@ -208,7 +261,7 @@ async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Nex
             let mut response = error_with(
                 StatusCode::UNAUTHORIZED,
                 ApiError::new(
-                    ErrorCode::InvalidRequest,
+                    ErrorCode::Unauthorized,
                     "missing or wrong API key: send `Authorization: Bearer KEY`; \
                      `do daemon api-key` prints the key",
                 ),
@@ -220,6 +273,15 @@ async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Nex
             response
         }
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme's case does not matter
+/// (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 async fn no_route() -> Response {
@@ -245,9 +307,18 @@ fn too_large(limit: u64) -> Response {
     )
 }
 
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+fn declares_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// The request's JSON body, at most `limits.request_bytes` like a socket request; an empty
-/// body is `{}` where `empty_ok`.
-async fn read_json(
+/// body is `{}` where `empty_ok`. A body of another media type is refused, not guessed at.
+pub(crate) async fn read_json(
     shared: &Shared,
     headers: &HeaderMap,
     body: Body,
@@ -267,6 +338,15 @@ async fn read_json(
     if empty_ok && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
+    if !declares_json(headers) {
+        return Err(error_with(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "the request body must be JSON: send `Content-Type: application/json`",
+            ),
+        ));
+    }
     serde_json::from_slice(&bytes).map_err(|e| {
         error_with(
             StatusCode::BAD_REQUEST,
@@ -279,7 +359,7 @@ async fn read_json(
 }
 
 /// A 400 naming the body field at fault, in the shape of the document errors.
-fn bad_field(path: &str, message: String) -> Response {
+pub(crate) fn bad_field(path: &str, message: String) -> Response {
     error_with(
         StatusCode::BAD_REQUEST,
         ApiError::new(ErrorCode::InvalidRequest, format!("{path}: {message}"))
@@ -299,8 +379,20 @@ fn object(body: Value) -> Result<serde_json::Map<String, Value>, Response> {
     }
 }
 
-async fn call(shared: &Arc<Shared>, ok: StatusCode, request: Request) -> Response {
-    reply(ok, handlers::dispatch(shared, request).await)
+pub(crate) async fn call(shared: &Arc<Shared>, ok: StatusCode, request: Request) -> Response {
+    let answer = handlers::dispatch(shared, request)
+        .await
+        .map_err(|mut error| {
+            // The handlers' conflicts name the CLI's flags; over HTTP they are query parameters.
+            if error.code == ErrorCode::Conflict {
+                error.message = error
+                    .message
+                    .replace("pass `--force`", "add `?force=true`")
+                    .replace("pass `--replace`", "add `?replace=true`");
+            }
+            error
+        });
+    reply(ok, answer)
 }
 
 async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
@@ -316,41 +408,119 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     .await
 }
 
-async fn list(
-    State(shared): State<Arc<Shared>>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(Query(query)) = query else {
-        return bad_field("query", "cannot parse the query string".to_owned());
-    };
-    let status = match query.get("status") {
-        None => None,
-        Some(s) => match serde_json::from_value::<WorkflowStatus>(Value::String(s.clone())) {
-            Ok(status) => Some(status),
-            Err(e) => return bad_field("status", e.to_string()),
-        },
-    };
+type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
+/// A page of a list: `limit` (at most [`MAX_LIMIT`]) and `offset` (at most [`MAX_OFFSET`]).
+#[allow(clippy::result_large_err)]
+fn page(query: &HashMap<String, String>) -> Result<(u32, u32), Response> {
     let mut numbers = [default_limit(), 0];
-    for (slot, name) in numbers.iter_mut().zip(["limit", "offset"]) {
-        if let Some(text) = query.get(name) {
-            match text.parse::<u32>() {
-                Ok(n) => *slot = n,
-                Err(_) => return bad_field(name, format!("`{text}` is not a whole number")),
+    for ((slot, name), max) in numbers
+        .iter_mut()
+        .zip(["limit", "offset"])
+        .zip([MAX_LIMIT, MAX_OFFSET])
+    {
+        let Some(text) = query.get(name) else {
+            continue;
+        };
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad_field(
+                name,
+                format!("`{text}` is not a whole number from 0 to {max}"),
+            ));
+        }
+        match text.parse::<u32>() {
+            Ok(n) if n <= max => *slot = n,
+            _ => {
+                return Err(bad_field(
+                    name,
+                    format!("`{text}` is over the maximum of {max}"),
+                ));
             }
         }
     }
-    let [limit, offset] = numbers;
-    call(
-        &shared,
-        StatusCode::OK,
+    Ok((numbers[0], numbers[1]))
+}
+
+/// A query parameter that names a value of a wire enum.
+#[allow(clippy::result_large_err)]
+fn enum_param<T: serde::de::DeserializeOwned>(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, Response> {
+    match query.get(name) {
+        None => Ok(None),
+        Some(s) => serde_json::from_value::<T>(Value::String(s.clone()))
+            .map(Some)
+            .map_err(|e| bad_field(name, e.to_string())),
+    }
+}
+
+/// Answers a page of a list: asks the handler for one more item than the page holds, and
+/// says in `metadata.nextOffset` where the next page starts when there is one.
+async fn list_page(
+    shared: &Arc<Shared>,
+    limit: u32,
+    offset: u32,
+    request: impl FnOnce(u32) -> Request,
+) -> Response {
+    let answer = handlers::dispatch(shared, request(limit + 1)).await;
+    let items = match answer.and_then(|data| {
+        serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(data.get())
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
+    }) {
+        Ok(items) => items,
+        Err(error) => return error_with(status_of(error.code), error),
+    };
+    let mut items = items;
+    let mut metadata = metadata();
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        metadata.next_offset = offset.checked_add(limit);
+    }
+    (StatusCode::OK, axum::Json(Envelope::ok(items, metadata))).into_response()
+}
+
+async fn list(State(shared): State<Arc<Shared>>, query: QueryResult) -> Response {
+    let Ok(Query(query)) = query else {
+        return bad_field("query", "cannot parse the query string".to_owned());
+    };
+    let parsed = enum_param::<WorkflowStatus>(&query, "status")
+        .and_then(|status| Ok((status, page(&query)?)));
+    let (status, (limit, offset)) = match parsed {
+        Ok(parsed) => parsed,
+        Err(response) => return response,
+    };
+    list_page(&shared, limit, offset, |limit| {
         Request::ListWorkflows(ListWorkflows {
             status,
             category: query.get("category").cloned(),
             all: false,
             limit,
             offset,
-        }),
-    )
+        })
+    })
+    .await
+}
+
+/// `GET /agents/workflows/executions`: newest first, by workflow and status.
+async fn list_executions(State(shared): State<Arc<Shared>>, query: QueryResult) -> Response {
+    let Ok(Query(query)) = query else {
+        return bad_field("query", "cannot parse the query string".to_owned());
+    };
+    let parsed = enum_param::<ExecutionStatus>(&query, "status")
+        .and_then(|status| Ok((status, page(&query)?)));
+    let (status, (limit, offset)) = match parsed {
+        Ok(parsed) => parsed,
+        Err(response) => return response,
+    };
+    list_page(&shared, limit, offset, |limit| {
+        Request::ListExecutions(ListExecutions {
+            workflow_id: query.get("workflowId").cloned(),
+            status,
+            limit,
+            offset,
+        })
+    })
     .await
 }
 
@@ -377,7 +547,7 @@ async fn update_workflow(
 async fn delete_workflow(
     State(shared): State<Arc<Shared>>,
     UrlPath(id): UrlPath<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: QueryResult,
 ) -> Response {
     let force = match query
         .as_ref()
@@ -418,7 +588,78 @@ async fn execute(
         priority,
         notifications: body.remove("notifications").filter(|v| !v.is_null()),
     });
-    call(&shared, StatusCode::ACCEPTED, request).await
+    // Subscribed before the execution exists, so that its start cannot be missed.
+    let mut events = shared.events.subscribe();
+    let answer = match handlers::dispatch(&shared, request).await {
+        Ok(data) => started(&shared, &mut events, &data, &headers).await,
+        Err(error) => Err(error),
+    };
+    reply(StatusCode::ACCEPTED, answer)
+}
+
+/// Longest the execute answer waits for the scheduler to start an execution it has room for.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The execute answer: the execution as it started (`startedAt`, `currentStep`,
+/// `estimatedCompletion`) when the scheduler has room for it, else as queued, with the URL
+/// where it can be followed.
+async fn started(
+    shared: &Shared,
+    events: &mut tokio::sync::broadcast::Receiver<do_proto::Event>,
+    queued: &Data,
+    headers: &HeaderMap,
+) -> Answer {
+    let mut execution: do_proto::ExecutionData = serde_json::from_str(queued.get())
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let id = execution.execution_id.clone();
+    let running = shared
+        .running_steps
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if execution.status == ExecutionStatus::Queued && running < shared.config.max_parallel as u64 {
+        let start = async {
+            loop {
+                match events.recv().await {
+                    Ok(event)
+                        if event.execution_id == id
+                            && matches!(
+                                event.kind,
+                                EventKind::ExecutionStarted | EventKind::ExecutionFinished
+                            ) =>
+                    {
+                        break;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    _ => {}
+                }
+            }
+        };
+        if tokio::time::timeout(START_WAIT, start).await.is_ok() {
+            execution = status::execution_data(shared, &id, false)?;
+        }
+    }
+    execution.tracking_url = Some(format!(
+        "http://{}/agents/workflows/executions/{id}",
+        host(shared, headers)
+    ));
+    handlers::to_data(&execution)
+}
+
+/// The authority clients reach this listener at: the request's `Host`, else the configured
+/// address.
+fn host(shared: &Shared, headers: &HeaderMap) -> String {
+    let given = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    match (given, shared.config.http) {
+        (Some(host), _) => host.to_owned(),
+        (None, Some(addr)) => addr.to_string(),
+        (None, None) => DEFAULT_HTTP_ADDR.to_owned(),
+    }
 }
 
 async fn get_execution(
@@ -507,6 +748,7 @@ impl status::Sink for ChannelSink {
         let metadata = Metadata {
             request_id: request_id.to_owned(),
             timestamp: time::rfc3339(time::now_ms()),
+            next_offset: None,
         };
         self.0
             .send(Envelope::ok(data, metadata))
@@ -518,6 +760,7 @@ impl status::Sink for ChannelSink {
         let metadata = Metadata {
             request_id: request_id.to_owned(),
             timestamp: time::rfc3339(time::now_ms()),
+            next_offset: None,
         };
         self.0
             .send(Envelope::err(error, metadata))

@@ -6,6 +6,7 @@
 mod error;
 mod handlers;
 mod http;
+mod http_registry;
 mod ids;
 mod notify;
 mod runner;
@@ -43,6 +44,10 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Where the HTTP API listens, if anywhere (port 0: any free port, see `http.addr`).
     pub http: Option<std::net::SocketAddr>,
+    /// Whether `POST /agents/registry` may register an agent (a command the daemon's user
+    /// runs) when the HTTP API listens beyond loopback
+    /// (`daemon.allow_remote_agent_registration`).
+    pub allow_remote_agent_registration: bool,
     pub limits: Limits,
 }
 
@@ -113,6 +118,7 @@ impl Config {
             kill_grace: Duration::from_secs(5),
             notify: NotifyConfig::default(),
             http: None,
+            allow_remote_agent_registration: false,
             limits: Limits::default(),
         }
     }

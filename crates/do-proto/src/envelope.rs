@@ -20,6 +20,9 @@ pub struct Envelope<D = Value> {
 pub struct Metadata {
     pub request_id: String,
     pub timestamp: String,
+    /// On a page of a list that has more after it: the `offset` of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u32>,
 }
 
 impl<D> Envelope<D> {
@@ -82,6 +85,10 @@ pub enum ErrorCode {
     /// A workflow document failed validation; `details` lists `{path,message}`.
     InvalidDocument,
     NotFound,
+    /// An HTTP request without the right API key.
+    Unauthorized,
+    /// The request is understood but this daemon's settings do not allow it.
+    Forbidden,
     /// The request conflicts with the current state (an existing name, a finished execution).
     Conflict,
     /// Client and daemon speak different protocol versions.

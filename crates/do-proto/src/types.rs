@@ -150,6 +150,10 @@ pub struct ExecutionData {
     /// A queued execution's place in the queue (1 starts next), by priority then age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_position: Option<u32>,
+    /// Where the execution can be followed: over HTTP, its resource URL (there is no
+    /// dashboard); absent over the socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_url: Option<String>,
 }
 
 /// One step in the status document; composite steps nest their children under `steps`.
