@@ -364,3 +364,58 @@ fn notify_on_error_and_the_escalation_reach_the_webhook() {
     let status = api.get(&format!("/agents/workflows/executions/{execution}"));
     assert_eq!(status.body["data"]["status"], "escalated");
 }
+
+#[test]
+fn the_workflows_fallback_runs_for_each_step_that_exhausted_its_retries() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 1"])
+        .ok();
+    env.run(&["agent", "add", "plan-b", "--shell", "echo from-plan-b"])
+        .ok();
+    env.run(&[
+        "agent",
+        "add",
+        "echo",
+        "--shell",
+        r#"printf '%s' "$DO_INPUT""#,
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "fallback", "steps": [
+            {"id": "first", "agent": "broken", "task": "t", "output": "one"},
+            {"id": "second", "agent": "broken", "task": "t", "output": "two"},
+            {"id": "use", "agent": "echo", "task": "t", "input": ["one", "two"]}],
+        "errorHandling": {"maxRetries": 1, "initialDelay": 0,
+            "fallback": {"id": "backup", "agent": "plan-b", "task": "t"}}}));
+    let executed = api.post(&format!("/agents/workflows/{workflow}/execute"), &json!({}));
+    let execution = executed.body["data"]["executionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let events = api.events(&execution);
+    let completed: Vec<&str> = events
+        .iter()
+        .filter(|e| e["data"]["type"] == "step.completed")
+        .filter_map(|e| e["data"]["stepId"].as_str())
+        .collect();
+    for step in ["backup@first", "backup@second", "first", "second", "use"] {
+        assert!(completed.contains(&step), "{step} in {completed:?}");
+    }
+    let status = api.get(&format!("/agents/workflows/executions/{execution}"));
+    assert_eq!(
+        status.body["data"]["status"], "completed",
+        "{}",
+        status.body
+    );
+    let used = crate::common::find_step(&status.body["data"]["steps"], "use").expect("use");
+    assert_eq!(
+        used["output"]["use"],
+        json!({"one": "from-plan-b", "two": "from-plan-b"})
+    );
+    let first = crate::common::find_step(&status.body["data"]["steps"], "first").expect("first");
+    assert_eq!(
+        first["attempts"].as_array().map(Vec::len),
+        Some(2),
+        "{first}"
+    );
+}
