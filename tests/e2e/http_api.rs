@@ -94,6 +94,7 @@ impl Api {
         let text = response.body_mut().read_to_string().expect("body");
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{method} {path}: {status} body is not JSON ({e}): {text}"));
+        crate::contract::check(method, path, status, &body);
         Reply {
             status,
             content_type,
@@ -132,7 +133,9 @@ impl Api {
         for line in reader.lines() {
             let line = line.expect("SSE line");
             if let Some(data) = line.strip_prefix("data: ") {
-                envelopes.push(serde_json::from_str::<Value>(data).expect("SSE data is JSON"));
+                let envelope = serde_json::from_str::<Value>(data).expect("SSE data is JSON");
+                crate::contract::check_event(&envelope);
+                envelopes.push(envelope);
             }
         }
         envelopes
@@ -200,6 +203,7 @@ impl Events {
                 continue;
             };
             let envelope: Value = serde_json::from_str(data).expect("SSE data is JSON");
+            crate::contract::check_event(&envelope);
             let event = &envelope["data"];
             if event["type"] == kind && step.is_none_or(|s| event["stepId"] == s) {
                 return event.clone();

@@ -2,6 +2,7 @@
 //! child processes as agents.
 
 mod common;
+mod contract;
 mod http_api;
 mod test_abuse;
 mod test_agents;

@@ -448,18 +448,28 @@ fn run_doc_curl(api: &Api, command: &str, ids: &[(&str, &str)]) -> Value {
     for (from, to) in ids {
         command = command.replace(from, to);
     }
+    // The status on a last line of its own, to check the answer against docs/openapi.json.
     let output = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("{command} -s"))
+        .arg(format!("{command} -s -w '\\n%{{http_code}}'"))
         .output()
         .expect("run curl (is it installed?)");
     assert!(output.status.success(), "curl failed: {output:?}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "curl printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (body, status) = stdout.rsplit_once('\n').expect("the status line");
+    let body: Value = serde_json::from_str(body)
+        .unwrap_or_else(|e| panic!("curl printed no JSON ({e}): {stdout}"));
+    let method = command
+        .split_once("-X ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .expect("-X METHOD");
+    let url = command
+        .split('"')
+        .find(|part| part.starts_with(&api.base))
+        .expect("the URL");
+    let status = status.trim().parse().expect("the status");
+    crate::contract::check(method, &url[api.base.len()..], status, &body);
+    body
 }
 
 #[test]
@@ -535,7 +545,10 @@ fn the_openapi_document_matches_the_daemon() {
     .expect("openapi.json is JSON");
     let mut operations = 0;
     for (path, item) in openapi["paths"].as_object().expect("paths") {
-        let concrete = path.replace("{id}", "x_missing").replace("{stepId}", "s");
+        let concrete = path
+            .replace("{id}", "x_missing")
+            .replace("{stepId}", "s")
+            .replace("{name}", "x_missing");
         for method in item.as_object().expect("path item").keys() {
             operations += 1;
             let reply = match method.as_str() {
@@ -564,7 +577,7 @@ fn the_openapi_document_matches_the_daemon() {
             );
         }
     }
-    assert_eq!(operations, 12, "the router serves 12 operations");
+    assert_eq!(operations, 21, "the router serves 21 operations");
 
     let schemas = &openapi["components"]["schemas"];
     let declared = |schema: &str| -> Vec<String> {

@@ -419,3 +419,64 @@ fn the_workflows_fallback_runs_for_each_step_that_exhausted_its_retries() {
         "{first}"
     );
 }
+
+/// `docs/openapi.json` is what `do daemon openapi` prints, generated from the daemon's types;
+/// regenerate it with `DO_UPDATE_SCHEMA=1 cargo test -p do-cli --test e2e openapi`.
+#[test]
+fn the_openapi_document_in_the_repository_is_up_to_date() {
+    let env = TestEnv::new();
+    let generated = env.run(&["daemon", "openapi"]).ok().to_owned();
+    let path = crate::common::repo_root().join("docs/openapi.json");
+    if std::env::var_os("DO_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/openapi.json");
+    }
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        stored == generated,
+        "docs/openapi.json is stale; run with DO_UPDATE_SCHEMA=1"
+    );
+}
+
+/// The document is OpenAPI 3.1 whose every example matches its schema, and whose every
+/// operation has an id, a tag and the statuses every route can answer.
+#[test]
+fn the_openapi_documents_examples_match_its_schemas() {
+    let openapi: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::repo_root().join("docs/openapi.json"))
+            .expect("docs/openapi.json"),
+    )
+    .expect("JSON");
+    assert_eq!(openapi["openapi"], "3.1.0");
+    let mut examples = 0;
+    for (path, item) in openapi["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let id = operation["operationId"].as_str().expect("operationId");
+            assert!(operation["tags"][0].is_string(), "{id} has no tag");
+            for status in ["401", "500", "503"] {
+                assert!(
+                    operation["responses"].get(status).is_some(),
+                    "{id}: {status}"
+                );
+            }
+            let mut media = vec![operation["requestBody"]["content"]["application/json"].clone()];
+            for (_, response) in operation["responses"].as_object().expect("responses") {
+                media.push(response["content"]["application/json"].clone());
+            }
+            for media in media.iter().filter(|m| m.get("example").is_some()) {
+                examples += 1;
+                let root = json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "components": openapi["components"],
+                    "allOf": [media["schema"]],
+                });
+                let validator = jsonschema::validator_for(&root).expect("schema");
+                let errors: Vec<String> = validator
+                    .iter_errors(&media["example"])
+                    .map(|e| format!("{e} at {}", e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{method} {path}: {errors:#?}");
+            }
+        }
+    }
+    assert!(examples >= 6, "{examples} examples");
+}

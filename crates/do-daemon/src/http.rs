@@ -484,10 +484,12 @@ async fn list(State(shared): State<Arc<Shared>>, query: QueryResult) -> Response
     let Ok(Query(query)) = query else {
         return bad_field("query", "cannot parse the query string".to_owned());
     };
-    let parsed = enum_param::<WorkflowStatus>(&query, "status")
-        .and_then(|status| Ok((status, page(&query)?)));
-    let (status, (limit, offset)) = match parsed {
-        Ok(parsed) => parsed,
+    let status = match enum_param::<WorkflowStatus>(&query, "status") {
+        Ok(status) => status,
+        Err(response) => return response,
+    };
+    let (limit, offset) = match page(&query) {
+        Ok(page) => page,
         Err(response) => return response,
     };
     list_page(&shared, limit, offset, |limit| {
@@ -507,10 +509,12 @@ async fn list_executions(State(shared): State<Arc<Shared>>, query: QueryResult) 
     let Ok(Query(query)) = query else {
         return bad_field("query", "cannot parse the query string".to_owned());
     };
-    let parsed = enum_param::<ExecutionStatus>(&query, "status")
-        .and_then(|status| Ok((status, page(&query)?)));
-    let (status, (limit, offset)) = match parsed {
-        Ok(parsed) => parsed,
+    let status = match enum_param::<ExecutionStatus>(&query, "status") {
+        Ok(status) => status,
+        Err(response) => return response,
+    };
+    let (limit, offset) = match page(&query) {
+        Ok(page) => page,
         Err(response) => return response,
     };
     list_page(&shared, limit, offset, |limit| {

@@ -9,6 +9,8 @@ mod http;
 mod http_registry;
 mod ids;
 mod notify;
+pub mod openapi;
+mod openapi_examples;
 mod runner;
 mod scheduler;
 mod server;

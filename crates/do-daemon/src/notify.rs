@@ -33,21 +33,40 @@ const STDERR_TAIL_BYTES: usize = 8 * 1024;
 /// Bytes of a failed HTTP response's body quoted in the error.
 const RESPONSE_SNIPPET_BYTES: u64 = 300;
 
+/// The http(s) URLs the schema of `notifications` admits: a subset of those
+/// [`check_http_url`] accepts, so that a client following the schema is never refused.
+macro_rules! url_pattern {
+    () => {
+        r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~-]+(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?"
+    };
+}
+
 /// Where an execution's notifications go: the `notifications` object of the execute request.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A channel not listed here is refused (400), not ignored.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Notifications {
     /// An http(s) URL: the event JSON is POSTed to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = concat!(r"^\s*", url_pattern!(), r"\s*$")))]
     pub(crate) webhook: Option<String>,
     /// Run with `sh -c CMD`, the event JSON on stdin. The command is the user's own
     /// configuration, like a shell agent's script.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"\S"))]
     pub(crate) command: Option<String>,
-    /// A Slack incoming-webhook URL, or a `#channel` mapped to one in the config file.
+    /// A Slack incoming-webhook URL, or a `#channel` mapped to one under
+    /// `[notifications.slack]` in config.toml (an unmapped channel is refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = concat!(r"^\s*(#[^\s\x00-\x1f\x7f-\x9f]+|", url_pattern!(), r")\s*$")))]
     pub(crate) slack: Option<String>,
     /// An address; the mail goes through the configured sendmail-compatible command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f,;<>@-][^\s\x00-\x1f\x7f-\x9f,;<>@]*@[^\s\x00-\x1f\x7f-\x9f,;<>]+\s*$"
+    ))]
     pub(crate) email: Option<String>,
 }
 
