@@ -172,6 +172,7 @@ pub struct AgentSpec {
     pub description: Option<String>,
     /// Most steps this agent runs at once, across executions (none: only the daemon's limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = u32::MAX))]
     pub concurrency: Option<u32>,
     /// Variables whose values are secrets: only where to find each value is stored, and it is
     /// read when a step starts.

@@ -50,7 +50,28 @@ fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, R
             "the request body must be a JSON object".to_owned(),
         ));
     }
-    serde_json::from_value(body).map_err(|e| bad_field("$", e.to_string()))
+    serde_json::from_value(whole_numbers(body)).map_err(|e| bad_field("$", e.to_string()))
+}
+
+/// `2.0` as `2`: JSON Schema counts a number with a zero fraction as an integer, and so do
+/// clients that write every number as a float.
+fn whole_numbers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f >= 0.0 && f <= u32::MAX as f64 => {
+                Value::from(f as u64)
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(whole_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, whole_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 async fn list_agents(State(shared): State<Arc<Shared>>) -> Response {

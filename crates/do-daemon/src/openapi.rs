@@ -25,6 +25,8 @@ struct Operation {
     parameters: Vec<Value>,
     /// The JSON request body's schema and example, if it takes one.
     body: Option<(Value, Option<Value>)>,
+    /// Whether the body may be left out (it then means `{}`).
+    body_optional: bool,
     /// The success status, its description and the schema of `data` (`None`: a stream).
     success: (u16, &'static str, Option<Value>),
     /// Example of the success answer's `data`.
@@ -109,6 +111,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "The body is the workflow document; it is stored as a draft. 400 lists every problem with its JSON path in `error.details.errors`.",
             parameters: vec![],
             body: Some((document.clone(), Some(examples.create.clone()))),
+            body_optional: false,
             success: (201, "The stored workflow", Some(schema_ref("Workflow"))),
             example: None,
             errors: &[400, 413, 415],
@@ -137,6 +140,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             ]
             .concat(),
             body: None,
+            body_optional: false,
             success: (200, "A page of workflows", Some(list_of("Workflow"))),
             example: None,
             errors: &[400],
@@ -150,6 +154,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![workflow_id()],
             body: None,
+            body_optional: false,
             success: (200, "The workflow", Some(schema_ref("Workflow"))),
             example: None,
             errors: &[404],
@@ -163,6 +168,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "Validated as for createWorkflow; nothing is stored when it has errors. Executions already started keep their version.",
             parameters: vec![workflow_id()],
             body: Some((document, None)),
+            body_optional: false,
             success: (
                 200,
                 "The workflow at its new version",
@@ -183,6 +189,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
                 flag("force", "Delete the workflow's past executions too"),
             ],
             body: None,
+            body_optional: false,
             success: (200, "What was deleted", Some(schema_ref("DeletedWorkflow"))),
             example: None,
             errors: &[400, 404, 409],
@@ -196,6 +203,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "When the daemon has room, the answer comes once the execution has started (`startedAt`, `currentStep`, `estimatedCompletion`); else it is `queued`. `estimatedCompletion` is absent when the duration of a step is unknown (neither this step in earlier executions nor its agent elsewhere has run). An empty body is `{}`.",
             parameters: vec![workflow_id()],
             body: Some((execute_body, Some(examples.execute.clone()))),
+            body_optional: true,
             success: (202, "The execution", Some(schema_ref("Execution"))),
             example: Some(examples.executed.clone()),
             errors: &[400, 404, 409, 413, 415],
@@ -224,6 +232,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             ]
             .concat(),
             body: None,
+            body_optional: false,
             success: (200, "A page of executions", Some(list_of("Execution"))),
             example: None,
             errors: &[400],
@@ -237,6 +246,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "With its steps (status, agent, times, output, attempts, progress) and input.",
             parameters: vec![execution_id()],
             body: None,
+            body_optional: false,
             success: (200, "The status document", Some(schema_ref("Execution"))),
             example: Some(examples.status.clone()),
             errors: &[404],
@@ -250,6 +260,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "Running steps are ended (their process groups). An empty body is `{}`.",
             parameters: vec![execution_id()],
             body: Some((cancel_body, Some(json!({"reason": "Requirements changed"})))),
+            body_optional: true,
             success: (
                 200,
                 "The execution, cancelled or being cancelled",
@@ -267,6 +278,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "Running steps finish; nothing new starts until it is resumed.",
             parameters: vec![execution_id()],
             body: None,
+            body_optional: false,
             success: (200, "The execution", Some(schema_ref("Execution"))),
             example: None,
             errors: &[404, 409],
@@ -280,6 +292,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![execution_id()],
             body: None,
+            body_optional: false,
             success: (200, "The execution", Some(schema_ref("Execution"))),
             example: None,
             errors: &[404, 409],
@@ -293,6 +306,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "Runs a failed step of a failed or escalated execution again and continues from there.",
             parameters: vec![execution_id(), path_param("stepId", "The step's id")],
             body: None,
+            body_optional: false,
             success: (200, "The execution", Some(schema_ref("Execution"))),
             example: None,
             errors: &[400, 404, 409],
@@ -306,6 +320,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "The execution's events from the first, then live. Each SSE event is named after the event's `type`; its `data:` line is an `EventEnvelope` (JSON). The stream closes after `execution.finished` or `execution.escalated`.",
             parameters: vec![execution_id()],
             body: None,
+            body_optional: false,
             success: (200, "A text/event-stream of EventEnvelope", None),
             example: None,
             errors: &[404],
@@ -319,6 +334,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![],
             body: None,
+            body_optional: false,
             success: (200, "The agents", Some(list_of("Agent"))),
             example: None,
             errors: &[],
@@ -337,9 +353,10 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             body: Some((
                 generator.subschema_for::<AgentSpec>().to_value(),
                 Some(
-                    json!({"name": "mira", "kind": "command", "command": ["examples/agents/research.sh"]}),
+                    json!({"name": "researcher", "kind": "command", "command": ["/bin/echo", "done"]}),
                 ),
             )),
+            body_optional: false,
             success: (201, "The agent", Some(schema_ref("Agent"))),
             example: None,
             errors: &[400, 403, 409, 413, 415],
@@ -353,6 +370,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![path_param("name", "The agent's name")],
             body: None,
+            body_optional: false,
             success: (200, "The agent", Some(schema_ref("Agent"))),
             example: None,
             errors: &[404],
@@ -366,6 +384,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![path_param("name", "The agent's name")],
             body: None,
+            body_optional: false,
             success: (200, "Removed", Some(removed("name"))),
             example: None,
             errors: &[404],
@@ -379,6 +398,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![],
             body: None,
+            body_optional: false,
             success: (200, "The teams", Some(list_of("Team"))),
             example: None,
             errors: &[],
@@ -400,6 +420,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
                     json!({"id": "engineering", "members": ["tom", "rae"], "strategy": "round-robin"}),
                 ),
             )),
+            body_optional: false,
             success: (201, "The team", Some(schema_ref("Team"))),
             example: None,
             errors: &[400, 409, 413, 415],
@@ -413,6 +434,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![path_param("id", "The team's id")],
             body: None,
+            body_optional: false,
             success: (200, "The team", Some(schema_ref("Team"))),
             example: None,
             errors: &[404],
@@ -426,6 +448,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             description: "",
             parameters: vec![path_param("id", "The team's id")],
             body: None,
+            body_optional: false,
             success: (200, "Removed", Some(removed("id"))),
             example: None,
             errors: &[404],
@@ -467,12 +490,8 @@ fn operation_object(op: Operation) -> Value {
             }
             json!({"application/json": media})
         }
-        None => json!({"text/event-stream": {"schema": {
-            "type": "string",
-            "description": "Server-Sent Events; each `data:` line is an EventEnvelope",
-            "contentMediaType": "application/json",
-            "contentSchema": schema_ref("EventEnvelope"),
-        }}}),
+        // Before OpenAPI 3.2, the schema of an event stream describes one event.
+        None => json!({"text/event-stream": {"schema": schema_ref("ServerSentEvent")}}),
     };
     let mut responses = Map::new();
     responses.insert(
@@ -500,7 +519,8 @@ fn operation_object(op: Operation) -> Value {
         if let Some(example) = example {
             media["example"] = example;
         }
-        object["requestBody"] = json!({"required": true, "content": {"application/json": media}});
+        object["requestBody"] =
+            json!({"required": !op.body_optional, "content": {"application/json": media}});
     }
     object
 }
@@ -535,6 +555,15 @@ pub fn document() -> Value {
         "EventEnvelope".into(),
         json!({"description": "The `data:` of a Server-Sent Event: an event, or an error that ends the stream",
                "oneOf": [success_envelope(schema_ref("ExecutionEvent")), schema_ref("ErrorEnvelope")]}),
+    );
+    schemas.insert(
+        "ServerSentEvent".into(),
+        json!({"description": "One event of the stream: `event` is the execution event's `type` (`error` for an error), `data` an EventEnvelope as JSON",
+               "type": "object", "required": ["data"],
+               "properties": {
+                   "event": {"type": "string"},
+                   "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": schema_ref("EventEnvelope")},
+               }}),
     );
     let mut cancelled = schemas.get("Execution").cloned().unwrap_or_default();
     let mut statuses: Vec<Value> = ExecutionStatus::ALL.iter().map(|s| json!(s)).collect();
