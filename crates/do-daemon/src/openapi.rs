@@ -12,6 +12,7 @@ use do_proto::{
 };
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
+use schemars::transform::ReplaceBoolSchemas;
 use serde_json::{Map, Value, json};
 
 /// One operation: its route, what it takes and what it answers.
@@ -527,8 +528,12 @@ fn operation_object(op: Operation) -> Value {
 
 /// The whole document.
 pub fn document() -> Value {
+    // `{}` rather than `true` for any value: client generators read only object schemas.
+    let mut any_value = ReplaceBoolSchemas::default();
+    any_value.skip_additional_properties = true;
     let mut generator = SchemaSettings::draft2020_12()
         .with(|s| s.definitions_path = "/components/schemas".into())
+        .with_transform(any_value)
         .into_generator();
     let mut paths = Map::new();
     for op in operations(&mut generator) {
@@ -546,6 +551,13 @@ pub fn document() -> Value {
     generator.subschema_for::<Metadata>();
     generator.subschema_for::<ApiError>();
     let mut schemas = generator.take_definitions(true);
+    // A component is named by its key; a title (the workflow document's, which `Workflow`
+    // inherits by flattening it) would name two models alike in generated clients.
+    for schema in schemas.values_mut() {
+        if let Some(schema) = schema.as_object_mut() {
+            schema.remove("title");
+        }
+    }
     schemas.insert(
         "ErrorEnvelope".into(),
         json!({"type": "object", "required": ["success", "error", "metadata"],
