@@ -26,8 +26,8 @@ pub(crate) enum DaemonCommand {
     /// The unit goes to `~/.config/systemd/user/do.service`; then
     /// `systemctl --user daemon-reload && systemctl --user enable --now do` starts it.
     InstallService(InstallServiceArgs),
-    /// Print the OpenAPI 3.1 document of the HTTP API (`docs/openapi.json`).
-    #[command(hide = true)]
+    /// Print the OpenAPI 3.1 document of the HTTP API (`docs/openapi.json`), generated from
+    /// the daemon's types.
     Openapi,
 }
 
