@@ -6,7 +6,7 @@
 
 use crate::error::DaemonError;
 use crate::handlers::{Answer, Data};
-use crate::{Shared, handlers, ids, status, time};
+use crate::{Shared, handlers, http_lists, ids, status, time};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request as HttpRequest, State};
@@ -15,14 +15,12 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority};
 use do_proto::{
     ApiError, ById, CancelExecution, CreateWorkflow, DeleteWorkflow, Envelope, ErrorCode,
-    EventKind, ExecuteWorkflow, ListExecutions, ListWorkflows, MAX_LIMIT, MAX_OFFSET, Metadata,
-    Request, RetryStep, UpdateWorkflow, default_limit,
+    EventKind, ExecuteWorkflow, Metadata, Request, RetryStep, UpdateWorkflow,
 };
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -132,7 +130,7 @@ pub(crate) async fn start(
 fn router(shared: Arc<Shared>) -> Router {
     const EXEC: &str = "/agents/workflows/executions/{id}";
     let routes = Router::new()
-        .route("/agents/workflows", post(create).get(list))
+        .route("/agents/workflows", post(create).get(http_lists::list))
         .route(
             "/agents/workflows/{id}",
             get(get_workflow)
@@ -140,7 +138,10 @@ fn router(shared: Arc<Shared>) -> Router {
                 .delete(delete_workflow),
         )
         .route("/agents/workflows/{id}/execute", post(execute))
-        .route("/agents/workflows/executions", get(list_executions))
+        .route(
+            "/agents/workflows/executions",
+            get(http_lists::list_executions),
+        )
         .route(EXEC, get(get_execution))
         .route(&format!("{EXEC}/cancel"), post(cancel))
         .route(&format!("{EXEC}/pause"), post(pause))
@@ -210,7 +211,7 @@ async fn envelope_errors(response: Response) -> Response {
     answer
 }
 
-fn status_of(code: ErrorCode) -> StatusCode {
+pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidRequest | ErrorCode::InvalidDocument | ErrorCode::ProtocolMismatch => {
             StatusCode::BAD_REQUEST
@@ -408,126 +409,6 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     .await
 }
 
-type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
-
-/// A page of a list: `limit` (at most [`MAX_LIMIT`]) and `offset` (at most [`MAX_OFFSET`]).
-#[allow(clippy::result_large_err)]
-fn page(query: &HashMap<String, String>) -> Result<(u32, u32), Response> {
-    let mut numbers = [default_limit(), 0];
-    for ((slot, name), max) in numbers
-        .iter_mut()
-        .zip(["limit", "offset"])
-        .zip([MAX_LIMIT, MAX_OFFSET])
-    {
-        let Some(text) = query.get(name) else {
-            continue;
-        };
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad_field(
-                name,
-                format!("`{text}` is not a whole number from 0 to {max}"),
-            ));
-        }
-        match text.parse::<u32>() {
-            Ok(n) if n <= max => *slot = n,
-            _ => {
-                return Err(bad_field(
-                    name,
-                    format!("`{text}` is over the maximum of {max}"),
-                ));
-            }
-        }
-    }
-    Ok((numbers[0], numbers[1]))
-}
-
-/// A query parameter that names a value of a wire enum.
-#[allow(clippy::result_large_err)]
-fn enum_param<T: serde::de::DeserializeOwned>(
-    query: &HashMap<String, String>,
-    name: &str,
-) -> Result<Option<T>, Response> {
-    match query.get(name) {
-        None => Ok(None),
-        Some(s) => serde_json::from_value::<T>(Value::String(s.clone()))
-            .map(Some)
-            .map_err(|e| bad_field(name, e.to_string())),
-    }
-}
-
-/// Answers a page of a list: asks the handler for one more item than the page holds, and
-/// says in `metadata.nextOffset` where the next page starts when there is one.
-async fn list_page(
-    shared: &Arc<Shared>,
-    limit: u32,
-    offset: u32,
-    request: impl FnOnce(u32) -> Request,
-) -> Response {
-    let answer = handlers::dispatch(shared, request(limit + 1)).await;
-    let items = match answer.and_then(|data| {
-        serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(data.get())
-            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
-    }) {
-        Ok(items) => items,
-        Err(error) => return error_with(status_of(error.code), error),
-    };
-    let mut items = items;
-    let mut metadata = metadata();
-    if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        metadata.next_offset = offset.checked_add(limit);
-    }
-    (StatusCode::OK, axum::Json(Envelope::ok(items, metadata))).into_response()
-}
-
-async fn list(State(shared): State<Arc<Shared>>, query: QueryResult) -> Response {
-    let Ok(Query(query)) = query else {
-        return bad_field("query", "cannot parse the query string".to_owned());
-    };
-    let status = match enum_param::<WorkflowStatus>(&query, "status") {
-        Ok(status) => status,
-        Err(response) => return response,
-    };
-    let (limit, offset) = match page(&query) {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    list_page(&shared, limit, offset, |limit| {
-        Request::ListWorkflows(ListWorkflows {
-            status,
-            category: query.get("category").cloned(),
-            all: false,
-            limit,
-            offset,
-        })
-    })
-    .await
-}
-
-/// `GET /agents/workflows/executions`: newest first, by workflow and status.
-async fn list_executions(State(shared): State<Arc<Shared>>, query: QueryResult) -> Response {
-    let Ok(Query(query)) = query else {
-        return bad_field("query", "cannot parse the query string".to_owned());
-    };
-    let status = match enum_param::<ExecutionStatus>(&query, "status") {
-        Ok(status) => status,
-        Err(response) => return response,
-    };
-    let (limit, offset) = match page(&query) {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    list_page(&shared, limit, offset, |limit| {
-        Request::ListExecutions(ListExecutions {
-            workflow_id: query.get("workflowId").cloned(),
-            status,
-            limit,
-            offset,
-        })
-    })
-    .await
-}
-
 async fn get_workflow(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
     call(&shared, StatusCode::OK, Request::GetWorkflow(ById { id })).await
 }
@@ -551,7 +432,7 @@ async fn update_workflow(
 async fn delete_workflow(
     State(shared): State<Arc<Shared>>,
     UrlPath(id): UrlPath<String>,
-    query: QueryResult,
+    query: http_lists::QueryResult,
 ) -> Response {
     let force = match query
         .as_ref()
@@ -602,7 +483,7 @@ async fn execute(
 }
 
 /// Longest the execute answer waits for the scheduler to start an execution it has room for.
-const START_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The execute answer: the execution as it started (`startedAt`, `currentStep`,
 /// `estimatedCompletion`) when the scheduler has room for it, else as queued, with the URL

@@ -6,6 +6,7 @@
 mod error;
 mod handlers;
 mod http;
+mod http_lists;
 mod http_registry;
 mod ids;
 mod notify;
