@@ -2,6 +2,8 @@
 //! child processes as agents.
 
 mod common;
+mod contract;
+mod http_api;
 mod test_abuse;
 mod test_agents;
 mod test_cli_surface;
@@ -15,6 +17,7 @@ mod test_execution;
 mod test_failures;
 mod test_faults;
 mod test_http;
+mod test_http_contract;
 mod test_http_limits;
 mod test_load;
 mod test_output_modes;

@@ -7,6 +7,7 @@
 //! http = "127.0.0.1:7878" # also serve the HTTP API there (docs/http-api.md)
 //! http_connections = 1024 # HTTP connections at once; more are answered 503
 //! http_header_timeout = 10 # seconds an HTTP client has to send a request's headers
+//! allow_remote_agent_registration = false # POST /agents/registry beyond loopback
 //!
 //! [notifications]
 //! sendmail = ["sendmail", "-t"]
@@ -62,6 +63,7 @@ struct DaemonSection {
     http: Option<String>,
     http_connections: Option<u32>,
     http_header_timeout: Option<f64>,
+    allow_remote_agent_registration: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,6 +206,8 @@ impl FileConfig {
         if let Some(addr) = self.daemon.http.and_then(|a| a.parse().ok()) {
             config.http = Some(addr);
         }
+        config.allow_remote_agent_registration =
+            self.daemon.allow_remote_agent_registration == Some(true);
         config.notify.sendmail = self.notifications.sendmail;
         config.notify.slack_channels = self.notifications.slack;
         if let Some(timeout) = self.notifications.timeout {

@@ -48,6 +48,8 @@ fn code_of(error: &anyhow::Error) -> u8 {
                 ClientError::Api(api) => match api.code {
                     ErrorCode::InvalidRequest
                     | ErrorCode::InvalidDocument
+                    | ErrorCode::Unauthorized
+                    | ErrorCode::Forbidden
                     | ErrorCode::Conflict => USAGE,
                     ErrorCode::NotFound => NOT_FOUND,
                     ErrorCode::ProtocolMismatch | ErrorCode::Unavailable => UNREACHABLE,

@@ -8,7 +8,7 @@
 use crate::expr::{self, Scope};
 use crate::model::{ExecutionStatus, StepStatus, json_type};
 use crate::template;
-use crate::workflow::{Backoff, ErrorHandling, Step, StepKind, Strategy, WorkflowDocument};
+use crate::workflow::{Backoff, Branch, ErrorHandling, Step, StepKind, Strategy, WorkflowDocument};
 use serde_json::{Map, Value};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -127,6 +127,40 @@ impl Node {
     }
 }
 
+/// A copy of `step` whose id, and the ids of the steps under it, end with `suffix`.
+fn with_suffix(step: &Step, suffix: &str) -> Step {
+    let mut copy = step.clone();
+    rename(&mut copy, suffix);
+    copy
+}
+
+fn rename(step: &mut Step, suffix: &str) {
+    step.id.push_str(suffix);
+    let rename_all = |steps: &mut [Step]| steps.iter_mut().for_each(|s| rename(s, suffix));
+    let rename_branch = |branch: &mut Branch| match branch {
+        Branch::One(one) => rename(one, suffix),
+        Branch::Many(many) => many.iter_mut().for_each(|s| rename(s, suffix)),
+    };
+    match &mut step.kind {
+        StepKind::Parallel(parallel) => rename_all(&mut parallel.steps),
+        StepKind::Conditional(conditional) => {
+            rename_branch(&mut conditional.then);
+            if let Some(otherwise) = &mut conditional.otherwise {
+                rename_branch(otherwise);
+            }
+        }
+        StepKind::Loop(lp) => rename(&mut lp.step, suffix),
+        StepKind::Task(_) | StepKind::Team(_) => {}
+    }
+    if let Some(fallback) = step
+        .error_handling
+        .as_mut()
+        .and_then(|eh| eh.fallback.as_mut())
+    {
+        rename(fallback, suffix);
+    }
+}
+
 impl Plan {
     /// Flattens a validated document into a plan.
     pub fn new(document: &WorkflowDocument) -> Plan {
@@ -139,6 +173,7 @@ impl Plan {
             let id = plan.add(step, None);
             plan.roots.push(id);
         }
+        plan.add_workflow_fallbacks();
         // Steps come after their parent, so going backwards sees a step's steps first.
         for node in (0..plan.nodes.len()).rev() {
             let step = &plan.nodes[node];
@@ -162,6 +197,38 @@ impl Plan {
             plan.nodes[node].decisions_below = below;
         }
         plan
+    }
+
+    /// Gives every task that has no fallback of its own a copy of the workflow's
+    /// `errorHandling.fallback`, run once its retries are exhausted. Each copy's ids are the
+    /// fallback's suffixed with `@STEP` (`notify-oncall@deploy`), so that each run is recorded
+    /// apart. Steps inside a fallback get none: a fallback's failure fails its step.
+    fn add_workflow_fallbacks(&mut self) {
+        let Some(fallback) = self.defaults.fallback.clone() else {
+            return;
+        };
+        for node in 0..self.nodes.len() {
+            let step = &self.nodes[node];
+            if !step.is_task() || step.fallback.is_some() || self.inside_fallback(node) {
+                continue;
+            }
+            let copy = with_suffix(&fallback, &format!("@{}", step.step_id));
+            let added = self.add(&copy, Some(node));
+            self.nodes[added].fallback_for = Some(node);
+            self.nodes[node].fallback = Some(added);
+        }
+    }
+
+    /// Whether the node runs in place of a failed step (is a fallback or under one).
+    fn inside_fallback(&self, node: NodeId) -> bool {
+        let mut at = Some(node);
+        while let Some(n) = at {
+            if self.nodes[n].fallback_for.is_some() {
+                return true;
+            }
+            at = self.nodes[n].parent;
+        }
+        false
     }
 
     fn push(
@@ -2102,6 +2169,63 @@ mod tests {
         assert_eq!(
             Value::Object(state.inputs_for(after)),
             json!({"result": "from b"})
+        );
+    }
+
+    #[test]
+    fn the_workflows_fallback_stands_in_for_each_step_without_its_own() {
+        let mut own = task("own", Value::Null, None);
+        own["errorHandling"] =
+            json!({"fallback": {"id": "own-b", "type": "task", "agent": "b", "task": "t"}});
+        let doc = json!({"name": "wf", "steps": [
+                task("first", Value::Null, Some("result")),
+                task("second", Value::Null, None),
+                own,
+            ],
+            "errorHandling": {"maxRetries": 1,
+                "fallback": {"id": "page", "type": "task", "agent": "b", "task": "t"}}});
+        let mut state = ExecutionState::new(plan(doc), json!({}));
+        let first = node(&state, "first");
+        let changes = fail_once(&mut state, "first");
+        assert!(
+            matches!(&changes[..], [Change::Retry { .. }]),
+            "{changes:?}"
+        );
+        state.wake(first);
+        let changes = fail_once(&mut state, "first");
+        assert!(
+            matches!(&changes[..], [Change::Step { error: Some(e), .. }] if e.contains("page@first")),
+            "{changes:?}"
+        );
+        assert_eq!(ids(&state, &state.ready()), ["page@first"]);
+        let changes = run_ok(&mut state, "page@first", json!("paged"));
+        assert!(changes.contains(&Change::Output {
+            node: first,
+            value: json!("paged")
+        }));
+        assert_eq!(state.status(first), StepStatus::Completed);
+        // Each step has its own copy, under its own ids; a step's own fallback wins.
+        let second = node(&state, "second");
+        assert_eq!(
+            state
+                .plan()
+                .node(state.plan().node(second).fallback.expect("copy"))
+                .step_id,
+            "page@second"
+        );
+        let own = node(&state, "own");
+        assert_eq!(
+            state
+                .plan()
+                .node(state.plan().node(own).fallback.expect("own"))
+                .step_id,
+            "own-b"
+        );
+        let page = node(&state, "page@first");
+        assert_eq!(
+            state.plan().node(page).fallback,
+            None,
+            "no fallback in a fallback"
         );
     }
 

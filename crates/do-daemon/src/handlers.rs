@@ -386,7 +386,7 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     }
     let input = execution_input(shared, params.input)?;
     check_runners(shared, &workflow.id, &workflow.document)?;
-    check_notifications(params.notifications.as_ref())?;
+    check_notifications(shared, params.notifications.as_ref())?;
     let now = time::now_ms();
     let record = new_execution(&workflow, input, params.priority, params.notifications, now);
     let event = shared
@@ -402,9 +402,9 @@ pub(crate) fn execution_input(shared: &Shared, input: Option<Value>) -> Result<V
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => Value::Object(map),
         Some(other) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("`input` must be a JSON object, found {}", json_type(&other)),
+            return Err(field_error(
+                "input",
+                &format!("must be a JSON object, found {}", json_type(&other)),
             ));
         }
     };
@@ -413,7 +413,11 @@ pub(crate) fn execution_input(shared: &Shared, input: Option<Value>) -> Result<V
         shared.config.limits.input_bytes,
         "the execution's input",
         "limits.input_bytes",
-    )?;
+    )
+    .map_err(|e| {
+        let details = json!({"errors": [{"path": "input", "message": e.message}]});
+        e.with_details(details)
+    })?;
     Ok(input)
 }
 
@@ -438,13 +442,21 @@ pub(crate) fn check_runners(
     .with_details(json!({ "errors": missing })))
 }
 
-fn check_notifications(notifications: Option<&Value>) -> Result<(), ApiError> {
+/// Checks an execute request's `notifications`; the error names the field in
+/// `details.errors`, as a document's errors do.
+fn check_notifications(shared: &Shared, notifications: Option<&Value>) -> Result<(), ApiError> {
     if let Some(notifications) = notifications {
-        crate::notify::Notifications::from_value(notifications).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidRequest, format!("`notifications`: {e}"))
-        })?;
+        crate::notify::Notifications::from_value(notifications)
+            .and_then(|n| n.check_config(&shared.config.notify))
+            .map_err(|e| field_error(&e.path, &e.message))?;
     }
     Ok(())
+}
+
+/// An `invalid_request` about one field of the request, with its path in `details.errors`.
+pub(crate) fn field_error(path: &str, message: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, format!("`{path}`: {message}"))
+        .with_details(json!({"errors": [{"path": path, "message": message}]}))
 }
 
 /// A queued execution of the workflow's current version.
@@ -653,7 +665,7 @@ fn run_workflow(shared: &Shared, params: RunWorkflow) -> Answer {
     let (document, warnings) = checked_document(shared, &params.document)?;
     let input = execution_input(shared, params.input)?;
     check_runners(shared, &document.name, &document)?;
-    check_notifications(params.notifications.as_ref())?;
+    check_notifications(shared, params.notifications.as_ref())?;
     let now = time::now_ms();
     let (outcome, workflow, record, event) = shared
         .store()

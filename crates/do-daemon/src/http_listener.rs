@@ -5,9 +5,8 @@
 //! the owner's Unix socket and for agents.
 
 use crate::handlers::Data;
-use crate::{ids, time};
 use axum::Router;
-use do_proto::{ApiError, Envelope, ErrorCode, Metadata};
+use do_proto::{ApiError, Envelope, ErrorCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
@@ -124,11 +123,7 @@ fn refusal_response(cap: usize) -> Vec<u8> {
              (daemon.http_connections in config.toml); try again once one has closed"
         ),
     );
-    let metadata = Metadata {
-        request_id: ids::new_id("req"),
-        timestamp: time::rfc3339(time::now_ms()),
-    };
-    let body = serde_json::to_string(&Envelope::<Data>::err(error, metadata))
+    let body = serde_json::to_string(&Envelope::<Data>::err(error, crate::http::metadata()))
         .unwrap_or_else(|_| String::from("{\"success\":false}"));
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\

@@ -7,9 +7,13 @@ mod error;
 mod handlers;
 mod http;
 mod http_listener;
+mod http_lists;
+mod http_registry;
 mod ids;
 mod logs;
 mod notify;
+pub mod openapi;
+mod openapi_examples;
 mod reaper;
 mod runner;
 mod schedule_api;
@@ -51,6 +55,10 @@ pub struct Config {
     pub http: Option<std::net::SocketAddr>,
     /// How long and how many HTTP clients the listener serves.
     pub http_limits: HttpLimits,
+    /// Whether `POST /agents/registry` may register an agent (a command the daemon's user
+    /// runs) when the HTTP API listens beyond loopback
+    /// (`daemon.allow_remote_agent_registration`).
+    pub allow_remote_agent_registration: bool,
     pub limits: Limits,
 }
 
@@ -127,6 +135,7 @@ impl Config {
             notify: NotifyConfig::default(),
             http: None,
             http_limits: HttpLimits::default(),
+            allow_remote_agent_registration: false,
             limits: Limits::default(),
         }
     }

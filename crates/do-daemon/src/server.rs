@@ -373,5 +373,6 @@ fn metadata(request_id: &str) -> Metadata {
     Metadata {
         request_id,
         timestamp: time::rfc3339(time::now_ms()),
+        next_offset: None,
     }
 }

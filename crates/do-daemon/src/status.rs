@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast::error::RecvError;
 
-/// The status document of an execution; with `with_steps`, its step tree and input too.
+/// The status document of an execution; with `with_steps`, its step tree and input too. An
+/// unfinished execution's `estimatedCompletion` is there either way.
 pub(crate) fn execution_data(
     shared: &Shared,
     id: &str,
@@ -32,7 +33,7 @@ pub(crate) fn execution_data(
             .position(|q| q == id)
             .and_then(|p| u32::try_from(p + 1).ok());
     }
-    if with_steps {
+    if with_steps || !record.status.is_terminal() {
         let document = store
             .workflow_version(&record.workflow_id, record.workflow_version)
             .map_err(internal)?
@@ -97,13 +98,15 @@ pub(crate) fn execution_data(
                 .sum();
             data.estimated_completion = remaining.map(|ms| time::rfc3339(estimates.now + ms));
         }
-        data.steps = Some(
-            plan.roots()
-                .iter()
-                .map(|&root| step_data(root, &mut estimates, &mut attempts))
-                .collect(),
-        );
-        data.input = Some(record.input.clone());
+        if with_steps {
+            data.steps = Some(
+                plan.roots()
+                    .iter()
+                    .map(|&root| step_data(root, &mut estimates, &mut attempts))
+                    .collect(),
+            );
+            data.input = Some(record.input.clone());
+        }
     }
     Ok(data)
 }
@@ -151,6 +154,7 @@ pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
                 name: schedule.name.clone(),
                 scheduled_at: time::rfc3339(schedule.scheduled_at),
             }),
+        tracking_url: None,
     }
 }
 

@@ -203,6 +203,12 @@ pub fn default_limit() -> u32 {
     50
 }
 
+/// The largest page a list answers (`limit`).
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The largest `offset` of a list.
+pub const MAX_OFFSET: u32 = 1_000_000_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecuteWorkflow {

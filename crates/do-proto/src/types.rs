@@ -3,11 +3,12 @@
 use do_core::model::{AgentSpec, ExecutionStatus, Priority, StepStatus, TeamSpec, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::WorkflowDocument;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Answer to `hello`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelloData {
     pub protocol_version: u32,
@@ -15,7 +16,7 @@ pub struct HelloData {
 }
 
 /// Answer to `daemon.status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DaemonStatusData {
     pub pid: u32,
@@ -30,8 +31,9 @@ pub struct DaemonStatusData {
 }
 
 /// A stored workflow: the API's create response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Workflow")]
 pub struct WorkflowData {
     pub workflow_id: String,
     #[serde(flatten)]
@@ -47,7 +49,7 @@ pub struct WorkflowData {
 }
 
 /// What `workflows.run` did with the document it was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunOutcome {
     /// No live workflow had the document's name: a new one was stored.
@@ -59,7 +61,7 @@ pub enum RunOutcome {
 }
 
 /// Answer to `workflows.run`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunData {
     pub outcome: RunOutcome,
@@ -68,7 +70,7 @@ pub struct RunData {
 }
 
 /// Answer to `workflows.delete`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletedWorkflow {
     pub workflow_id: String,
@@ -78,7 +80,7 @@ pub struct DeletedWorkflow {
 }
 
 /// Answer to `workflows.validate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidationData {
     pub name: String,
@@ -87,7 +89,7 @@ pub struct ValidationData {
     pub warnings: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Progress {
     pub completed: u32,
     pub total: u32,
@@ -113,8 +115,9 @@ impl Progress {
 
 /// The execution status document of the API (`GET /agents/workflows/executions/:id`).
 /// Lists of executions leave `steps` and `input` out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Execution")]
 pub struct ExecutionData {
     pub execution_id: String,
     pub workflow_id: String,
@@ -153,14 +156,20 @@ pub struct ExecutionData {
     /// The schedule whose tick started it, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::ScheduleRefData>,
+    /// Where the execution can be followed: over HTTP, its resource URL (there is no
+    /// dashboard); absent over the socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_url: Option<String>,
 }
 
 /// One step in the status document; composite steps nest their children under `steps`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ExecutionStep")]
 pub struct StepData {
     pub id: String,
     #[serde(rename = "type")]
+    #[schemars(extend("enum" = do_core::workflow::STEP_TYPES))]
     pub step_type: String,
     pub status: StepStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +189,7 @@ pub struct StepData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
     pub progress: Option<u8>,
     /// Every attempt, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -200,8 +210,9 @@ pub struct StepData {
 }
 
 /// One run of an agent for a step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Attempt")]
 pub struct AttemptData {
     pub attempt: u32,
     pub status: do_core::model::AttemptStatus,
@@ -216,8 +227,9 @@ pub struct AttemptData {
 }
 
 /// Answer to `agents.*`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Agent")]
 pub struct AgentData {
     #[serde(flatten)]
     pub spec: AgentSpec,
@@ -225,8 +237,9 @@ pub struct AgentData {
 }
 
 /// Answer to `teams.*`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Team")]
 pub struct TeamData {
     #[serde(flatten)]
     pub spec: TeamSpec,
@@ -234,8 +247,9 @@ pub struct TeamData {
 }
 
 /// One entry of an execution's event stream (`executions.watch`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ExecutionEvent")]
 pub struct Event {
     pub execution_id: String,
     pub seq: u64,
@@ -248,7 +262,7 @@ pub struct Event {
     pub data: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum EventKind {
     #[serde(rename = "execution.queued")]
     ExecutionQueued,

@@ -26,6 +26,9 @@ pub(crate) enum DaemonCommand {
     /// The unit goes to `~/.config/systemd/user/do.service`; then
     /// `systemctl --user daemon-reload && systemctl --user enable --now do` starts it.
     InstallService(InstallServiceArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (`docs/openapi.json`), generated from
+    /// the daemon's types.
+    Openapi,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +101,10 @@ pub(crate) fn run(ctx: &Context, command: DaemonCommand) -> anyhow::Result<u8> {
         DaemonCommand::Status => cmd_status(ctx),
         DaemonCommand::ApiKey(args) => cmd_api_key(ctx, &args),
         DaemonCommand::InstallService(args) => cmd_install_service(ctx, &args),
+        DaemonCommand::Openapi => {
+            crate::render::print_json(&do_daemon::openapi::document())?;
+            Ok(SUCCESS)
+        }
     }
 }
 
