@@ -4,6 +4,7 @@
 mod common;
 mod test_abuse;
 mod test_agents;
+mod test_cancel;
 mod test_completions;
 mod test_corpus;
 mod test_daemon;
@@ -17,6 +18,7 @@ mod test_load;
 mod test_schema;
 mod test_security;
 mod test_step_types;
+mod test_store_faults;
 mod test_validation;
 mod test_versions;
 mod test_watch;

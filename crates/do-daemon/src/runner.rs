@@ -81,7 +81,7 @@ pub(crate) struct Ended {
 }
 
 /// How an attempt ended.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     Succeeded(Value),
     Failed {

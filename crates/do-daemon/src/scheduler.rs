@@ -8,6 +8,13 @@
 //! broadcast, answers) waits in [`Scheduler::deferred`] until that transaction has committed.
 //! A step's end and the start of the step it unblocks thus cost one commit, and the next
 //! agent starts one commit after the last one exited.
+//!
+//! A transition whose write fails (a full disk, a read-only database) leaves the execution's
+//! memory ahead of its store: the execution is set aside ([`Scheduler::stale`]) and nothing of
+//! it starts or ends; its messages wait in [`Scheduler::held`]. When the turn's commit fails,
+//! every execution the turn changed is set aside, and nothing the turn asked for is carried
+//! out. Every [`RETRY_AFTER`], the set-aside executions are read back from the store and their
+//! messages handled again, so that once the store takes writes again everything goes on.
 
 use crate::notify::{self, Notifications};
 use crate::runner::{self, Outcome, RunSpec};
@@ -32,6 +39,9 @@ const RECORD_SPAWNED_AFTER: std::time::Duration = std::time::Duration::from_mill
 /// ends of a burst of short steps, few enough that the first of them waits little for its
 /// commit.
 const MESSAGES_PER_TURN: usize = 64;
+
+/// How long a set-aside execution waits before it is read back and its messages retried.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub(crate) enum Message {
     /// An execution was queued (or recovered): load it and start what is ready.
@@ -75,6 +85,51 @@ pub(crate) enum Message {
         now: bool,
         reply: oneshot::Sender<()>,
     },
+    /// Time to read back the set-aside executions and retry their messages.
+    Retry,
+}
+
+impl Message {
+    /// A copy of a message that reports a fact (an execution queued, an agent ended, a timer
+    /// passed), to handle again when what it caused could not be recorded. Decisions of a
+    /// person are answered with the error instead; progress and process groups only inform.
+    fn replayable(&self) -> Option<Message> {
+        match self {
+            Message::Start(id) => Some(Message::Start(id.clone())),
+            Message::Finished {
+                execution_id,
+                node,
+                outcome,
+                log_path,
+            } => Some(Message::Finished {
+                execution_id: execution_id.clone(),
+                node: *node,
+                outcome: outcome.clone(),
+                log_path: log_path.clone(),
+            }),
+            Message::Wake { execution_id, node } => Some(Message::Wake {
+                execution_id: execution_id.clone(),
+                node: *node,
+            }),
+            Message::Timeout(id) => Some(Message::Timeout(id.clone())),
+            _ => None,
+        }
+    }
+
+    /// The execution whose state the message changes.
+    fn execution_id(&self) -> Option<&str> {
+        match self {
+            Message::Start(id) | Message::Timeout(id) => Some(id),
+            Message::Finished { execution_id, .. }
+            | Message::Wake { execution_id, .. }
+            | Message::Control { execution_id, .. }
+            | Message::Progress { execution_id, .. } => Some(execution_id),
+            Message::Spawned { .. }
+            | Message::RecordSpawned
+            | Message::Shutdown { .. }
+            | Message::Retry => None,
+        }
+    }
 }
 
 pub(crate) enum Control {
@@ -98,6 +153,8 @@ struct Active {
     /// The columns of the execution's row that its steps change, as the scheduler last wrote
     /// (or loaded) them.
     written: ExecutionRow,
+    /// The first cancel's answer, sent once the execution has ended.
+    cancel_reply: Option<oneshot::Sender<Result<(), ApiError>>>,
 }
 
 /// The columns of an execution's row that change while it runs. Most transitions of a
@@ -146,6 +203,9 @@ impl ExecutionRow {
 struct Running {
     attempt: AttemptRecord,
     kill: Option<oneshot::Sender<()>>,
+    /// Its agent has exited, but its end is not recorded yet: the execution was read back
+    /// from the store, and its `Finished` message waits in [`Scheduler::held`].
+    ended: bool,
 }
 
 struct Scheduler {
@@ -162,6 +222,18 @@ struct Scheduler {
     /// Executions that ended in this turn: forgotten once it has committed, if no step of
     /// theirs runs.
     ended: Vec<String>,
+    /// Executions changed by this turn's transitions: set aside if it does not commit.
+    touched: HashSet<String>,
+    /// Executions whose memory may hold a decision the store does not: nothing of theirs
+    /// starts, ends or is decided until they are read back from the store.
+    stale: HashSet<String>,
+    /// Messages of set-aside executions, and those of turns that did not commit, in order.
+    held: Vec<Message>,
+    /// Whether a `Retry` message is on its way.
+    retry_armed: bool,
+    /// Whether a `Retry` turn ran after the stop was asked for: the stop then waits no longer
+    /// for what cannot be recorded.
+    retried_while_stopping: bool,
 }
 
 /// Something a transition asks for that must wait until it has committed: nothing is started,
@@ -192,16 +264,22 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
         record_armed: false,
         deferred: Vec::new(),
         ended: Vec::new(),
+        touched: HashSet::new(),
+        stale: HashSet::new(),
+        held: Vec::new(),
+        retry_armed: false,
+        retried_while_stopping: false,
     };
     let mut shutdown_reply = None;
     while let Some(first) = messages.recv().await {
         let shared = scheduler.shared.clone();
         let mut store = shared.store();
-        let ((), committed) = store.batch(|store| {
+        let (facts, committed) = store.batch(|store| {
+            let mut facts = Vec::new();
             let mut next = Some(first);
             let mut handled = 0;
             while let Some(message) = next.take() {
-                scheduler.handle(store, message, &mut shutdown_reply);
+                scheduler.turn(store, message, &mut facts, &mut shutdown_reply);
                 handled += 1;
                 if handled < MESSAGES_PER_TURN {
                     next = messages.try_recv().ok();
@@ -210,16 +288,22 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
             if !scheduler.stopping {
                 scheduler.pump(store);
             }
+            facts
         });
         drop(store);
-        if let Err(e) = committed {
-            // The daemon goes on from what it holds in memory, which the next commits write
-            // again (rows are written whole); what only this turn wrote, like its events, is
-            // lost.
-            tracing::error!(error = %e, "cannot commit the scheduler's transitions");
+        match committed {
+            Ok(()) => scheduler.carry_out(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot commit the scheduler's transitions; the executions they changed wait to be read back");
+                scheduler.undo_turn(facts, &e);
+            }
         }
-        scheduler.carry_out();
-        if scheduler.stopping && scheduler.running == 0 {
+        scheduler.arm_retry();
+        let waits_for_the_store = !scheduler.held.is_empty() || !scheduler.stale.is_empty();
+        if scheduler.stopping
+            && scheduler.running == 0
+            && (!waits_for_the_store || scheduler.retried_while_stopping)
+        {
             break;
         }
     }
@@ -273,17 +357,58 @@ pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
 }
 
 impl Scheduler {
+    /// Handles one message of the turn, unless its execution is set aside: then a fact waits
+    /// in `held`, and a person's decision is answered that it cannot be recorded now. A fact
+    /// whose transition could not be written joins `held` too; the others are kept in `facts`,
+    /// to be handled again if the turn does not commit.
+    fn turn(
+        &mut self,
+        store: &mut Store,
+        message: Message,
+        facts: &mut Vec<Message>,
+        shutdown_reply: &mut Option<oneshot::Sender<()>>,
+    ) {
+        let copy = message.replayable();
+        let target = message.execution_id().map(str::to_owned);
+        if let Some(id) = &target
+            && self.stale.contains(id)
+        {
+            match message {
+                Message::Control { reply, .. } => {
+                    self.deferred
+                        .push(Deferred::Answer(reply, Err(unrecorded(id))));
+                }
+                other => self.held.extend(other.replayable()),
+            }
+            return;
+        }
+        let handled = self.handle(store, message, facts, shutdown_reply);
+        let Some(copy) = copy else {
+            return;
+        };
+        if handled.is_err() || target.is_some_and(|id| self.stale.contains(&id)) {
+            self.held.push(copy);
+        } else {
+            facts.push(copy);
+        }
+    }
+
+    /// Handles one message; an error means that it must be handled again later.
     fn handle(
         &mut self,
         store: &mut Store,
         message: Message,
+        facts: &mut Vec<Message>,
         shutdown_reply: &mut Option<oneshot::Sender<()>>,
-    ) {
+    ) -> Result<(), StoreError> {
         match message {
             Message::Start(id) => {
-                if let Err(e) = self.load(store, &id) {
+                let loaded = self.load(store, &id);
+                if let Err(e) = &loaded {
                     tracing::error!(execution = %id, error = %e, "cannot load execution");
                 }
+                loaded?;
+                self.resume(store, &id);
             }
             Message::Finished {
                 execution_id,
@@ -293,6 +418,7 @@ impl Scheduler {
             } => {
                 if let Err(e) = self.finished(store, &execution_id, node, outcome, log_path) {
                     tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
+                    self.stale.insert(execution_id);
                 }
             }
             Message::Wake { execution_id, node } => {
@@ -303,6 +429,7 @@ impl Scheduler {
             Message::Timeout(id) => {
                 if let Err(e) = self.time_out(store, &id) {
                     tracing::error!(execution = %id, error = %e, "cannot time out an execution");
+                    self.stale.insert(id);
                 }
             }
             Message::Control {
@@ -310,8 +437,18 @@ impl Scheduler {
                 action,
                 reply,
             } => {
+                let cancel = matches!(action, Control::Cancel(_));
                 let answer = self.control(store, &execution_id, action);
-                self.deferred.push(Deferred::Answer(reply, answer));
+                match self.active.get_mut(&execution_id) {
+                    // A cancel is answered once the execution has ended, so that the answer
+                    // says `cancelled`; its running steps are being ended until then.
+                    Some(active)
+                        if cancel && answer.is_ok() && active.state.finished().is_none() =>
+                    {
+                        active.cancel_reply = Some(reply);
+                    }
+                    _ => self.deferred.push(Deferred::Answer(reply, answer)),
+                }
             }
             Message::Spawned {
                 execution_id,
@@ -340,12 +477,172 @@ impl Scheduler {
                 }
                 *shutdown_reply = Some(reply);
             }
+            Message::Retry => {
+                self.retry_armed = false;
+                self.retried_while_stopping = self.stopping;
+                let mut stale: Vec<String> = self.stale.iter().cloned().collect();
+                stale.sort_unstable();
+                for id in stale {
+                    if let Err(e) = self.reload(store, &id) {
+                        tracing::error!(execution = %id, error = %e, "cannot read an execution back from the store");
+                    }
+                }
+                for message in std::mem::take(&mut self.held) {
+                    self.turn(store, message, facts, shutdown_reply);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After a turn whose commit failed: none of what it asked for happens (a person's
+    /// decision is answered that it was not recorded), the executions it changed are set
+    /// aside, and its facts wait to be handled again.
+    fn undo_turn(&mut self, facts: Vec<Message>, error: &StoreError) {
+        for deferred in std::mem::take(&mut self.deferred) {
+            if let Deferred::Answer(reply, _) = deferred {
+                let _ = reply.send(Err(ApiError::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "the decision was not recorded ({error}); nothing was changed, try again"
+                    ),
+                )));
+            }
+        }
+        self.ended.clear();
+        self.stale.extend(std::mem::take(&mut self.touched));
+        self.held.extend(facts);
+    }
+
+    /// Sends a `Retry` message after [`RETRY_AFTER`] while anything waits for the store.
+    fn arm_retry(&mut self) {
+        if self.retry_armed || (self.held.is_empty() && self.stale.is_empty()) {
+            return;
+        }
+        self.retry_armed = true;
+        let sender = self.shared.scheduler.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(RETRY_AFTER).await;
+            let _ = sender.send(Message::Retry);
+        });
+    }
+
+    /// Reads a set-aside execution back from the store (inside the turn, so what this turn
+    /// has written counts), keeping the agents of its recorded running attempts: an attempt
+    /// recorded as running that no longer runs here has ended, and its `Finished` message is
+    /// held. Then applies what the store implies but cannot say (see [`Scheduler::resume`]).
+    fn reload(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
+        let Some(mut old) = self.active.remove(id) else {
+            self.stale.remove(id);
+            return Ok(());
+        };
+        let attempts = match store.attempts(id).and_then(|a| {
+            self.load(store, id)?;
+            Ok(a)
+        }) {
+            Ok(attempts) => attempts,
+            Err(e) => {
+                self.active.insert(id.to_owned(), old);
+                return Err(e);
+            }
+        };
+        self.stale.remove(id);
+        let Some(active) = self.active.get_mut(id) else {
+            return Ok(());
+        };
+        active.dirs_ready = old.dirs_ready;
+        active.cancel_reply = old.cancel_reply.take();
+        for attempt in attempts
+            .into_iter()
+            .filter(|a| a.status == AttemptStatus::Running)
+        {
+            let Some(node) = active.state.plan().find(&attempt.step_id) else {
+                continue;
+            };
+            let running = match old.running.remove(&node) {
+                Some(running) if running.attempt.attempt == attempt.attempt => running,
+                _ => Running {
+                    attempt,
+                    kill: None,
+                    ended: true,
+                },
+            };
+            active.running.insert(node, running);
+        }
+        // A task recorded as running without an attempt of its own runs its fallback.
+        let in_fallback: Vec<NodeId> = active
+            .state
+            .plan()
+            .nodes()
+            .filter(|&(node, n)| {
+                matches!(n.kind, NodeKind::Task { .. })
+                    && active.state.status(node) == StepStatus::Running
+                    && !active.running.contains_key(&node)
+            })
+            .map(|(node, _)| node)
+            .collect();
+        for node in in_fallback {
+            active.state.resume_fallback(node);
+        }
+        self.running = self
+            .active
+            .values()
+            .flat_map(|a| a.running.values())
+            .filter(|r| !r.ended)
+            .count();
+        self.shared
+            .running_steps
+            .store(self.running as u64, Ordering::Relaxed);
+        tracing::info!(execution = %id, "execution read back from the store");
+        self.resume(store, id);
+        Ok(())
+    }
+
+    /// What a loaded execution's rows imply but [`ExecutionState::restore`] cannot know: a
+    /// cancel under way (its reason is recorded), a step's failure that is stopping it, or
+    /// the escalation it waits on. Commits what that decides.
+    fn resume(&mut self, store: &mut Store, id: &str) {
+        let Some(active) = self.active.get_mut(id) else {
+            return;
+        };
+        if active.record.status.is_terminal() {
+            return;
+        }
+        let mut changes = Vec::new();
+        if let Some(reason) = &active.record.cancel_reason
+            && active.state.stopping_as().is_none()
+        {
+            changes = active
+                .state
+                .cancel(ExecutionStatus::Cancelled, reason.clone());
+        }
+        let escalated = active.record.status == ExecutionStatus::Escalated;
+        let rows = &active.rows;
+        let errors: HashMap<&str, &str> = rows
+            .values()
+            .filter_map(|r| Some((r.step_id.as_str(), r.error.as_deref()?)))
+            .collect();
+        changes.extend(
+            active
+                .state
+                .resume_failure(escalated, |step| errors.get(step).copied()),
+        );
+        if changes.is_empty() {
+            return;
+        }
+        match store.write(|w| commit(w, active, changes, time::now_ms())) {
+            Ok(effects) => self.after_commit(id, effects),
+            Err(e) => {
+                tracing::error!(execution = %id, error = %e, "cannot record a decision");
+                self.stale.insert(id.to_owned());
+            }
         }
     }
 
     /// Carries out what the turn's committed transitions asked for, then forgets the executions
     /// that have ended.
     fn carry_out(&mut self) {
+        self.touched.clear();
         for deferred in std::mem::take(&mut self.deferred) {
             match deferred {
                 Deferred::Broadcast(event) => {
@@ -434,6 +731,7 @@ impl Scheduler {
                 rows,
                 running: HashMap::new(),
                 dirs_ready: false,
+                cancel_reply: None,
             },
         );
         Ok(())
@@ -473,13 +771,19 @@ impl Scheduler {
 
     /// Carries out a person's decision: cancel, pause, resume, or retry a failed step.
     fn control(&mut self, store: &mut Store, id: &str, action: Control) -> Result<(), ApiError> {
+        let internal = crate::handlers::internal;
         let record = match self.active.get(id) {
             Some(active) => active.record.clone(),
             None => store
                 .execution(id)
-                .map_err(crate::handlers::internal)?
+                .map_err(internal)?
                 .ok_or_else(|| crate::status::execution_not_found(id))?,
         };
+        if !record.status.is_terminal() && !self.active.contains_key(id) {
+            // Its loading failed when it was queued or recovered: it is loaded now.
+            self.load(store, id).map_err(internal)?;
+            self.resume(store, id);
+        }
         let refuse = |what: &str| {
             Err(ApiError::new(
                 ErrorCode::Conflict,
@@ -487,7 +791,6 @@ impl Scheduler {
             ))
         };
         let now = time::now_ms();
-        let internal = crate::handlers::internal;
         match action {
             Control::Cancel(reason) => {
                 if record.status.is_terminal() {
@@ -496,12 +799,29 @@ impl Scheduler {
                 let Some(active) = self.active.get_mut(id) else {
                     return refuse("it is not loaded");
                 };
-                active.record.cancel_reason = reason.clone();
+                // The first cancel wins: its reason stays, and the execution ends as it says.
+                if let Some((status, first)) = active.state.stopping_as() {
+                    let what = if status == ExecutionStatus::TimedOut {
+                        "timing out"
+                    } else {
+                        "being cancelled"
+                    };
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "execution {id} is already {what} ({first}); it ends once its running \
+                             steps have ended (`do workflow execution {id} --wait` waits for it)"
+                        ),
+                    ));
+                }
+                // Stored even when no reason is given: it tells a daemon that reads the
+                // execution back (after a restart) that a cancel is under way.
                 let reason = reason.unwrap_or_else(|| "cancelled by the user".to_owned());
+                active.record.cancel_reason = Some(reason.clone());
                 let changes = active.state.cancel(ExecutionStatus::Cancelled, reason);
                 let effects = store
                     .write(|w| commit(w, active, changes, now))
-                    .map_err(internal)?;
+                    .map_err(|e| set_aside(&mut self.stale, id, e))?;
                 self.after_commit(id, effects);
             }
             Control::Pause | Control::Resume => {
@@ -531,13 +851,22 @@ impl Scheduler {
                 } else {
                     (ExecutionStatus::Queued, EventKind::ExecutionResumed)
                 };
+                if let Some((_, reason)) = active.state.stopping_as() {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "execution {id} is being cancelled ({reason}); it cannot be paused or resumed"
+                        ),
+                    ));
+                }
                 active.record.status = status;
                 let event = store
                     .write(|w| {
                         ExecutionRow::write(w, active)?;
                         append_event(w, id, now, kind, None, json!({"status": status}))
                     })
-                    .map_err(internal)?;
+                    .map_err(|e| set_aside(&mut self.stale, id, e))?;
+                self.touched.insert(id.to_owned());
                 self.deferred.push(Deferred::Broadcast(event));
             }
             Control::Retry(step_id) => {
@@ -587,7 +916,7 @@ impl Scheduler {
                         effects.events.insert(0, resumed?);
                         Ok(effects)
                     })
-                    .map_err(internal)?;
+                    .map_err(|e| set_aside(&mut self.stale, id, e))?;
                 self.after_commit(id, effects);
             }
         }
@@ -609,17 +938,19 @@ impl Scheduler {
             .collect();
         order.sort();
         for (_, _, id) in order {
-            let waiting = self.active.get(&id).is_none_or(|a| {
-                matches!(
-                    a.record.status,
-                    ExecutionStatus::Paused | ExecutionStatus::Escalated
-                )
-            });
+            let waiting = self.stale.contains(&id)
+                || self.active.get(&id).is_none_or(|a| {
+                    matches!(
+                        a.record.status,
+                        ExecutionStatus::Paused | ExecutionStatus::Escalated
+                    )
+                });
             if waiting {
                 continue;
             }
             if let Err(e) = self.advance(store, &id) {
                 tracing::error!(execution = %id, error = %e, "cannot record a decision");
+                self.stale.insert(id);
                 continue;
             }
             // Only as many ready steps as there are free slots are asked for, and more when
@@ -651,6 +982,7 @@ impl Scheduler {
                         }
                         Err(e) => {
                             tracing::error!(execution = %id, error = %e, "cannot start a step");
+                            self.stale.insert(id);
                             return;
                         }
                     }
@@ -846,6 +1178,7 @@ impl Scheduler {
             Running {
                 attempt,
                 kill: Some(kill_tx),
+                ended: false,
             },
         );
         self.running += 1;
@@ -900,8 +1233,10 @@ impl Scheduler {
         };
         // The attempt's row, written below, is all an ended agent needs.
         self.unrecorded_spawns.remove(&(id.to_owned(), node));
-        self.running -= 1;
-        shared.running_steps.fetch_sub(1, Ordering::Relaxed);
+        if !running.ended {
+            self.running -= 1;
+            shared.running_steps.fetch_sub(1, Ordering::Relaxed);
+        }
         let now = time::now_ms();
         let mut attempt = running.attempt;
         attempt.completed_at = Some(now);
@@ -928,6 +1263,7 @@ impl Scheduler {
                     row.started_at = None;
                     w.put_step(row)
                 })?;
+                self.touched.insert(id.to_owned());
                 return Ok(());
             }
             Outcome::Killed { error } => {
@@ -948,6 +1284,7 @@ impl Scheduler {
     /// notifications they warrant), the ends of tasks the engine cancelled, and forgetting an
     /// execution that has ended. Retry timers are armed at once: they only send a message.
     fn after_commit(&mut self, id: &str, effects: Effects) {
+        self.touched.insert(id.to_owned());
         for event in effects.events {
             if let Some(active) = self.active.get(id)
                 && let Some(delivery) = self.notify(active, &event)
@@ -967,8 +1304,13 @@ impl Scheduler {
                 self.deferred.push(Deferred::Kill(kill));
             }
         }
-        if active.state.finished().is_some() && active.running.is_empty() {
-            self.ended.push(id.to_owned());
+        if active.state.finished().is_some() {
+            if let Some(reply) = active.cancel_reply.take() {
+                self.deferred.push(Deferred::Answer(reply, Ok(())));
+            }
+            if active.running.is_empty() {
+                self.ended.push(id.to_owned());
+            }
         }
     }
 
@@ -1360,4 +1702,22 @@ fn notifying(record: &ExecutionRecord) -> bool {
 async fn sleep_until_ms(at: i64) {
     let wait = u64::try_from(at - time::now_ms()).unwrap_or(0);
     tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+}
+
+/// A person's decision whose write failed is in memory only: its execution is set aside
+/// until it is read back from the store.
+fn set_aside(stale: &mut HashSet<String>, id: &str, error: StoreError) -> ApiError {
+    stale.insert(id.to_owned());
+    crate::handlers::internal(error)
+}
+
+/// The answer to a decision about an execution that is set aside.
+fn unrecorded(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        format!(
+            "execution {id} cannot be changed now: the daemon could not write to its database \
+             (see daemon.log); it goes on by itself once writes succeed again, then try again"
+        ),
+    )
 }
