@@ -8,6 +8,7 @@ mod test_cancel;
 mod test_completions;
 mod test_corpus;
 mod test_daemon;
+mod test_daemon_log;
 mod test_durability;
 mod test_examples;
 mod test_execution;
