@@ -1028,8 +1028,15 @@ impl ExecutionState {
             return changes;
         }
         // A task's failure is the cause; a composite fails alone only when its condition or
-        // its items could not be evaluated.
-        let stopped = |n: &NodeId| self.status[*n] == StepStatus::Failed && !self.continued[*n];
+        // its items could not be evaluated. A failed fallback stands for its step, and a step
+        // under `continue` stops nothing.
+        let stopped = |n: &NodeId| {
+            let node = &self.plan.nodes[*n];
+            self.status[*n] == StepStatus::Failed
+                && !self.continued[*n]
+                && node.fallback_for.is_none()
+                && node.handling.strategy != Some(Strategy::Continue)
+        };
         let nodes = 0..self.plan.nodes.len();
         let failed = nodes
             .clone()
@@ -1844,6 +1851,54 @@ mod tests {
         assert_eq!(
             Value::Object(restored.inputs_for(testing)),
             json!({"backend-code": "backend-code", "frontend-code": null})
+        );
+    }
+
+    #[test]
+    fn a_second_stop_keeps_the_first_ones_status_and_reason() {
+        let mut state = saas();
+        let research = node(&state, "market-research");
+        state.start(research);
+        state.cancel(ExecutionStatus::Cancelled, "first".into());
+        state.cancel(ExecutionStatus::TimedOut, "second".into());
+        assert_eq!(
+            state.stopping_as(),
+            Some((ExecutionStatus::Cancelled, "first"))
+        );
+        let changes = state.fail(research, "killed".into());
+        assert!(changes.iter().any(|c| matches!(c,
+            Change::Finished { status: ExecutionStatus::Cancelled, error: Some(e) } if e == "first")));
+    }
+
+    #[test]
+    fn a_restored_execution_whose_step_failed_stops_and_ends_failed_once_nothing_runs() {
+        let mut state = saas();
+        run_ok(&mut state, "market-research", json!("r"));
+        run_ok(&mut state, "product-strategy", json!("s"));
+        let (backend, frontend) = (node(&state, "backend-dev"), node(&state, "frontend-dev"));
+        state.start(backend);
+        state.start(frontend);
+        state.fail(backend, "broke".into());
+        let statuses: BTreeMap<String, (StepStatus, u32)> = state
+            .plan()
+            .nodes()
+            .map(|(id, n)| (n.step_id.clone(), (state.status(id), state.attempts(id))))
+            .collect();
+        let mut restored =
+            ExecutionState::restore(state.plan().clone(), json!({}), &statuses, BTreeMap::new());
+        let changes =
+            restored.resume_failure(false, |step| (step == "backend-dev").then_some("broke"));
+        assert!(
+            matches!(&changes[..], [Change::Kill { node }] if *node == frontend),
+            "{changes:?}"
+        );
+        assert!(restored.ready().is_empty());
+        let changes = restored.fail(frontend, "killed".into());
+        assert!(
+            changes.iter().any(|c| matches!(c,
+            Change::Finished { status: ExecutionStatus::Failed, error: Some(e) }
+                if e == "step `backend-dev` failed: broke")),
+            "{changes:?}"
         );
     }
 
