@@ -129,3 +129,125 @@ fn a_step_end_that_cannot_be_recorded_starts_nothing_and_everything_goes_on_once
     expected.sort();
     assert_eq!(runs, expected, "every step ran exactly once");
 }
+
+/// A tmpfs of `size` mounted on `dir`, unmounted on drop (after the test's daemon stopped).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// `None`, with the reason printed, when the test cannot mount (not root).
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        if !nix::unistd::geteuid().is_root() {
+            println!("skipped: mounting a small tmpfs as the data dir needs root");
+            return None;
+        }
+        std::fs::create_dir_all(dir).expect("data dir");
+        let mounted = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .output()
+            .expect("run mount");
+        if !mounted.status.success() {
+            println!(
+                "skipped: cannot mount a tmpfs: {}",
+                String::from_utf8_lossy(&mounted.stderr)
+            );
+            return None;
+        }
+        Some(Tmpfs(dir.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .output();
+    }
+}
+
+#[test]
+fn executions_stopped_by_a_full_disk_finish_once_space_is_back_without_a_restart() {
+    let env = TestEnv::new();
+    let Some(_tmpfs) = Tmpfs::mount(&env.path("data"), "4m") else {
+        return;
+    };
+    env.write_config("[daemon]\nmax_parallel = 3\n");
+    let ledger = env.path("ledger");
+    let gate = env.path("gate");
+    let script = format!(
+        "echo \"$DO_EXECUTION_ID $DO_STEP_ID\" >> '{}'; \
+         while [ ! -e '{}' ]; do sleep 0.02; done; echo done",
+        ledger.display(),
+        gate.display()
+    );
+    env.run(&["agent", "add", "step", "--shell", &script]).ok();
+    let workflow = env.create(&json!({"name": "chain", "steps": [
+        {"id": "a", "agent": "step", "task": "t"},
+        {"id": "b", "agent": "step", "task": "t"},
+        {"id": "c", "agent": "step", "task": "t"}]}));
+    let executions: Vec<String> = (0..3)
+        .map(|_| {
+            env.json(&["workflow", "execute", &workflow])["executionId"]
+                .as_str()
+                .expect("executionId")
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        eventually(Duration::from_secs(20), || lines(&ledger).len() == 3),
+        "every execution's first step starts: {:?}",
+        lines(&ledger)
+    );
+    let filler = env.path("data/filler");
+    let filled = std::process::Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", filler.display()))
+        .arg("bs=4k")
+        .output()
+        .expect("dd");
+    assert!(
+        String::from_utf8_lossy(&filled.stderr).contains("No space left"),
+        "the disk is full: {filled:?}"
+    );
+    let dropped = || {
+        env.json(&["daemon", "status"])["logLinesDropped"]
+            .as_u64()
+            .expect("logLinesDropped")
+    };
+    let dropped_before = dropped();
+    std::fs::write(&gate, "").expect("open the gate");
+    // The daemon's log is on the full disk too: the errors of the failed commits, and of
+    // their retries, are counted as dropped lines.
+    assert!(
+        eventually(Duration::from_secs(20), || dropped() >= dropped_before + 6),
+        "the step ends cannot be committed, and are retried"
+    );
+    assert_eq!(
+        lines(&ledger).len(),
+        3,
+        "no step started while the step before it had not been recorded as ended"
+    );
+
+    std::fs::remove_file(&filler).expect("free the disk");
+    for execution in &executions {
+        let done = env.run(&["--json", "workflow", "execution", execution, "--wait"]);
+        let status: serde_json::Value = serde_json::from_str(&done.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {} {}", done.stdout, done.stderr));
+        assert_eq!(status["status"], "completed", "{status}");
+    }
+    let mut runs = lines(&ledger);
+    runs.sort();
+    let mut expected: Vec<String> = executions
+        .iter()
+        .flat_map(|e| ["a", "b", "c"].map(|step| format!("{e} {step}")))
+        .collect();
+    expected.sort();
+    assert_eq!(runs, expected, "every step ran exactly once");
+}
