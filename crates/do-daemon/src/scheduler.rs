@@ -593,7 +593,7 @@ impl Scheduler {
         self.shared
             .running_steps
             .store(self.running as u64, Ordering::Relaxed);
-        tracing::info!(execution = %id, "execution read back from the store");
+        tracing::debug!(execution = %id, "execution read back from the store");
         self.resume(store, id);
         Ok(())
     }
