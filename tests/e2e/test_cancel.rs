@@ -135,3 +135,68 @@ fn a_second_cancel_while_the_first_ends_the_steps_is_refused_and_the_first_reaso
     assert_eq!(done["cancelReason"], "first", "{done}");
     assert_eq!(done["error"], "first", "{done}");
 }
+
+#[test]
+fn a_cancel_under_way_when_the_daemon_dies_is_finished_by_the_next_daemon() {
+    let env = TestEnv::new();
+    // The step would take 30 s to end: the daemon dies long before.
+    env.write_config("[daemon]\nkill_grace = 30\n");
+    let ledger = env.path("ledger");
+    env.run(&[
+        "agent",
+        "add",
+        "stubborn",
+        "--shell",
+        &format!(
+            "echo run >> '{}'; trap '' TERM; while :; do sleep 0.05; done",
+            ledger.display()
+        ),
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "stubborn", "steps": [
+        {"id": "wait", "agent": "stubborn", "task": "t"}]}));
+    let execution = execute_running(&env, &workflow);
+    let first = env
+        .command()
+        .args(["workflow", "cancel", &execution, "--reason", "first"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cancel");
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            env.json(&["workflow", "execution", &execution])["cancelReason"] == "first"
+        }),
+        "the cancel is recorded"
+    );
+    let pid = env.json(&["daemon", "status"])["pid"]
+        .as_i64()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .expect("pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the daemon");
+    let lost = first.wait_with_output().expect("the cancel ends");
+    assert!(!lost.status.success(), "its daemon died: {lost:?}");
+
+    env.run(&["daemon", "start"]).ok();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            env.json(&["workflow", "execution", &execution])["status"] == "cancelled"
+        }),
+        "the next daemon finishes the cancel: {}",
+        env.json(&["workflow", "execution", &execution])
+    );
+    let done = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(done["cancelReason"], "first", "{done}");
+    assert_eq!(
+        std::fs::read_to_string(&ledger)
+            .expect("ledger")
+            .lines()
+            .count(),
+        1,
+        "the cancelled step did not run again"
+    );
+}
