@@ -72,13 +72,11 @@ impl Scheduler {
         if let Some(id) = &target
             && self.stale.contains(id)
         {
-            match message {
-                Message::Control { reply, .. } => {
-                    self.deferred
-                        .push(Deferred::Answer(reply, Err(unrecorded(id))));
-                }
-                other => self.held.extend(other.replayable()),
+            if let Message::Control { reply, .. } = message {
+                self.deferred
+                    .push(Deferred::Answer(reply, Err(unrecorded(id))));
             }
+            self.held.extend(copy);
             return;
         }
         let handled = self.handle(store, message, facts, shutdown_reply);
