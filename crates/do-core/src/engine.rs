@@ -1065,15 +1065,76 @@ impl ExecutionState {
 
     /// Cancels the execution (or times it out): running tasks are ended, nothing new starts,
     /// and it ends with `status` once none runs.
+    /// The first stop wins: a timeout during a cancel (or a second cancel) keeps the first's
+    /// status and reason.
     pub fn cancel(&mut self, status: ExecutionStatus, reason: String) -> Vec<Change> {
         let mut changes = Vec::new();
         if self.finished.is_some() {
             return changes;
         }
-        self.stop = Some((status, reason));
+        self.stop.get_or_insert((status, reason));
         self.kill_running(&mut changes);
         self.finish_if_done(&mut changes);
         changes
+    }
+
+    /// The status a cancel or timeout under way will end the execution with, and its reason.
+    pub fn stopping_as(&self) -> Option<(ExecutionStatus, &str)> {
+        self.stop
+            .as_ref()
+            .map(|(status, reason)| (*status, reason.as_str()))
+    }
+
+    /// After [`Self::restore`] of an execution that had not ended: a step that failed for good
+    /// and was not continued past was stopping it (`error`, the step's), unless the execution
+    /// waits for a person. `error` gives a step's recorded error by id. Returns what that
+    /// decides now: the ends of the tasks still running, or the execution's end.
+    pub fn resume_failure<'a>(
+        &mut self,
+        escalated: bool,
+        error: impl Fn(&str) -> Option<&'a str>,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if escalated {
+            self.escalated = true;
+            return changes;
+        }
+        // A task's failure is the cause; a composite fails alone only when its condition or
+        // its items could not be evaluated. A failed fallback stands for its step, and a step
+        // under `continue` stops nothing.
+        let stopped = |n: &NodeId| {
+            let node = &self.plan.nodes[*n];
+            self.status[*n] == StepStatus::Failed
+                && !self.continued[*n]
+                && node.fallback_for.is_none()
+                && node.handling.strategy != Some(Strategy::Continue)
+        };
+        let nodes = 0..self.plan.nodes.len();
+        let failed = nodes
+            .clone()
+            .filter(|n| self.plan.nodes[*n].is_task())
+            .find(stopped)
+            .or_else(|| nodes.clone().find(stopped));
+        if let Some(node) = failed
+            && self.failure.is_none()
+        {
+            let step_id = &self.plan.nodes[node].step_id;
+            self.failure = Some(match error(step_id) {
+                Some(error) => format!("step `{step_id}` failed: {error}"),
+                None => format!("step `{step_id}` failed"),
+            });
+            self.kill_running(&mut changes);
+            self.finish_if_done(&mut changes);
+        }
+        changes
+    }
+
+    /// After [`Self::restore`]: `node`, recorded as running while no attempt of its own runs,
+    /// is running its fallback.
+    pub fn resume_fallback(&mut self, node: NodeId) {
+        if self.plan.nodes[node].fallback.is_some() {
+            self.in_fallback[node] = true;
+        }
     }
 
     /// Lets a task whose retry delay has passed start again.
@@ -1868,6 +1929,54 @@ mod tests {
         assert_eq!(
             Value::Object(restored.inputs_for(testing)),
             json!({"backend-code": "backend-code", "frontend-code": null})
+        );
+    }
+
+    #[test]
+    fn a_second_stop_keeps_the_first_ones_status_and_reason() {
+        let mut state = saas();
+        let research = node(&state, "market-research");
+        state.start(research);
+        state.cancel(ExecutionStatus::Cancelled, "first".into());
+        state.cancel(ExecutionStatus::TimedOut, "second".into());
+        assert_eq!(
+            state.stopping_as(),
+            Some((ExecutionStatus::Cancelled, "first"))
+        );
+        let changes = state.fail(research, "killed".into());
+        assert!(changes.iter().any(|c| matches!(c,
+            Change::Finished { status: ExecutionStatus::Cancelled, error: Some(e) } if e == "first")));
+    }
+
+    #[test]
+    fn a_restored_execution_whose_step_failed_stops_and_ends_failed_once_nothing_runs() {
+        let mut state = saas();
+        run_ok(&mut state, "market-research", json!("r"));
+        run_ok(&mut state, "product-strategy", json!("s"));
+        let (backend, frontend) = (node(&state, "backend-dev"), node(&state, "frontend-dev"));
+        state.start(backend);
+        state.start(frontend);
+        state.fail(backend, "broke".into());
+        let statuses: BTreeMap<String, (StepStatus, u32)> = state
+            .plan()
+            .nodes()
+            .map(|(id, n)| (n.step_id.clone(), (state.status(id), state.attempts(id))))
+            .collect();
+        let mut restored =
+            ExecutionState::restore(state.plan().clone(), json!({}), &statuses, BTreeMap::new());
+        let changes =
+            restored.resume_failure(false, |step| (step == "backend-dev").then_some("broke"));
+        assert!(
+            matches!(&changes[..], [Change::Kill { node }] if *node == frontend),
+            "{changes:?}"
+        );
+        assert!(restored.ready().is_empty());
+        let changes = restored.fail(frontend, "killed".into());
+        assert!(
+            changes.iter().any(|c| matches!(c,
+            Change::Finished { status: ExecutionStatus::Failed, error: Some(e) }
+                if e == "step `backend-dev` failed: broke")),
+            "{changes:?}"
         );
     }
 

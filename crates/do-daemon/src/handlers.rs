@@ -936,5 +936,6 @@ fn daemon_status(shared: &Shared) -> Answer {
             .running_steps
             .load(std::sync::atomic::Ordering::Relaxed),
         max_parallel: u32::try_from(shared.config.max_parallel).unwrap_or(u32::MAX),
+        log_lines_dropped: crate::log_lines_dropped(),
     })
 }

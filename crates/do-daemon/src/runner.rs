@@ -86,7 +86,7 @@ pub(crate) struct Ended {
 }
 
 /// How an attempt ended.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     Succeeded(Value),
     Failed {

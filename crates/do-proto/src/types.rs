@@ -28,6 +28,9 @@ pub struct DaemonStatusData {
     pub running_executions: u64,
     pub running_steps: u64,
     pub max_parallel: u32,
+    /// Log lines the daemon could not write (a full disk, a log pipe that is behind).
+    #[serde(default)]
+    pub log_lines_dropped: u64,
 }
 
 /// A stored workflow: the API's create response.

@@ -111,9 +111,11 @@ pub(crate) fn run(ctx: &Context, command: DaemonCommand) -> anyhow::Result<u8> {
 fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A log line that cannot be written is dropped and counted, never a panic or a wait.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(do_daemon::log_line)
+        .log_internal_errors(false)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let mut config = do_daemon::Config::new(ctx.data_dir.clone(), ctx.socket.clone());
@@ -297,6 +299,13 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
         "running:    {} execution(s), {} step(s) of at most {} at once",
         status.running_executions, status.running_steps, status.max_parallel
     )?;
+    if status.log_lines_dropped > 0 {
+        writeln!(
+            out,
+            "log:        {} line(s) could not be written (a full disk?)",
+            status.log_lines_dropped
+        )?;
+    }
     Ok(SUCCESS)
 }
 
