@@ -1,7 +1,7 @@
 #!/bin/sh
 # Property-based check of the HTTP API against docs/openapi.json: starts a daemon with the HTTP
 # listener in a temp dir, creates the ids the operations need (a workflow, a finished and a
-# failed execution, a team), then runs schemathesis (PyPI, in a throw-away venv under /tmp) with
+# failed execution, a team, schedules of a workflow of their own), then runs schemathesis (PyPI, in a throw-away venv under /tmp) with
 # every check. Exits non-zero on any failure. Not part of CI: it needs PyPI and takes minutes.
 #   scripts/api-check.sh            # defaults: 100 examples per operation
 #   EXAMPLES=20 scripts/api-check.sh
@@ -76,6 +76,12 @@ failed=$(run_to_end "$failing")
 # deleteWorkflow gets a workflow of its own, so that the others outlive a `force=true`.
 printf '{"name": "doomed", "steps": [{"id": "s", "agent": "mira", "task": "t"}]}' >"$work/doomed.json"
 doomed=$("$bin" workflow create "$work/doomed.json" -q)
+# The schedule operations get a workflow of one quick step (triggerSchedule starts it) and a
+# yearly schedule; removeSchedule gets one of its own.
+printf '{"name": "ticker", "steps": [{"id": "s", "agent": "mira", "task": "t"}]}' >"$work/ticker.json"
+ticker=$("$bin" workflow create "$work/ticker.json" -q)
+schedule=$("$bin" schedule add "$ticker" --cron @yearly --name yearly -q)
+doomed_schedule=$("$bin" schedule add "$ticker" --cron @yearly --name doomed -q)
 
 # Ids per operation; what a schema cannot say is in docs/http-api.md ("API check").
 cat >"$work/schemathesis.toml" <<EOF
@@ -88,18 +94,31 @@ include-operation-id = "deleteWorkflow"
 parameters = { "path.id" = "$doomed" }
 
 [[operations]]
-include-operation-id = ["getExecution", "cancelExecution", "pauseExecution", "resumeExecution", "streamExecutionEvents"]
+include-operation-id = ["getExecution", "cancelExecution", "pauseExecution", "resumeExecution", "streamExecutionEvents", "streamExecutionLogs"]
 parameters = { "path.id" = "$execution" }
 
 [[operations]]
 include-operation-id = "retryStep"
 parameters = { "path.id" = "$failed", "path.stepId" = "fragile" }
 
+[[operations]]
+include-operation-id = ["createSchedule", "listWorkflowSchedules"]
+parameters = { "path.id" = "$ticker" }
+
+[[operations]]
+include-operation-id = ["getSchedule", "pauseSchedule", "resumeSchedule", "triggerSchedule"]
+parameters = { "path.id" = "$schedule" }
+
+[[operations]]
+include-operation-id = "removeSchedule"
+parameters = { "path.id" = "$doomed_schedule" }
+
 # What a schema cannot say: a document's inputs must name earlier outputs, a team's members and
-# a workflow's agents must be registered, a Slack #channel must be mapped in config.toml. A
+# a workflow's agents must be registered, a Slack #channel must be mapped in config.toml, a
+# schedule's cron expression and time zone must be valid, a logs stream's step must exist. A
 # request that breaks one of these rules is valid by the schema and still answered 400.
 [[operations]]
-include-operation-id = ["createWorkflow", "updateWorkflow", "executeWorkflow", "createTeam"]
+include-operation-id = ["createWorkflow", "updateWorkflow", "executeWorkflow", "createTeam", "createSchedule", "streamExecutionLogs"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 EOF
 

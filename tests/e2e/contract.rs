@@ -95,6 +95,24 @@ pub(crate) fn check(method: &str, path: &str, status: u16, body: &Value) {
     check_schema(&format!("{id} {status}"), schema, body);
 }
 
+/// Panics unless `data`, the `data:` of a Server-Sent Event of `GET path`, matches the
+/// `contentSchema` of the `data` its operation documents for one event of the stream.
+#[track_caller]
+pub(crate) fn check_stream_data(path: &str, data: &Value) {
+    let operation = template_of(path)
+        .and_then(|t| openapi()["paths"][t].get("get"))
+        .unwrap_or_else(|| panic!("GET {path} is not in docs/openapi.json"));
+    let id = operation["operationId"].as_str().expect("operationId");
+    let event = &operation["responses"]["200"]["content"]["text/event-stream"]["schema"]["$ref"];
+    let event = event
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .unwrap_or_else(|| panic!("{id} documents no text/event-stream"));
+    let schema = &openapi()["components"]["schemas"][event]["properties"]["data"]["contentSchema"];
+    assert!(!schema.is_null(), "{event} has no data.contentSchema");
+    check_schema(&format!("{id} event"), schema, data);
+}
+
 /// Panics unless `data`, the `data:` of a Server-Sent Event, is an `EventEnvelope`.
 #[track_caller]
 pub(crate) fn check_event(data: &Value) {

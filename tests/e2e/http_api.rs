@@ -117,24 +117,26 @@ impl Api {
 
     /// Follows an execution's Server-Sent Events to their end; returns the envelopes.
     pub(crate) fn events(&self, execution: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/agents/workflows/executions/{execution}/events",
-            self.base
-        );
+        self.sse(&format!("/agents/workflows/executions/{execution}/events"))
+    }
+
+    /// Reads the Server-Sent Events of `GET path` to their end; returns the envelopes of their
+    /// `data:` lines, each checked against the stream's schema in docs/openapi.json.
+    pub(crate) fn sse(&self, path: &str) -> Vec<Value> {
         let mut response = self
             .agent
-            .get(&url)
+            .get(&format!("{}{path}", self.base))
             .header("Authorization", &format!("Bearer {}", self.key))
             .call()
-            .expect("events");
-        assert_eq!(response.status().as_u16(), 200);
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
         let reader = BufReader::new(response.body_mut().as_reader());
         let mut envelopes = Vec::new();
         for line in reader.lines() {
             let line = line.expect("SSE line");
             if let Some(data) = line.strip_prefix("data: ") {
                 let envelope = serde_json::from_str::<Value>(data).expect("SSE data is JSON");
-                crate::contract::check_event(&envelope);
+                crate::contract::check_stream_data(path, &envelope);
                 envelopes.push(envelope);
             }
         }

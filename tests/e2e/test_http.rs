@@ -577,7 +577,7 @@ fn the_openapi_document_matches_the_daemon() {
             );
         }
     }
-    assert_eq!(operations, 21, "the router serves 21 operations");
+    assert_eq!(operations, 30, "the router serves 30 operations");
 
     let schemas = &openapi["components"]["schemas"];
     let declared = |schema: &str| -> Vec<String> {

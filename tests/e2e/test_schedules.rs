@@ -2,6 +2,7 @@
 //! and a daemon killed for five ticks.
 
 use crate::common::TestEnv;
+use crate::http_api::Api;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -461,30 +462,11 @@ fn catch_up_all_fires_every_missed_tick_once() {
 #[test]
 fn the_http_api_manages_schedules() {
     let env = TestEnv::new();
-    env.run(&["daemon", "start", "--http", "127.0.0.1:0"]).ok();
-    let addr = std::fs::read_to_string(env.path("data/http.addr")).expect("http.addr");
-    let base = format!("http://{}", addr.trim());
-    let auth = format!("Bearer {}", env.run(&["daemon", "api-key"]).ok().trim());
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let api = Api::start(&env);
     let send = |method: &str, path: &str, body: Option<Value>| -> (u16, Value) {
-        let url = format!("{base}{path}");
-        let response = match (method, body) {
-            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
-            ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
-            (_, Some(body)) => agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .header("Content-Type", "application/json")
-                .send(body.to_string()),
-            (_, None) => agent.post(&url).header("Authorization", &auth).send_empty(),
-        };
-        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().expect("body");
-        (status, serde_json::from_str(&text).expect("JSON body"))
+        let body = body.map(|b| b.to_string());
+        let reply = api.send(method, path, Some(&api.key), body.as_deref());
+        (reply.status, reply.body)
     };
     let agent_script = env.script("quick", "echo ok");
     env.run(&[

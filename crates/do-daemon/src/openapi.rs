@@ -3,12 +3,14 @@
 //! compares it with the file. [`operations`] is the one list of operations; a new route adds
 //! its entry there.
 
+mod schedules;
+
 use crate::notify::Notifications;
 use do_core::model::{AgentSpec, ExecutionStatus, Priority, TeamSpec, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
 use do_proto::{
-    AgentData, ApiError, DeletedWorkflow, Event, ExecutionData, MAX_LIMIT, MAX_OFFSET, Metadata,
-    TeamData, WorkflowData,
+    AgentData, ApiError, DeletedWorkflow, Event, ExecutionData, LogEntry, MAX_LIMIT, MAX_OFFSET,
+    Metadata, TeamData, WorkflowData,
 };
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
@@ -28,12 +30,20 @@ struct Operation {
     body: Option<(Value, Option<Value>)>,
     /// Whether the body may be left out (it then means `{}`).
     body_optional: bool,
-    /// The success status, its description and the schema of `data` (`None`: a stream).
-    success: (u16, &'static str, Option<Value>),
+    /// The success status, its description and what it answers with.
+    success: (u16, &'static str, Data),
     /// Example of the success answer's `data`.
     example: Option<Value>,
     /// The error statuses it can answer besides 401, 500 and 503.
     errors: &'static [u16],
+}
+
+/// What a successful answer carries.
+enum Data {
+    /// A JSON envelope whose `data` has this schema.
+    Json(Value),
+    /// A `text/event-stream`, described by the schema component of one of its events.
+    Stream(&'static str),
 }
 
 const WORKFLOWS: &str = "workflows";
@@ -113,7 +123,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![],
             body: Some((document.clone(), Some(examples.create.clone()))),
             body_optional: false,
-            success: (201, "The stored workflow", Some(schema_ref("Workflow"))),
+            success: (201, "The stored workflow", Data::Json(schema_ref("Workflow"))),
             example: None,
             errors: &[400, 413, 415],
         },
@@ -142,7 +152,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             .concat(),
             body: None,
             body_optional: false,
-            success: (200, "A page of workflows", Some(list_of("Workflow"))),
+            success: (200, "A page of workflows", Data::Json(list_of("Workflow"))),
             example: None,
             errors: &[400],
         },
@@ -156,7 +166,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![workflow_id()],
             body: None,
             body_optional: false,
-            success: (200, "The workflow", Some(schema_ref("Workflow"))),
+            success: (200, "The workflow", Data::Json(schema_ref("Workflow"))),
             example: None,
             errors: &[404],
         },
@@ -173,7 +183,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             success: (
                 200,
                 "The workflow at its new version",
-                Some(schema_ref("Workflow")),
+                Data::Json(schema_ref("Workflow")),
             ),
             example: None,
             errors: &[400, 404, 409, 413, 415],
@@ -191,7 +201,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             ],
             body: None,
             body_optional: false,
-            success: (200, "What was deleted", Some(schema_ref("DeletedWorkflow"))),
+            success: (200, "What was deleted", Data::Json(schema_ref("DeletedWorkflow"))),
             example: None,
             errors: &[400, 404, 409],
         },
@@ -205,7 +215,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![workflow_id()],
             body: Some((execute_body, Some(examples.execute.clone()))),
             body_optional: true,
-            success: (202, "The execution", Some(schema_ref("Execution"))),
+            success: (202, "The execution", Data::Json(schema_ref("Execution"))),
             example: Some(examples.executed.clone()),
             errors: &[400, 404, 409, 413, 415],
         },
@@ -234,7 +244,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             .concat(),
             body: None,
             body_optional: false,
-            success: (200, "A page of executions", Some(list_of("Execution"))),
+            success: (200, "A page of executions", Data::Json(list_of("Execution"))),
             example: None,
             errors: &[400],
         },
@@ -248,7 +258,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![execution_id()],
             body: None,
             body_optional: false,
-            success: (200, "The status document", Some(schema_ref("Execution"))),
+            success: (200, "The status document", Data::Json(schema_ref("Execution"))),
             example: Some(examples.status.clone()),
             errors: &[404],
         },
@@ -265,7 +275,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             success: (
                 200,
                 "The execution, cancelled or being cancelled",
-                Some(schema_ref("CancelledExecution")),
+                Data::Json(schema_ref("CancelledExecution")),
             ),
             example: None,
             errors: &[400, 404, 409, 413, 415],
@@ -280,7 +290,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![execution_id()],
             body: None,
             body_optional: false,
-            success: (200, "The execution", Some(schema_ref("Execution"))),
+            success: (200, "The execution", Data::Json(schema_ref("Execution"))),
             example: None,
             errors: &[404, 409],
         },
@@ -294,7 +304,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![execution_id()],
             body: None,
             body_optional: false,
-            success: (200, "The execution", Some(schema_ref("Execution"))),
+            success: (200, "The execution", Data::Json(schema_ref("Execution"))),
             example: None,
             errors: &[404, 409],
         },
@@ -308,7 +318,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![execution_id(), path_param("stepId", "The step's id")],
             body: None,
             body_optional: false,
-            success: (200, "The execution", Some(schema_ref("Execution"))),
+            success: (200, "The execution", Data::Json(schema_ref("Execution"))),
             example: None,
             errors: &[400, 404, 409],
         },
@@ -322,9 +332,36 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![execution_id()],
             body: None,
             body_optional: false,
-            success: (200, "A text/event-stream of EventEnvelope", None),
+            success: (200, "A text/event-stream of EventEnvelope", Data::Stream("ServerSentEvent")),
             example: None,
             errors: &[404],
+        },
+        Operation {
+            method: "get",
+            path: "/agents/workflows/executions/{id}/logs",
+            id: "streamExecutionLogs",
+            tag: EXECUTIONS,
+            summary: "Read an execution's step logs (Server-Sent Events)",
+            description: "What the agents of its steps wrote on stderr, per attempt: an `attempt` entry, then its `lines`; `end` closes the stream. Each SSE event is named after the entry's `type`; its `data:` line is a `LogEnvelope` (JSON). With `follow=true` the stream goes on with the lines as they come, until the step (or the execution) ends or escalates. 400 when the execution has no step `stepId`.",
+            parameters: vec![
+                execution_id(),
+                query_param(
+                    "stepId",
+                    "Only this step's log (all the steps' when absent)",
+                    json!({"type": "string"}),
+                ),
+                query_param(
+                    "attempt",
+                    "Only this attempt's log (all attempts' when absent)",
+                    json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+                ),
+                flag("follow", "Keep the stream open for new lines until the step or the execution ends"),
+            ],
+            body: None,
+            body_optional: false,
+            success: (200, "A text/event-stream of LogEnvelope", Data::Stream("LogServerSentEvent")),
+            example: None,
+            errors: &[400, 404],
         },
         Operation {
             method: "get",
@@ -336,7 +373,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![],
             body: None,
             body_optional: false,
-            success: (200, "The agents", Some(list_of("Agent"))),
+            success: (200, "The agents", Data::Json(list_of("Agent"))),
             example: None,
             errors: &[],
         },
@@ -358,7 +395,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
                 ),
             )),
             body_optional: false,
-            success: (201, "The agent", Some(schema_ref("Agent"))),
+            success: (201, "The agent", Data::Json(schema_ref("Agent"))),
             example: None,
             errors: &[400, 403, 409, 413, 415],
         },
@@ -372,7 +409,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![path_param("name", "The agent's name")],
             body: None,
             body_optional: false,
-            success: (200, "The agent", Some(schema_ref("Agent"))),
+            success: (200, "The agent", Data::Json(schema_ref("Agent"))),
             example: None,
             errors: &[404],
         },
@@ -386,7 +423,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![path_param("name", "The agent's name")],
             body: None,
             body_optional: false,
-            success: (200, "Removed", Some(removed("name"))),
+            success: (200, "Removed", Data::Json(removed("name"))),
             example: None,
             errors: &[404],
         },
@@ -400,7 +437,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![],
             body: None,
             body_optional: false,
-            success: (200, "The teams", Some(list_of("Team"))),
+            success: (200, "The teams", Data::Json(list_of("Team"))),
             example: None,
             errors: &[],
         },
@@ -422,7 +459,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
                 ),
             )),
             body_optional: false,
-            success: (201, "The team", Some(schema_ref("Team"))),
+            success: (201, "The team", Data::Json(schema_ref("Team"))),
             example: None,
             errors: &[400, 409, 413, 415],
         },
@@ -436,7 +473,7 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![path_param("id", "The team's id")],
             body: None,
             body_optional: false,
-            success: (200, "The team", Some(schema_ref("Team"))),
+            success: (200, "The team", Data::Json(schema_ref("Team"))),
             example: None,
             errors: &[404],
         },
@@ -450,11 +487,14 @@ fn operations(generator: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: vec![path_param("id", "The team's id")],
             body: None,
             body_optional: false,
-            success: (200, "Removed", Some(removed("id"))),
+            success: (200, "Removed", Data::Json(removed("id"))),
             example: None,
             errors: &[404],
         },
     ]
+    .into_iter()
+    .chain(schedules::operations(generator))
+    .collect()
 }
 
 /// What each error status means, for its response object.
@@ -465,7 +505,7 @@ fn error_description(status: u16) -> &'static str {
         }
         401 => "Missing or wrong API key (`unauthorized`)",
         403 => "Not allowed by this daemon's configuration (`forbidden`)",
-        404 => "No such workflow, execution, step, agent or team (`not_found`)",
+        404 => "No such workflow, execution, step, agent, team or schedule (`not_found`)",
         409 => "Conflicts with the current state (`conflict`)",
         413 => "Body over `limits.request_bytes`",
         415 => "A body that is not `application/json`",
@@ -483,7 +523,7 @@ fn success_envelope(data: Value) -> Value {
 fn operation_object(op: Operation) -> Value {
     let (status, description, data) = op.success;
     let content = match data {
-        Some(data) => {
+        Data::Json(data) => {
             let mut media = json!({"schema": success_envelope(data)});
             if let Some(example) = op.example {
                 media["example"] = json!({"success": true, "data": example,
@@ -492,7 +532,7 @@ fn operation_object(op: Operation) -> Value {
             json!({"application/json": media})
         }
         // Before OpenAPI 3.2, the schema of an event stream describes one event.
-        None => json!({"text/event-stream": {"schema": schema_ref("ServerSentEvent")}}),
+        Data::Stream(event) => json!({"text/event-stream": {"schema": schema_ref(event)}}),
     };
     let mut responses = Map::new();
     responses.insert(
@@ -526,6 +566,32 @@ fn operation_object(op: Operation) -> Value {
     object
 }
 
+/// The components of one Server-Sent Events stream: the envelope its `data:` lines carry
+/// (`item`, or an error) and the event itself, which is what a `text/event-stream` schema
+/// describes before OpenAPI 3.2.
+fn stream_components(
+    schemas: &mut Map<String, Value>,
+    (envelope, event): (&str, &str),
+    item: &str,
+    data: &str,
+    name: &str,
+) {
+    schemas.insert(
+        envelope.into(),
+        json!({"description": format!("The `data:` of a Server-Sent Event: {data}"),
+               "oneOf": [success_envelope(schema_ref(item)), schema_ref("ErrorEnvelope")]}),
+    );
+    schemas.insert(
+        event.into(),
+        json!({"description": format!("One event of the stream: `event` is {name} (`error` for an error), `data` a {envelope} as JSON"),
+               "type": "object", "required": ["data"],
+               "properties": {
+                   "event": {"type": "string"},
+                   "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": schema_ref(envelope)},
+               }}),
+    );
+}
+
 /// The whole document.
 pub fn document() -> Value {
     // `{}` rather than `true` for any value: client generators read only object schemas.
@@ -548,6 +614,7 @@ pub fn document() -> Value {
     generator.subschema_for::<AgentData>();
     generator.subschema_for::<TeamData>();
     generator.subschema_for::<Event>();
+    generator.subschema_for::<LogEntry>();
     generator.subschema_for::<Metadata>();
     generator.subschema_for::<ApiError>();
     let mut schemas = generator.take_definitions(true);
@@ -563,19 +630,19 @@ pub fn document() -> Value {
         json!({"type": "object", "required": ["success", "error", "metadata"],
                "properties": {"success": {"const": false}, "error": schema_ref("ApiError"), "metadata": schema_ref("Metadata")}}),
     );
-    schemas.insert(
-        "EventEnvelope".into(),
-        json!({"description": "The `data:` of a Server-Sent Event: an event, or an error that ends the stream",
-               "oneOf": [success_envelope(schema_ref("ExecutionEvent")), schema_ref("ErrorEnvelope")]}),
+    stream_components(
+        &mut schemas,
+        ("EventEnvelope", "ServerSentEvent"),
+        "ExecutionEvent",
+        "an event, or an error that ends the stream",
+        "the execution event's `type`",
     );
-    schemas.insert(
-        "ServerSentEvent".into(),
-        json!({"description": "One event of the stream: `event` is the execution event's `type` (`error` for an error), `data` an EventEnvelope as JSON",
-               "type": "object", "required": ["data"],
-               "properties": {
-                   "event": {"type": "string"},
-                   "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": schema_ref("EventEnvelope")},
-               }}),
+    stream_components(
+        &mut schemas,
+        ("LogEnvelope", "LogServerSentEvent"),
+        "LogEntry",
+        "a log entry, or an error that ends the stream",
+        "the log entry's `type`",
     );
     let mut cancelled = schemas.get("Execution").cloned().unwrap_or_default();
     let mut statuses: Vec<Value> = ExecutionStatus::ALL.iter().map(|s| json!(s)).collect();
@@ -590,7 +657,7 @@ pub fn document() -> Value {
         "info": {
             "title": "do HTTP API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The daemon's HTTP API (`do daemon start --http`): the REST paths of the Workflows API document, and the agent registry and teams. Every answer is the envelope `{success, data | error, metadata}`. Generated from the daemon's types by `do daemon openapi`; docs/http-api.md explains it.",
+            "description": "The daemon's HTTP API (`do daemon start --http`): the REST paths of the Workflows API document, the agent registry and teams, and schedules. Every answer is the envelope `{success, data | error, metadata}`. Generated from the daemon's types by `do daemon openapi`; docs/http-api.md explains it.",
         },
         "servers": [{"url": format!("http://{}", crate::http::DEFAULT_HTTP_ADDR)}],
         "security": [{"bearer": []}],
@@ -598,6 +665,7 @@ pub fn document() -> Value {
             {"name": WORKFLOWS, "description": "Workflow documents and their versions"},
             {"name": EXECUTIONS, "description": "Running workflows: status, control, events"},
             {"name": AGENTS, "description": "The agents and teams steps run on"},
+            {"name": schedules::SCHEDULES, "description": "Cron schedules that execute workflows"},
         ],
         "paths": paths,
         "components": {

@@ -136,7 +136,7 @@ pub(crate) fn get(shared: &Shared, params: GetSchedule) -> Answer {
 
 pub(crate) fn set_paused(shared: &Shared, id: &str, paused: bool) -> Answer {
     let now = time::now_ms();
-    let record = shared
+    let updated = shared
         .store()
         .write(|w| {
             let Some(mut record) = w.schedule(id)? else {
@@ -151,8 +151,10 @@ pub(crate) fn set_paused(shared: &Shared, id: &str, paused: bool) -> Answer {
             }
             Ok(Some(record))
         })
-        .map_err(internal)?
-        .ok_or_else(|| not_found(shared, id))?;
+        .map_err(internal)?;
+    // Not in the statement above: its store guard lives to the statement's end, and
+    // `not_found` locks the store again.
+    let record = updated.ok_or_else(|| not_found(shared, id))?;
     shared.schedules_changed.notify_one();
     tracing::info!(schedule = %record.id, paused, "schedule paused or resumed");
     to_data(&schedule_data(&record, None))

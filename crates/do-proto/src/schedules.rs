@@ -42,6 +42,7 @@ pub fn default_history() -> u32 {
 /// A schedule: its spec, its workflow and when it fires next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Schedule")]
 pub struct ScheduleData {
     pub schedule_id: String,
     pub workflow_id: String,
@@ -62,6 +63,7 @@ pub struct ScheduleData {
 /// One tick of a schedule and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ScheduleFire")]
 pub struct FireData {
     /// The tick's time: with the schedule, the key that makes it fire once.
     pub scheduled_at: String,
@@ -90,6 +92,7 @@ pub struct RemovedSchedule {
 /// The schedule tick that started an execution (`schedule` of its status document).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ScheduleRef")]
 pub struct ScheduleRefData {
     pub id: String,
     pub name: String,

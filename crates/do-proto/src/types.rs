@@ -331,7 +331,7 @@ impl EventKind {
 
 /// One entry of a `executions.logs` stream: an attempt's log starts, one of its lines, or the
 /// end of the stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum LogEntry {
     /// An attempt whose log follows (sent for every attempt asked for, even one that wrote
