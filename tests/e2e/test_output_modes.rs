@@ -165,6 +165,7 @@ fn rows() -> BTreeMap<&'static str, Row> {
         ("daemon start", row(&[], Document, Words)),
         ("daemon status", row(&[], Document, Words)),
         ("daemon api-key", row(&[], Document, Words)),
+        ("daemon openapi", row(&[], Document, Text)),
         ("daemon install-service", row(&["--print"], Document, Text)),
         // Last in the walk's order is no promise: the next command starts a daemon again.
         ("daemon stop", row(&["--now"], Document, Words)),

@@ -35,7 +35,9 @@ pub struct WorkflowDocument {
     pub timeout: Option<f64>,
     /// When the workflow runs by itself; creating or updating the workflow creates, changes
     /// or removes these schedules (matched by `name`).
+    /// `null` is read as none, like every other optional field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("type" = ["array", "null"]))]
     pub schedules: Vec<crate::schedule::ScheduleSpec>,
 }
 
