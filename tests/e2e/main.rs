@@ -7,6 +7,7 @@ mod test_agents;
 mod test_completions;
 mod test_corpus;
 mod test_daemon;
+mod test_dashboard;
 mod test_durability;
 mod test_examples;
 mod test_execution;

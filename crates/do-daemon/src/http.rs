@@ -78,7 +78,7 @@ pub fn rotate_api_key(data_dir: &Path) -> std::io::Result<String> {
 }
 
 /// Compares in time independent of where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -151,7 +151,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .layer(DefaultBodyLimit::disable())
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(crate::dashboard::router(shared))
 }
 
 fn metadata() -> Metadata {
@@ -161,7 +162,7 @@ fn metadata() -> Metadata {
     }
 }
 
-fn status_of(code: ErrorCode) -> StatusCode {
+pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidRequest | ErrorCode::InvalidDocument | ErrorCode::ProtocolMismatch => {
             StatusCode::BAD_REQUEST
@@ -485,7 +486,10 @@ async fn retry(
 
 /// Server-Sent Events of an execution: one `data:` line per envelope (the socket's watch
 /// frames), the SSE event named after the event's kind; the stream ends with the execution.
-async fn events(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+pub(crate) async fn events(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
     let found = shared.store().execution(&id);
     match found {
         Ok(Some(_)) => {}

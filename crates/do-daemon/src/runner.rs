@@ -96,9 +96,13 @@ pub(crate) enum Outcome {
 
 impl RunSpec {
     pub(crate) fn log_path(&self) -> PathBuf {
-        self.run_dir
-            .join(format!("{}.{}.log", self.step_id, self.attempt))
+        attempt_log_path(&self.run_dir, &self.step_id, self.attempt)
     }
+}
+
+/// Where an attempt's stderr goes, in its execution's run dir (`runs/EXEC`).
+pub(crate) fn attempt_log_path(run_dir: &Path, step_id: &str, attempt: u32) -> PathBuf {
+    run_dir.join(format!("{step_id}.{attempt}.log"))
 }
 
 /// Runs the attempt to its end. Sending on (or dropping the sender of) `kill` has different

@@ -1,0 +1,508 @@
+//! The web dashboard in a real headless Chromium, driven over WebDriver (chromedriver), against
+//! a real daemon with its HTTP listener: log in, watch a step finish live, read a failed
+//! step's log, retry, cancel; and the refusals (wrong key, a POST without the session's
+//! anti-forgery token).
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); without them
+//! the browser tests say so and pass. With `DO_SCREENSHOTS=DIR` they save the README's
+//! screenshots into DIR.
+
+use crate::common::{TestEnv, repo_root};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a page gets to show what a test waits for.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+struct Daemon {
+    base: String,
+    key: String,
+}
+
+fn start_daemon(env: &TestEnv) -> Daemon {
+    env.run(&["daemon", "start", "--http", "127.0.0.1:0"]).ok();
+    let addr = std::fs::read_to_string(env.path("data/http.addr")).expect("http.addr");
+    let key = env.run(&["daemon", "api-key"]).ok().trim().to_owned();
+    Daemon {
+        base: format!("http://{}", addr.trim()),
+        key,
+    }
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A headless Chromium behind its own chromedriver, with a fresh profile.
+struct Browser {
+    client: Client,
+    driver: Child,
+    runtime: tokio::runtime::Runtime,
+    base: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// `None` (and a note on stderr) when Chromium or chromedriver is not installed.
+    fn start(base: &str) -> Option<Browser> {
+        let (Some(chromium), Some(chromedriver)) = (
+            on_path("chromium").or_else(|| on_path("chromium-browser")),
+            on_path("chromedriver"),
+        ) else {
+            eprintln!(
+                "SKIPPED: the dashboard's browser tests need Debian's `chromium` and \
+                 `chromium-driver` (apt-get install -y chromium chromium-driver)"
+            );
+            return None;
+        };
+        let port = free_port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("an object literal")
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + PATIENCE;
+        let client = runtime.block_on(async {
+            loop {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                match ClientBuilder::new(connector)
+                    .capabilities(capabilities.clone())
+                    .connect(&url)
+                    .await
+                {
+                    Ok(client) => break client,
+                    // chromedriver is still starting.
+                    Err(e) if Instant::now() < deadline => {
+                        let _ = e;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => panic!("cannot start a Chromium session: {e}"),
+                }
+            }
+        });
+        Some(Browser {
+            client,
+            driver,
+            runtime,
+            base: base.to_owned(),
+            _profile: profile,
+        })
+    }
+
+    fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.runtime
+            .block_on(self.client.goto(&url))
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    fn path(&self) -> String {
+        let url = self
+            .runtime
+            .block_on(self.client.current_url())
+            .expect("url");
+        url.path().to_owned()
+    }
+
+    fn click(&self, css: &str) {
+        self.runtime.block_on(async {
+            let element = self.client.find(Locator::Css(css)).await;
+            element
+                .unwrap_or_else(|e| panic!("no {css}: {e}"))
+                .click()
+                .await
+                .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        });
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        self.runtime.block_on(async {
+            let element = self.client.find(Locator::Css(css)).await;
+            element
+                .unwrap_or_else(|e| panic!("no {css}: {e}"))
+                .send_keys(text)
+                .await
+                .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        });
+    }
+
+    /// Accepts the confirmation a dashboard button asks for.
+    fn confirm(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        self.runtime.block_on(async {
+            while let Err(e) = self.client.accept_alert().await {
+                assert!(Instant::now() < deadline, "no confirmation asked: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.runtime
+            .block_on(self.client.execute(js, Vec::new()))
+            .unwrap_or_else(|e| panic!("run {js}: {e}"))
+    }
+
+    /// Waits until `js` (a function body returning a value) returns true; returns the last
+    /// value of `describe` for the failure message otherwise.
+    #[track_caller]
+    fn wait_until(&self, what: &str, js: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if self.script(js) == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let text = self.script("return document.body ? document.body.innerText : ''");
+                panic!("waited {PATIENCE:?} for {what}; the page says:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for the step's status on the execution page (its `data-status`).
+    #[track_caller]
+    fn wait_step(&self, step: &str, status: &str) {
+        self.wait_until(
+            &format!("step {step} to be {status}"),
+            &format!(
+                "var s = document.querySelector('[data-step=\"{step}\"]'); \
+                 return !!s && s.getAttribute('data-status') === '{status}';"
+            ),
+        );
+    }
+
+    #[track_caller]
+    fn wait_execution(&self, status: &str) {
+        self.wait_until(
+            &format!("the execution to be {status}"),
+            &format!(
+                "var s = document.querySelector('[data-status]'); \
+                 return !!s && s.getAttribute('data-status') === '{status}';"
+            ),
+        );
+    }
+
+    /// Logs in on the login page the browser shows.
+    fn login(&self, key: &str) {
+        self.type_into("#key", key);
+        self.click("form[action='/login'] button[type=submit]");
+        self.wait_until(
+            "the login to go through",
+            "return location.pathname !== '/login';",
+        );
+    }
+
+    /// Saves a PNG of the page into `DO_SCREENSHOTS` (relative to the repository) when set.
+    fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("DO_SCREENSHOTS") else {
+            return;
+        };
+        let dir = repo_root().join(dir);
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let png = self
+            .runtime
+            .block_on(self.client.screenshot())
+            .expect("screenshot");
+        std::fs::write(dir.join(name), png).expect("write screenshot");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.runtime.block_on(self.client.clone().close());
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn saas_example() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("examples/saas-launch.json")).expect("example"),
+    )
+    .expect("example JSON")
+}
+
+fn execute(env: &TestEnv, workflow: &str) -> String {
+    let queued = env.json(&["workflow", "execute", workflow]);
+    queued["executionId"]
+        .as_str()
+        .expect("executionId")
+        .to_owned()
+}
+
+#[test]
+fn a_running_step_turns_completed_on_the_page_without_a_reload() {
+    let env = TestEnv::new();
+    let daemon = start_daemon(&env);
+    let Some(browser) = Browser::start(&daemon.base) else {
+        return;
+    };
+    let gate = env.gated_agent(
+        "mira",
+        "echo 'researching' >&2; echo '{\"market\": \"SMB\"}'",
+    );
+    for name in ["priya", "tom", "rae", "quinn", "dev"] {
+        env.run(&[
+            "agent",
+            "add",
+            name,
+            "--shell",
+            &format!("echo {name}-done"),
+        ])
+        .ok();
+    }
+    let workflow = env.create(&saas_example());
+    let execution = execute(&env, &workflow);
+
+    browser.goto(&format!("/executions/{execution}"));
+    assert_eq!(browser.path(), "/login", "a page needs a session");
+    browser.login(&daemon.key);
+    assert_eq!(browser.path(), format!("/executions/{execution}"));
+    browser.wait_step("market-research", "running");
+    browser.screenshot("execution-running.png");
+    // A mark on this very document: a reload would lose it.
+    browser.script("window.notReloaded = true; return null;");
+    std::fs::write(&gate, "").expect("open the gate");
+    browser.wait_step("market-research", "completed");
+    browser.wait_execution("completed");
+    assert_eq!(
+        browser.script("return window.notReloaded === true;"),
+        Value::Bool(true),
+        "the page changed in place"
+    );
+    let text = browser.script("return document.getElementById('live').innerText;");
+    assert!(
+        text.as_str().expect("text").contains("deploy"),
+        "the whole step tree is shown: {text}"
+    );
+
+    browser.goto("/");
+    browser.wait_until(
+        "the execution in the list",
+        &format!("return !!document.querySelector('tr[data-execution=\"{execution}\"]');"),
+    );
+    browser.screenshot("executions.png");
+}
+
+/// Fails (`not fixed yet` on stderr) until the file whose path this returns exists.
+fn fixable_agent(env: &TestEnv, name: &str) -> PathBuf {
+    let fixed = env.path(&format!("fixed-{name}"));
+    let script = format!(
+        "test -e '{}' || {{ echo 'not fixed yet' >&2; exit 1; }}; echo fixed",
+        fixed.display()
+    );
+    env.run(&["agent", "add", name, "--shell", &script]).ok();
+    fixed
+}
+
+#[test]
+fn a_failed_steps_log_opens_and_retry_completes_an_escalated_execution() {
+    let env = TestEnv::new();
+    let daemon = start_daemon(&env);
+    let Some(browser) = Browser::start(&daemon.base) else {
+        return;
+    };
+    let fixed = fixable_agent(&env, "build");
+    env.run(&["agent", "add", "ship", "--shell", "echo shipped"])
+        .ok();
+    let workflow = env.create(&json!({"name": "build and ship", "steps": [
+        {"id": "build", "agent": "build", "task": "build it"},
+        {"id": "ship", "agent": "ship", "task": "ship it"}],
+        "errorHandling": {"strategy": "retry", "maxRetries": 1, "initialDelay": 0, "escalateOnFailure": true}}));
+    let (_, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(status["status"], "escalated", "{status}");
+    let execution = status["executionId"].as_str().expect("id");
+
+    browser.goto("/login");
+    browser.login(&daemon.key);
+    browser.goto(&format!("/executions/{execution}"));
+    browser.wait_step("build", "failed");
+    browser.wait_execution("escalated");
+    browser.screenshot("execution-failed.png");
+
+    browser.click("[data-step='build'] a.log-link");
+    browser.wait_until(
+        "the failed attempt's log",
+        "var l = document.getElementById('log'); return !!l && l.textContent.includes('not fixed yet');",
+    );
+
+    std::fs::write(&fixed, "").expect("fix");
+    browser.goto(&format!("/executions/{execution}"));
+    browser.click("[data-step='build'] form[action$='/steps/build/retry'] button");
+    browser.confirm();
+    browser.wait_execution("completed");
+    browser.wait_step("ship", "completed");
+    let cli = env.json(&["workflow", "execution", execution]);
+    assert_eq!(cli["status"], "completed", "{cli}");
+}
+
+#[test]
+fn cancel_with_a_reason_and_a_wrong_key_is_refused() {
+    let env = TestEnv::new();
+    let daemon = start_daemon(&env);
+    let Some(browser) = Browser::start(&daemon.base) else {
+        return;
+    };
+    browser.goto("/login");
+    browser.type_into("#key", "not-the-key");
+    browser.click("form[action='/login'] button[type=submit]");
+    browser.wait_until(
+        "the refusal",
+        "return document.body.innerText.includes('wrong API key');",
+    );
+    browser.goto("/");
+    assert_eq!(browser.path(), "/login", "still not logged in");
+
+    let _gate = env.gated_agent("slow", "echo done");
+    let workflow = env.create(&json!({"name": "slow", "steps": [
+        {"id": "wait", "agent": "slow", "task": "t"}]}));
+    let execution = execute(&env, &workflow);
+    browser.goto("/login");
+    browser.login(&daemon.key);
+    browser.goto(&format!("/executions/{execution}"));
+    browser.wait_step("wait", "running");
+    browser.type_into("#cancel-reason-input", "wrong branch");
+    browser.click("form.cancel button[type=submit]");
+    browser.confirm();
+    browser.wait_execution("cancelled");
+    browser.wait_until(
+        "the reason on the page",
+        "var r = document.getElementById('cancel-reason'); return !!r && r.textContent.includes('wrong branch');",
+    );
+    let cli = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(cli["cancelReason"], "wrong branch", "{cli}");
+}
+
+/// A login over plain HTTP: the session cookie and the page's anti-forgery token.
+fn http_login(agent: &ureq::Agent, daemon: &Daemon) -> (String, String) {
+    let mut response = agent
+        .post(&format!("{}/login", daemon.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("key={}&next=/", daemon.key))
+        .expect("login");
+    assert_eq!(response.status().as_u16(), 303);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains(&daemon.key), "the cookie is not the key");
+    let session = cookie.split(';').next().expect("name=value").to_owned();
+    let _ = response.body_mut().read_to_string();
+    let mut page = agent
+        .get(&format!("{}/", daemon.base))
+        .header("Cookie", &session)
+        .call()
+        .expect("list page");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.body_mut().read_to_string().expect("page");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page carries the anti-forgery token")
+        .to_owned();
+    (session, csrf)
+}
+
+#[test]
+fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
+    let env = TestEnv::new();
+    let daemon = start_daemon(&env);
+    let _gate = env.gated_agent("slow", "echo done");
+    let workflow = env.create(&json!({"name": "slow", "steps": [
+        {"id": "wait", "agent": "slow", "task": "t"}]}));
+    let execution = execute(&env, &workflow);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .build()
+        .into();
+    let (session, csrf) = http_login(&agent, &daemon);
+    let cancel = format!("{}/executions/{execution}/cancel", daemon.base);
+    let post = |body: String| {
+        agent
+            .post(&cancel)
+            .header("Cookie", &session)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body)
+            .expect("post")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(post("reason=forged".to_owned()), 403, "no token");
+    assert_eq!(
+        post("reason=forged&csrf=0000".to_owned()),
+        403,
+        "a wrong token"
+    );
+    let status = env.json(&["workflow", "execution", &execution]);
+    assert_ne!(status["status"], "cancelled", "{status}");
+    // No session at all: refused too, and the bearer key still works for programs.
+    let anonymous = agent
+        .post(&cancel)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("reason=x&csrf={csrf}"))
+        .expect("post")
+        .status()
+        .as_u16();
+    assert_eq!(anonymous, 401);
+    let api = agent
+        .get(&format!(
+            "{}/agents/workflows/executions/{execution}",
+            daemon.base
+        ))
+        .header("Authorization", &format!("Bearer {}", daemon.key))
+        .call()
+        .expect("api")
+        .status()
+        .as_u16();
+    assert_eq!(api, 200);
+    // With the session's token the same form goes through.
+    assert_eq!(post(format!("reason=genuine&csrf={csrf}")), 303);
+    let status = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(status["status"], "cancelled", "{status}");
+    assert_eq!(status["cancelReason"], "genuine", "{status}");
+}
