@@ -139,26 +139,34 @@ impl Browser {
         url.path().to_owned()
     }
 
-    fn click(&self, css: &str) {
+    /// Finds `css` and acts on it, again while the live part of the page is being swapped
+    /// (the element found may be replaced before it is used).
+    fn act(&self, css: &str, what: &str, text: Option<&str>) {
+        let deadline = Instant::now() + PATIENCE;
         self.runtime.block_on(async {
-            let element = self.client.find(Locator::Css(css)).await;
-            element
-                .unwrap_or_else(|e| panic!("no {css}: {e}"))
-                .click()
-                .await
-                .unwrap_or_else(|e| panic!("click {css}: {e}"));
+            loop {
+                let done = match self.client.find(Locator::Css(css)).await {
+                    Ok(element) => match text {
+                        Some(text) => element.send_keys(text).await,
+                        None => element.click().await,
+                    },
+                    Err(e) => Err(e),
+                };
+                match done {
+                    Ok(()) => return,
+                    Err(e) if Instant::now() > deadline => panic!("{what} {css}: {e}"),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
         });
     }
 
+    fn click(&self, css: &str) {
+        self.act(css, "click", None);
+    }
+
     fn type_into(&self, css: &str, text: &str) {
-        self.runtime.block_on(async {
-            let element = self.client.find(Locator::Css(css)).await;
-            element
-                .unwrap_or_else(|e| panic!("no {css}: {e}"))
-                .send_keys(text)
-                .await
-                .unwrap_or_else(|e| panic!("type into {css}: {e}"));
-        });
+        self.act(css, "type into", Some(text));
     }
 
     /// Accepts the confirmation a dashboard button asks for.
@@ -392,10 +400,24 @@ fn cancel_with_a_reason_and_a_wrong_key_is_refused() {
     let _gate = env.gated_agent("slow", "echo done");
     let workflow = env.create(&json!({"name": "slow", "steps": [
         {"id": "wait", "agent": "slow", "task": "t"}]}));
-    let execution = execute(&env, &workflow);
     browser.goto("/login");
     browser.login(&daemon.key);
-    browser.goto(&format!("/executions/{execution}"));
+    // Executed from the workflow's page, with an input and a priority.
+    browser.goto(&format!("/workflows/{workflow}"));
+    browser.script(
+        "document.getElementById('input').value = '{\"ticket\": 42}'; \
+         document.getElementById('priority').value = 'high'; return null;",
+    );
+    browser.click("form.execute button[type=submit]");
+    browser.confirm();
+    browser.wait_until(
+        "the new execution's page",
+        "return location.pathname.startsWith('/executions/exec_');",
+    );
+    let execution = browser.path().trim_start_matches("/executions/").to_owned();
+    let queued = env.json(&["workflow", "execution", &execution]);
+    assert_eq!(queued["priority"], "high", "{queued}");
+    assert_eq!(queued["input"], json!({"ticket": 42}), "{queued}");
     browser.wait_step("wait", "running");
     browser.type_into("#cancel-reason-input", "wrong branch");
     browser.click("form.cancel button[type=submit]");
@@ -505,4 +527,121 @@ fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
     let status = env.json(&["workflow", "execution", &execution]);
     assert_eq!(status["status"], "cancelled", "{status}");
     assert_eq!(status["cancelReason"], "genuine", "{status}");
+}
+
+/// A page fetched with the bearer key, as a program would: (status, HTML).
+fn page(daemon: &Daemon, path: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&format!("{}{path}", daemon.base))
+        .header("Authorization", &format!("Bearer {}", daemon.key))
+        .call()
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().expect("page"))
+}
+
+#[test]
+fn the_pages_show_branches_iterations_team_members_workflows_and_agents() {
+    let env = TestEnv::new();
+    let daemon = start_daemon(&env);
+    for name in ["tom", "rae", "checker"] {
+        env.run(&["agent", "add", name, "--shell", &format!("echo {name}-out")])
+            .ok();
+    }
+    env.run(&[
+        "agent",
+        "add",
+        "solo",
+        "--concurrency",
+        "2",
+        "--shell",
+        "echo solo",
+    ])
+    .ok();
+    env.run(&["team", "create", "eng", "--members", "tom,rae"])
+        .ok();
+    let workflow = env.create(&json!({"name": "shapes", "steps": [
+        {"id": "check", "agent": "checker", "task": "t", "output": "checked"},
+        {"id": "decide", "type": "conditional", "condition": "input.go === true",
+         "then": {"id": "yes", "agent": "solo", "task": "t"},
+         "else": {"id": "no", "agent": "solo", "task": "t"}},
+        {"id": "each", "type": "loop", "items": "input.items",
+         "step": {"id": "one", "agent": "solo", "task": "{{ item }}"}},
+        {"id": "build", "type": "team", "teamId": "eng", "task": "t"}]}));
+    let (_, status) = env.execute_wait(
+        &workflow,
+        &["--input", r#"{"go": true, "items": ["a", "b"]}"#],
+    );
+    assert_eq!(status["status"], "completed", "{status}");
+    let execution = status["executionId"].as_str().expect("id");
+    let member = find_member(&status);
+
+    let (code, html) = page(&daemon, &format!("/executions/{execution}"));
+    assert_eq!(code, 200, "{html}");
+    assert!(html.len() < 150 * 1024, "page weight {} bytes", html.len());
+    for expected in [
+        r#"<span class="branch">then</span><code class="step-id">yes</code>"#,
+        r#"<span class="branch">else</span><code class="step-id">no</code>"#,
+        "if <code>input.go === true</code>",
+        r#"<span class="branch">item 1</span><code class="step-id">one[0]</code>"#,
+        r#"<span class="branch">item 2</span><code class="step-id">one[1]</code>"#,
+        &format!(r#"team <code>eng</code> → <code>{member}</code>"#),
+        "checker-out",
+    ] {
+        assert!(html.contains(expected), "missing {expected}:\n{html}");
+    }
+
+    let (code, list) = page(&daemon, "/?status=completed");
+    assert_eq!(code, 200);
+    assert!(list.contains(execution), "{list}");
+    let (_, none) = page(&daemon, "/?status=failed");
+    assert!(!none.contains(execution), "filtered by status");
+    let (_, other) = page(&daemon, "/?workflow=wf_none");
+    assert!(!other.contains(execution), "filtered by workflow");
+    let (code, _) = page(&daemon, "/?status=sleeping");
+    assert_eq!(code, 400, "an unknown status is refused");
+
+    let (code, workflows) = page(&daemon, "/workflows");
+    assert_eq!(code, 200);
+    assert!(
+        workflows.contains(&format!("/workflows/{workflow}")),
+        "{workflows}"
+    );
+    let (code, one) = page(&daemon, &format!("/workflows/{workflow}"));
+    assert_eq!(code, 200);
+    for expected in [
+        "Recent executions",
+        execution,
+        r#"name="priority""#,
+        r#"<label for="input">"#,
+        "for each of <code>input.items</code>",
+    ] {
+        assert!(one.contains(expected), "missing {expected}:\n{one}");
+    }
+    let (code, runners) = page(&daemon, "/runners");
+    assert_eq!(code, 200);
+    for expected in [
+        "<code>solo</code>",
+        "2 at once",
+        "round-robin",
+        "<code>eng</code>",
+    ] {
+        assert!(runners.contains(expected), "missing {expected}:\n{runners}");
+    }
+    let (code, _) = page(&daemon, "/executions/exec_missing");
+    assert_eq!(code, 404);
+}
+
+/// The team member that ran the team step.
+fn find_member(status: &Value) -> String {
+    crate::common::find_step(&status["steps"], "build").expect("build")["agent"]
+        .as_str()
+        .expect("member")
+        .to_owned()
 }

@@ -189,6 +189,7 @@ pub(crate) async fn page(
             data-events={ "/executions/" (id) "/events" } data-kinds=(steps::event_kinds()) {
             (steps::live(&data, workflow.as_ref().map(|w| &w.document), csrf))
         }
+        (steps::cancel_form(&data, csrf))
         section {
             h2 { "Input" }
             (layout::json(data.input.as_ref().unwrap_or(&serde_json::Value::Null)))

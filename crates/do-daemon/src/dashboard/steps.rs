@@ -8,6 +8,9 @@ use do_proto::{EventKind, ExecutionData, StepData};
 use maud::{Markup, html};
 use std::collections::HashMap;
 
+/// Iterations of a loop shown whatever their status.
+const SHOWN_ITERATIONS: usize = 50;
+
 /// The event names the page's script listens for: any of them means "fetch the live part".
 pub(crate) fn event_kinds() -> String {
     [
@@ -136,6 +139,24 @@ pub(crate) fn live(
     }
 }
 
+/// The cancel form, outside the part that is re-rendered so that typing a reason is never
+/// interrupted; the page's script hides it once the execution has ended.
+pub(crate) fn cancel_form(data: &ExecutionData, csrf: Option<&str>) -> Markup {
+    let id = &data.execution_id;
+    html! {
+        @if !data.status.is_terminal() {
+            form id="cancel" class="control cancel" method="post" action={ "/executions/" (id) "/cancel" }
+                data-confirm={ "Cancel execution " (id) "? Running steps are ended." } {
+                @if let Some(csrf) = csrf { input type="hidden" name="csrf" value=(csrf); }
+                label for="cancel-reason-input" { "Reason" }
+                input id="cancel-reason-input" name="reason" type="text" maxlength="500"
+                    placeholder="why (optional)";
+                button type="submit" name="do" value="cancel" { "Cancel execution" }
+            }
+        }
+    }
+}
+
 struct Page<'a> {
     execution: &'a str,
     status: ExecutionStatus,
@@ -174,14 +195,6 @@ impl Page<'_> {
                 @if self.status == ExecutionStatus::Paused {
                     (self.button("resume", "Resume", &format!("Resume execution {id}?")))
                 }
-                form class="control cancel" method="post" action={ "/executions/" (id) "/cancel" }
-                    data-confirm={ "Cancel execution " (id) "? Running steps are ended." } {
-                    (self.csrf_field())
-                    label for="cancel-reason-input" { "Reason" }
-                    input id="cancel-reason-input" name="reason" type="text" maxlength="500"
-                        placeholder="why (optional)";
-                    button type="submit" name="do" value="cancel" { "Cancel execution" }
-                }
             }
         }
     }
@@ -192,10 +205,33 @@ impl Page<'_> {
             .enumerate()
             .map(|(i, step)| self.label(parent, i, step))
             .collect();
+        // A long loop shows its iterations that need a look (running, failed) and the first
+        // few others, so that the page stays light whatever the number of items.
+        let in_loop =
+            parent.is_some_and(|p| matches!(self.shapes.get(&p.id), Some(Shape::Loop { .. })));
+        let shown = |i: usize, step: &StepData| {
+            !in_loop
+                || i < SHOWN_ITERATIONS
+                || !matches!(
+                    step.status,
+                    StepStatus::Completed | StepStatus::Pending | StepStatus::Skipped
+                )
+        };
+        let hidden = steps
+            .iter()
+            .enumerate()
+            .filter(|&(i, s)| !shown(i, s))
+            .count();
         html! {
             ol class="steps" {
-                @for (step, label) in steps.iter().zip(labels) {
-                    li { (self.step(step, label.as_deref())) }
+                @for (i, (step, label)) in steps.iter().zip(labels).enumerate() {
+                    @if shown(i, step) {
+                        li { (self.step(step, label.as_deref())) }
+                    }
+                }
+                @if hidden > 0 {
+                    li class="note" { "… and " (hidden) " more iterations, completed or pending; "
+                        "the API's status document lists them all." }
                 }
             }
         }

@@ -46,15 +46,11 @@ document.addEventListener("submit", function (event) {
       .then(function (text) {
         var open = Array.prototype.map.call(live.querySelectorAll("details[open]"), function (d) { return d.id; });
         var focused = document.activeElement && live.contains(document.activeElement) ? document.activeElement.id : null;
-        var reason = document.getElementById("cancel-reason-input");
-        var typed = reason ? reason.value : "";
         live.innerHTML = text;
         open.forEach(function (id) {
           var d = id && document.getElementById(id);
           if (d) d.open = true;
         });
-        var newReason = document.getElementById("cancel-reason-input");
-        if (newReason) newReason.value = typed;
         if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
       })
       .catch(function () {
@@ -87,7 +83,11 @@ document.addEventListener("submit", function (event) {
       window.clearInterval(pollTimer);
       pollTimer = null;
     }
-    if (mode === "done") say("");
+    if (mode === "done") {
+      say("");
+      var cancel = document.getElementById("cancel");
+      if (cancel) cancel.hidden = true;
+    }
   }
 
   function connect() {
