@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `do` binary against a real daemon in a temp data dir, with real
 //! child processes as agents.
 
+mod browser;
 mod common;
 mod test_abuse;
 mod test_agents;
