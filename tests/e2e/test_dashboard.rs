@@ -107,6 +107,41 @@ fn a_running_step_turns_completed_on_the_page_without_a_reload() {
     }
 }
 
+#[test]
+fn a_running_attempts_log_is_followed_on_its_page() {
+    let env = TestEnv::new();
+    let daemon = start_daemon(&env);
+    let Some(browser) = Browser::start(&daemon.base) else {
+        return;
+    };
+    let gate = env.path("gate-talker");
+    let script = format!(
+        "echo 'first line' >&2; while [ ! -e '{}' ]; do sleep 0.02; done; echo 'second line' >&2",
+        gate.display()
+    );
+    env.run(&["agent", "add", "talker", "--shell", &script])
+        .ok();
+    let workflow = env.create(&json!({"name": "talk", "steps": [
+        {"id": "talk", "agent": "talker", "task": "t"}]}));
+    let execution = execute(&env, &workflow);
+    browser.goto("/login");
+    browser.login(&daemon.key);
+    browser.goto(&format!("/executions/{execution}"));
+    browser.wait_step("talk", "running");
+    browser.click("[data-step='talk'] a.log-link");
+    browser.wait_until(
+        "the first line",
+        "var l = document.getElementById('log'); return !!l && l.textContent.includes('first line');",
+    );
+    browser.script("window.notReloaded = true; return null;");
+    std::fs::write(&gate, "").expect("open the gate");
+    browser.wait_until(
+        "the second line, appended",
+        "var l = document.getElementById('log'); \
+         return !!l && l.textContent.includes('second line') && window.notReloaded === true;",
+    );
+}
+
 /// Fails (`not fixed yet` on stderr) until the file whose path this returns exists.
 fn fixable_agent(env: &TestEnv, name: &str) -> PathBuf {
     let fixed = env.path(&format!("fixed-{name}"));
@@ -306,6 +341,30 @@ fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
     let status = env.json(&["workflow", "execution", &execution]);
     assert_eq!(status["status"], "cancelled", "{status}");
     assert_eq!(status["cancelReason"], "genuine", "{status}");
+
+    // Logging out ends the session: its cookie opens nothing any more.
+    let logout = agent
+        .post(&format!("{}/logout", daemon.base))
+        .header("Cookie", &session)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("csrf={csrf}"))
+        .expect("logout");
+    assert_eq!(logout.status().as_u16(), 303);
+    let after = agent
+        .get(&format!("{}/", daemon.base))
+        .header("Cookie", &session)
+        .call()
+        .expect("list page");
+    assert_eq!(after.status().as_u16(), 303, "sent to the login page");
+    assert!(
+        after
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|l| l.starts_with("/login")),
+        "{:?}",
+        after.headers()
+    );
 }
 
 /// A page fetched with the bearer key, as a program would: (status, HTML).
