@@ -47,6 +47,11 @@ pub(crate) fn do_bin() -> PathBuf {
     PathBuf::from(assert_cmd::cargo::cargo_bin!("do"))
 }
 
+/// The path of the same binary installed as `dowf`.
+pub(crate) fn dowf_bin() -> PathBuf {
+    PathBuf::from(assert_cmd::cargo::cargo_bin!("dowf"))
+}
+
 /// The repository's root (for `examples/`).
 pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -76,7 +81,12 @@ impl TestEnv {
 
     /// A command running `do` with a clean environment pointing into this test's directory.
     pub(crate) fn command(&self) -> Command {
-        let mut command = Command::new(do_bin());
+        self.command_of(&do_bin())
+    }
+
+    /// The same, running `program` (`dowf_bin()`).
+    pub(crate) fn command_of(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -3,25 +3,37 @@
 
 mod browser;
 mod common;
+mod contract;
+mod http_api;
 mod test_abuse;
 mod test_agents;
+mod test_cancel;
+mod test_cli_surface;
 mod test_completions;
 mod test_corpus;
 mod test_daemon;
+mod test_daemon_log;
 mod test_dashboard;
+mod test_descendants;
 mod test_durability;
 mod test_examples;
 mod test_execution;
 mod test_failures;
 mod test_faults;
 mod test_http;
+mod test_http_contract;
+mod test_http_limits;
 mod test_load;
+mod test_output_modes;
 mod test_schedules;
 mod test_schema;
 mod test_security;
+mod test_step_output;
 mod test_step_types;
+mod test_store_faults;
 mod test_validation;
 mod test_versions;
+mod test_views;
 mod test_watch;
 
 /// Every `test_*.rs` file here must be listed above, or its tests would silently never run.

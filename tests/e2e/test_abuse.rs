@@ -100,7 +100,10 @@ fn garbage_half_lines_and_unknown_versions_are_answered_and_the_daemon_stays() {
     let message = error_message(&answer);
     assert_eq!(answer["error"]["code"], "protocol_mismatch", "{answer}");
     assert!(
-        message.contains("protocol version 1, the client 999"),
+        message.contains(&format!(
+            "protocol version {}, the client 999",
+            do_proto::PROTOCOL_VERSION
+        )),
         "{message}"
     );
     assert!(
@@ -199,6 +202,68 @@ fn a_huge_request_line_is_refused_without_being_buffered() {
     assert_eq!(daemon_pid(&env), pid);
     let peak = peak_rss(pid);
     assert!(peak < MEMORY_BOUND, "the daemon peaked at {peak} bytes");
+    assert_no_panic(&env);
+}
+
+/// The daemon's resident memory now, in bytes (`VmRSS` of /proc/PID/status).
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
+#[test]
+fn many_unfinished_request_lines_are_bounded_in_total() {
+    const MIB: usize = 1024 * 1024;
+    let env = TestEnv::new();
+    env.write_config(
+        "[limits]\ndocument_bytes = 1048576\ninput_bytes = 1048576\nrequest_bytes = 4194304\n\
+         pending_request_bytes = 8388608\n",
+    );
+    env.run(&["agent", "list"]).ok();
+    let pid = daemon_pid(&env);
+    let before = rss(pid);
+    // 40 lines of 3 MiB, each under the 4 MiB line limit and never ended: 120 MiB held
+    // without a total. Past the 8 MiB total a connection is refused, so its writes fail.
+    let line = vec![b'x'; 3 * MIB];
+    let mut connections: Vec<Raw> = (0..40).map(|_| Raw::connect(&env)).collect();
+    let mut refused = 0;
+    for raw in &mut connections {
+        if raw.writer.write_all(&line).is_err() {
+            refused += 1;
+        }
+    }
+    let big = json!({"id": "b", "method": "hello", "params": {"protocolVersion": do_proto::PROTOCOL_VERSION,
+        "clientVersion": "x".repeat(100_000)}});
+    // Another client is served meanwhile.
+    env.run(&["daemon", "status"]).ok();
+    let grown = rss(pid).saturating_sub(before);
+    println!(
+        "RSS grew by {} KiB; {refused} of 40 connections refused",
+        grown / 1024
+    );
+    assert!(
+        grown < 40 * MIB as u64,
+        "40 unfinished 3 MiB lines grew the daemon by {} MiB",
+        grown / MIB as u64
+    );
+    assert!(refused > 0, "no connection was refused");
+    let last = connections.last_mut().expect("a connection");
+    let message = error_message(&last.receive().expect("an answer"));
+    assert!(
+        message.contains("limits.pending_request_bytes"),
+        "{message}"
+    );
+    drop(connections);
+    // Once they are gone, the budget is back: a request larger than a line's free share is
+    // read again.
+    let mut raw = Raw::connect(&env);
+    assert_eq!(raw.ask(&big.to_string())["success"], true);
+    assert_eq!(daemon_pid(&env), pid);
     assert_no_panic(&env);
 }
 
@@ -391,4 +456,23 @@ fn document_and_input_limits_come_from_the_config_file_and_name_their_keys() {
         "{}",
         run.stderr
     );
+    for (config, key) in [
+        (
+            "[limits]\npending_request_bytes = 1000\n",
+            "limits.pending_request_bytes (1000) must be at least limits.request_bytes",
+        ),
+        (
+            "[daemon]\nhttp_header_timeout = 0\n",
+            "daemon.http_header_timeout must be more than 0",
+        ),
+        (
+            "[daemon]\nhttp_connections = 0\n",
+            "daemon.http_connections must be at least 1",
+        ),
+    ] {
+        env.write_config(config);
+        let run = env.run(&["workflow", "create", file.to_str().expect("utf-8")]);
+        assert_eq!(run.code, 2, "{config}");
+        assert!(run.stderr.contains(key), "{config}: {}", run.stderr);
+    }
 }

@@ -30,25 +30,63 @@ fn completions_in_the_repository_are_up_to_date() {
     }
 }
 
-/// `docs/man/do.1` is what `do man` prints (regenerated like the completions).
+/// `docs/man/` holds what `do man --dir` writes: one page per command (do.1, do-workflow.1,
+/// do-workflow-create.1, …, which the pages name), without Markdown backticks, and with each
+/// option's value in the synopsis. Regenerated like the completions.
 #[test]
-fn the_man_page_in_the_repository_is_up_to_date() {
+fn the_man_pages_in_the_repository_are_up_to_date() {
     let env = TestEnv::new();
-    let generated = env.run(&["man"]).ok().to_owned();
-    assert!(
-        generated.contains(".TH do") && generated.contains("workflow"),
-        "{generated}"
-    );
-    let path = repo_root().join("docs/man/do.1");
+    let generated = env.path("man");
+    env.run(&["man", "--dir", generated.to_str().expect("utf-8")])
+        .ok();
+    let stored = repo_root().join("docs/man");
     if std::env::var_os("DO_UPDATE_COMPLETIONS").is_some() {
-        std::fs::create_dir_all(path.parent().expect("dir")).expect("docs/man");
-        std::fs::write(&path, &generated).expect("write man page");
+        let _ = std::fs::remove_dir_all(&stored);
+        std::fs::create_dir_all(&stored).expect("docs/man");
+        for entry in std::fs::read_dir(&generated).expect("pages") {
+            let entry = entry.expect("page");
+            std::fs::copy(entry.path(), stored.join(entry.file_name())).expect("copy page");
+        }
     }
-    let stored = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        stored == generated,
-        "docs/man/do.1 is stale; run with DO_UPDATE_COMPLETIONS=1"
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let pages = names(&generated);
+    for page in [
+        "do.1",
+        "do-workflow.1",
+        "do-workflow-create.1",
+        "do-agent-add.1",
+    ] {
+        assert!(pages.iter().any(|p| p == page), "no {page} in {pages:?}");
+    }
+    assert!(!pages.iter().any(|p| p.contains("help")), "{pages:?}");
+    assert_eq!(
+        names(&stored),
+        pages,
+        "docs/man is stale; run with DO_UPDATE_COMPLETIONS=1"
     );
+    for page in &pages {
+        let text = std::fs::read_to_string(generated.join(page)).expect("page");
+        assert!(!text.contains('`'), "{page} has a literal backtick");
+        assert!(
+            text.contains(r"[\-\-color <WHEN>]"),
+            "{page}: no `--color <WHEN>` in its synopsis"
+        );
+        assert!(
+            std::fs::read_to_string(stored.join(page)).unwrap_or_default() == text,
+            "docs/man/{page} is stale; run with DO_UPDATE_COMPLETIONS=1"
+        );
+    }
+    assert!(env.run(&["man"]).ok().contains(".TH do 1"));
 }
 
 /// The ids a TAB offers come from the running daemon: bash, with the script `do completions
@@ -142,5 +180,52 @@ fn the_cli_reference_in_the_repository_is_up_to_date() {
     assert!(
         stored == generated,
         "docs/cli.md is stale; run with DO_UPDATE_COMPLETIONS=1"
+    );
+}
+
+/// With `completions/_dowf` on `fpath` (compinit autoloads it on the first TAB), the first TAB
+/// of a fresh zsh completes. Drives an interactive zsh through zsh's own pty module; skipped
+/// where zsh is not installed.
+#[test]
+fn zsh_completes_on_the_first_tab() {
+    if std::process::Command::new("zsh")
+        .args(["-fc", "true"])
+        .output()
+        .is_err()
+    {
+        eprintln!("zsh is not installed: zsh_completes_on_the_first_tab checks nothing");
+        return;
+    }
+    let env = TestEnv::new();
+    let fpath = env.path("fpath");
+    std::fs::create_dir_all(&fpath).expect("fpath dir");
+    let script = env
+        .run(&["completions", "zsh", "--name", "dowf"])
+        .ok()
+        .to_owned();
+    std::fs::write(fpath.join("_dowf"), script).expect("_dowf");
+    let bin_dir = do_bin().parent().expect("bin dir").to_owned();
+    // `zpty -r` reads until the pattern matches: no sleeping, and `timeout` bounds the wait
+    // for a TAB that completes nothing.
+    let driver = format!(
+        r#"zmodload zsh/zpty
+zpty -b shell 'zsh -f -i'
+zpty -w shell "PS1='> '; PATH='{bin}':\$PATH; fpath=('{fpath}' \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w -n shell $'dowf workflow valid\t'
+zpty -r shell seen '*validate*' && print completed"#,
+        bin = bin_dir.display(),
+        fpath = fpath.display()
+    );
+    let output = std::process::Command::new("timeout")
+        .args(["10", "zsh", "-fc", &driver])
+        .env("HOME", env.path("home"))
+        .env("DO_DATA_DIR", env.path("data"))
+        .env("DO_SOCKET", env.socket())
+        .env("TERM", "dumb")
+        .output()
+        .expect("zsh");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).ends_with("completed\n"),
+        "the first TAB completed nothing: {output:?}"
     );
 }

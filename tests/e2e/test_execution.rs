@@ -398,6 +398,48 @@ fn an_execution_input_too_long_for_the_environment_comes_in_its_file_only() {
 }
 
 #[test]
+fn a_megabyte_task_and_loop_item_come_in_their_files_and_the_step_starts() {
+    let env = TestEnv::new();
+    env.run(&[
+        "agent",
+        "add",
+        "size",
+        "--shell",
+        r#"cat > "$DO_WORKSPACE/stdin.$DO_STEP_ID"; cmp -s "$DO_WORKSPACE/stdin.$DO_STEP_ID" "$DO_TASK_FILE" && same=true || same=false; [ -n "${DO_TASK+x}" ] && t=true || t=false; [ -n "${DO_ITEM+x}" ] && i=true || i=false; [ -n "${DO_ITEM_FILE+x}" ] && n=$(wc -c < "$DO_ITEM_FILE") || n=0; printf '{"task_env":%s,"task_file":%s,"stdin_is_task_file":%s,"item_env":%s,"item_file":%s}\n' $t "$(wc -c < "$DO_TASK_FILE")" $same $i $n"#,
+    ])
+    .ok();
+    // Each far above the kernel's 128 KiB limit on one variable, which made the exec fail.
+    let task = "t".repeat(1_000_000);
+    let item = "i".repeat(1_000_000);
+    let workflow = env.create(&json!({"name": "big", "steps": [
+        {"id": "long-task", "agent": "size", "task": task},
+        {"id": "each", "type": "loop", "items": "input.items", "output": "sizes",
+         "step": {"id": "one", "agent": "size", "task": "short"}},
+    ]}));
+    let file = env.path("work").join("input.json");
+    std::fs::write(&file, json!({"items": [item, "small"]}).to_string()).expect("the input");
+    let (run, status) = env.execute_wait(&workflow, &["--input-file", &file.to_string_lossy()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &find_step(&status["steps"], "long-task").expect("long-task")["output"]["long-task"];
+    assert_eq!(
+        *out,
+        json!({"task_env": false, "task_file": 1_000_000, "stdin_is_task_file": true,
+               "item_env": false, "item_file": 0})
+    );
+    let sizes = &find_step(&status["steps"], "each").expect("each")["output"]["sizes"];
+    assert_eq!(
+        *sizes,
+        json!([
+            {"task_env": true, "task_file": 5, "stdin_is_task_file": true,
+             "item_env": false, "item_file": 1_000_002},
+            {"task_env": true, "task_file": 5, "stdin_is_task_file": true,
+             "item_env": true, "item_file": 7},
+        ]),
+        "DO_ITEM is left out above 64 KiB, DO_ITEM_FILE holds the item as JSON"
+    );
+}
+
+#[test]
 fn two_clients_execute_at_the_same_time() {
     let env = TestEnv::new();
     env.run(&["agent", "add", "echo", "--shell", "cat"]).ok();

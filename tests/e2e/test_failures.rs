@@ -314,7 +314,7 @@ fn a_paused_execution_starts_nothing_new_until_resumed() {
 }
 
 /// A one-shot HTTP server: answers every request with `status` and hands over the bodies.
-fn webhook_server(status: u16) -> (String, std::sync::mpsc::Receiver<String>) {
+pub(crate) fn webhook_server(status: u16) -> (String, std::sync::mpsc::Receiver<String>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
@@ -401,7 +401,8 @@ fn watch_through_notifications(env: &TestEnv, execution: &str) -> Vec<Value> {
     let mut client = std::os::unix::net::UnixStream::connect(env.socket()).expect("connect");
     writeln!(
         client,
-        r#"{{"id":"1","method":"hello","params":{{"protocolVersion":1}}}}"#
+        r#"{{"id":"1","method":"hello","params":{{"protocolVersion":{}}}}}"#,
+        do_proto::PROTOCOL_VERSION
     )
     .expect("hello");
     writeln!(

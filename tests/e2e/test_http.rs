@@ -2,143 +2,9 @@
 //! bearer key, against a real daemon listening on a free port.
 
 use crate::common::{TestEnv, repo_root};
+use crate::http_api::{Api, Events, assert_envelope, register_agents};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-
-struct Api {
-    base: String,
-    key: String,
-    agent: ureq::Agent,
-}
-
-struct Reply {
-    status: u16,
-    body: Value,
-}
-
-impl Api {
-    /// Starts the daemon with the HTTP API on a free port and reads its address and key.
-    fn start(env: &TestEnv) -> Api {
-        env.run(&["daemon", "start", "--http", "127.0.0.1:0"]).ok();
-        let addr = std::fs::read_to_string(env.path("data/http.addr")).expect("http.addr");
-        let key = env.run(&["daemon", "api-key"]).ok().trim().to_owned();
-        assert_eq!(key.len(), 64, "a 32-byte hex key: {key}");
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Api {
-            base: format!("http://{}", addr.trim()),
-            key,
-            agent,
-        }
-    }
-
-    fn send(&self, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Reply {
-        let url = format!("{}{path}", self.base);
-        let auth = key.map(|k| format!("Bearer {k}"));
-        let response = match method {
-            "GET" | "DELETE" => {
-                let mut request = if method == "GET" {
-                    self.agent.get(&url)
-                } else {
-                    self.agent.delete(&url)
-                };
-                if let Some(auth) = &auth {
-                    request = request.header("Authorization", auth);
-                }
-                request.call()
-            }
-            _ => {
-                let request = if method == "PUT" {
-                    self.agent.put(&url)
-                } else {
-                    self.agent.post(&url)
-                };
-                let mut request = request.header("Content-Type", "application/json");
-                if let Some(auth) = &auth {
-                    request = request.header("Authorization", auth);
-                }
-                match body {
-                    Some(body) => request.send(body),
-                    None => request.send_empty(),
-                }
-            }
-        };
-        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().expect("body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{method} {path}: {status} body is not JSON ({e}): {text}"));
-        Reply { status, body }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        self.send("GET", path, Some(&self.key.clone()), None)
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Reply {
-        self.send(
-            "POST",
-            path,
-            Some(&self.key.clone()),
-            Some(&body.to_string()),
-        )
-    }
-
-    /// Follows an execution's Server-Sent Events to their end; returns the envelopes.
-    fn events(&self, execution: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/agents/workflows/executions/{execution}/events",
-            self.base
-        );
-        let mut response = self
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", self.key))
-            .call()
-            .expect("events");
-        assert_eq!(response.status().as_u16(), 200);
-        let reader = BufReader::new(response.body_mut().as_reader());
-        let mut envelopes = Vec::new();
-        for line in reader.lines() {
-            let line = line.expect("SSE line");
-            if let Some(data) = line.strip_prefix("data: ") {
-                envelopes.push(serde_json::from_str::<Value>(data).expect("SSE data is JSON"));
-            }
-        }
-        envelopes
-    }
-}
-
-#[track_caller]
-fn assert_envelope(reply: &Reply, status: u16, success: bool) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(reply.body["success"], success, "{}", reply.body);
-    assert!(
-        reply.body["metadata"]["requestId"].is_string(),
-        "{}",
-        reply.body
-    );
-    assert!(
-        reply.body["metadata"]["timestamp"].is_string(),
-        "{}",
-        reply.body
-    );
-}
-
-fn register_agents(env: &TestEnv) {
-    for name in ["mira", "priya", "tom", "rae", "quinn", "dev"] {
-        env.run(&[
-            "agent",
-            "add",
-            name,
-            "--shell",
-            &format!("echo {name}-done"),
-        ])
-        .ok();
-    }
-}
+use std::io::{Read, Write};
 
 #[test]
 fn the_api_documents_examples_run_over_http_and_the_cli_sees_the_same_objects() {
@@ -254,6 +120,7 @@ fn errors_answer_with_the_envelope_and_the_right_status() {
     for key in [None, Some("nope"), Some(wrong.as_str())] {
         let reply = api.send("GET", "/agents/workflows", key, None);
         assert_envelope(&reply, 401, false);
+        assert_eq!(reply.body["error"]["code"], "unauthorized");
     }
 
     // 404: unknown ids on every route that takes one.
@@ -350,56 +217,6 @@ fn errors_answer_with_the_envelope_and_the_right_status() {
         200,
         true,
     );
-}
-
-/// An execution's SSE stream, read one envelope at a time.
-struct Events {
-    lines: std::io::Lines<BufReader<Box<dyn Read + Send>>>,
-}
-
-impl Events {
-    fn open(api: &Api, execution: &str) -> Events {
-        let url = format!(
-            "{}/agents/workflows/executions/{execution}/events",
-            api.base
-        );
-        let response = api
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", api.key))
-            .call()
-            .expect("events");
-        assert_eq!(response.status().as_u16(), 200);
-        let reader: Box<dyn Read + Send> = Box::new(response.into_body().into_reader());
-        Events {
-            lines: BufReader::new(reader).lines(),
-        }
-    }
-
-    /// Reads until an event of `kind` (for `step`, if given); panics if the stream ends first.
-    fn until(&mut self, kind: &str, step: Option<&str>) -> Value {
-        for line in self.lines.by_ref() {
-            let line = line.expect("SSE line");
-            let Some(data) = line.strip_prefix("data: ") else {
-                continue;
-            };
-            let envelope: Value = serde_json::from_str(data).expect("SSE data is JSON");
-            let event = &envelope["data"];
-            if event["type"] == kind && step.is_none_or(|s| event["stepId"] == s) {
-                return event.clone();
-            }
-        }
-        panic!("the stream ended before {kind} {step:?}");
-    }
-
-    fn ends(mut self) {
-        self.until("execution.finished", None);
-        // Only the event's blank terminator (or a keep-alive comment) may follow: then EOF.
-        for line in self.lines {
-            let line = line.expect("SSE line");
-            assert!(!line.starts_with("data:"), "an event after the end: {line}");
-        }
-    }
 }
 
 #[test]
@@ -631,23 +448,35 @@ fn run_doc_curl(api: &Api, command: &str, ids: &[(&str, &str)]) -> Value {
     for (from, to) in ids {
         command = command.replace(from, to);
     }
+    // The status on a last line of its own, to check the answer against docs/openapi.json.
     let output = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("{command} -s"))
+        .arg(format!("{command} -s -w '\\n%{{http_code}}'"))
         .output()
         .expect("run curl (is it installed?)");
     assert!(output.status.success(), "curl failed: {output:?}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "curl printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (body, status) = stdout.rsplit_once('\n').expect("the status line");
+    let body: Value = serde_json::from_str(body)
+        .unwrap_or_else(|e| panic!("curl printed no JSON ({e}): {stdout}"));
+    let method = command
+        .split_once("-X ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .expect("-X METHOD");
+    let url = command
+        .split('"')
+        .find(|part| part.starts_with(&api.base))
+        .expect("the URL");
+    let status = status.trim().parse().expect("the status");
+    crate::contract::check(method, &url[api.base.len()..], status, &body);
+    body
 }
 
 #[test]
 fn the_api_documents_curl_examples_run_verbatim() {
     let env = TestEnv::new();
+    // The example names a Slack channel: config.toml must map it to an incoming webhook.
+    env.write_config("[notifications.slack]\n\"#product-launches\" = \"http://127.0.0.1:9/\"\n");
     let api = Api::start(&env);
     register_agents(&env);
 
@@ -716,7 +545,10 @@ fn the_openapi_document_matches_the_daemon() {
     .expect("openapi.json is JSON");
     let mut operations = 0;
     for (path, item) in openapi["paths"].as_object().expect("paths") {
-        let concrete = path.replace("{id}", "x_missing").replace("{stepId}", "s");
+        let concrete = path
+            .replace("{id}", "x_missing")
+            .replace("{stepId}", "s")
+            .replace("{name}", "x_missing");
         for method in item.as_object().expect("path item").keys() {
             operations += 1;
             let reply = match method.as_str() {
@@ -745,7 +577,7 @@ fn the_openapi_document_matches_the_daemon() {
             );
         }
     }
-    assert_eq!(operations, 12, "the router serves 12 operations");
+    assert_eq!(operations, 21, "the router serves 21 operations");
 
     let schemas = &openapi["components"]["schemas"];
     let declared = |schema: &str| -> Vec<String> {
@@ -847,6 +679,11 @@ fn put_stores_a_version_and_delete_keeps_history_unless_forced() {
     let refused = api.send("DELETE", &path, Some(&api.key), None);
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert_eq!(refused.body["error"]["code"], "conflict");
+    let message = refused.body["error"]["message"].as_str().expect("message");
+    assert!(
+        message.contains("?force=true") && !message.contains("--force"),
+        "{message}"
+    );
     let deleted = api.send(
         "DELETE",
         &format!("{path}?force=true"),
@@ -863,5 +700,53 @@ fn put_stores_a_version_and_delete_keeps_history_unless_forced() {
         api.get(&format!("/agents/workflows/executions/{execution}"))
             .status,
         404
+    );
+}
+
+#[test]
+fn step_logs_are_served_as_server_sent_events() {
+    let env = TestEnv::new();
+    let api = Api::start(&env);
+    env.run(&[
+        "agent",
+        "add",
+        "chatty",
+        "--shell",
+        "echo \"working on $DO_STEP_ID\" >&2; echo 'second line' >&2; echo done",
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "logs", "steps": [
+        {"id": "one", "agent": "chatty", "task": "t"}, {"id": "two", "agent": "chatty", "task": "t"}]}));
+    let (run, status) = env.execute_wait(&workflow, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = status["executionId"].as_str().expect("id");
+    for follow in ["", "&follow=true"] {
+        let entries: Vec<Value> = api
+            .sse(&format!(
+                "/agents/workflows/executions/{id}/logs?stepId=two{follow}"
+            ))
+            .into_iter()
+            .map(|envelope| envelope["data"].clone())
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                json!({"type": "attempt", "stepId": "two", "attempt": 1, "status": "succeeded"}),
+                json!({"type": "lines", "stepId": "two", "attempt": 1,
+                       "lines": ["working on two", "second line"]}),
+                json!({"type": "end"}),
+            ]
+        );
+    }
+    let missing = api.get(&format!(
+        "/agents/workflows/executions/{id}/logs?stepId=three"
+    ));
+    assert_envelope(&missing, 400, false);
+    assert!(
+        missing.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no step `three`")),
+        "{}",
+        missing.body
     );
 }

@@ -115,6 +115,8 @@ fn all_errors_are_reported_at_once() {
 fn valid_documents_validate_and_create_from_stdin() {
     let env = TestEnv::new();
     let example = repo_root().join("examples/saas-launch.json");
+    // A running daemon knows the agents; `validate` starts none itself.
+    env.run(&["daemon", "start"]).ok();
     let run = env.run(&["workflow", "validate", example.to_str().expect("utf-8")]);
     assert!(run.ok().contains("valid workflow"), "{}", run.stdout);
     assert!(

@@ -53,12 +53,18 @@ pub(crate) fn execution_ids() -> ArgValueCandidates {
     })
 }
 
-/// Step ids of the execution named earlier on the command line (`do workflow retry EXEC <TAB>`).
+/// Step ids of the execution named earlier on the command line (`do workflow retry EXEC <TAB>`,
+/// or `--last <TAB>`).
 pub(crate) fn step_ids() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
-        let Some(execution) = words()
-            .into_iter()
-            .find_map(|w| w.into_string().ok().filter(|w| w.starts_with("exec_")))
+        let words = words();
+        let named = words.iter().find_map(|w| {
+            w.to_str()
+                .filter(|w| w.starts_with("exec_"))
+                .map(str::to_owned)
+        });
+        let Some(execution) =
+            named.or_else(|| words.iter().any(|w| w == "--last").then(latest_execution)?)
         else {
             return Vec::new();
         };
@@ -78,6 +84,20 @@ pub(crate) fn step_ids() -> ArgValueCandidates {
         collect(status.steps.as_deref().unwrap_or_default(), &mut candidates);
         candidates
     })
+}
+
+/// The id of the execution started last.
+fn latest_execution() -> Option<String> {
+    let request = Request::ListExecutions(ListExecutions {
+        workflow_id: None,
+        status: None,
+        limit: 1,
+        offset: 0,
+    });
+    call::<Vec<ExecutionData>>(request)?
+        .into_iter()
+        .next()
+        .map(|e| e.execution_id)
 }
 
 /// Names of registered agents.
@@ -131,8 +151,8 @@ fn words() -> Vec<OsString> {
         .collect()
 }
 
-/// `--socket` and `--data-dir` as typed on the line being completed, else from the
-/// environment, as a normal run would resolve them.
+/// `--socket` and `--data-dir` as typed on the line being completed; `Context` falls back to
+/// the environment, as a normal run does.
 fn global_args() -> GlobalArgs {
     let words = words();
     let value_of = |flag: &str| -> Option<PathBuf> {
@@ -150,8 +170,7 @@ fn global_args() -> GlobalArgs {
         json: false,
         quiet: true,
         color: clap::ColorChoice::Never,
-        socket: value_of("--socket").or_else(|| std::env::var_os("DO_SOCKET").map(Into::into)),
-        data_dir: value_of("--data-dir")
-            .or_else(|| std::env::var_os("DO_DATA_DIR").map(Into::into)),
+        socket: value_of("--socket"),
+        data_dir: value_of("--data-dir"),
     }
 }

@@ -5,6 +5,9 @@
 //! max_parallel = 4        # steps running at once (default: CPUs)
 //! kill_grace = 5          # seconds between SIGTERM and SIGKILL when a step is ended
 //! http = "127.0.0.1:7878" # also serve the HTTP API there (docs/http-api.md)
+//! http_connections = 1024 # HTTP connections at once; more are answered 503
+//! http_header_timeout = 10 # seconds an HTTP client has to send a request's headers
+//! allow_remote_agent_registration = false # POST /agents/registry beyond loopback
 //!
 //! [notifications]
 //! sendmail = ["sendmail", "-t"]
@@ -20,6 +23,7 @@
 //! output_overflow = "fail"      # "truncate" is cut there
 //! log_bytes = 67108864          # a step's stderr log per attempt; more is dropped
 //! request_bytes = 16777216      # one request on the daemon's socket
+//! pending_request_bytes = 67108864 # all requests being read on the socket at once (4 ×)
 //! ```
 
 use crate::exit::UsageError;
@@ -48,6 +52,7 @@ struct LimitsSection {
     output_overflow: Option<do_daemon::Overflow>,
     log_bytes: Option<u64>,
     request_bytes: Option<u64>,
+    pending_request_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +61,9 @@ struct DaemonSection {
     max_parallel: Option<u32>,
     kill_grace: Option<f64>,
     http: Option<String>,
+    http_connections: Option<u32>,
+    http_header_timeout: Option<f64>,
+    allow_remote_agent_registration: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +91,23 @@ impl FileConfig {
         };
         let config: FileConfig = toml::from_str(&text)
             .map_err(|e| UsageError(format!("config file `{}`: {e}", path.display())))?;
+        if config.daemon.http_connections == Some(0) {
+            return Err(UsageError(format!(
+                "config file `{}`: daemon.http_connections must be at least 1",
+                path.display()
+            )));
+        }
+        if config
+            .daemon
+            .http_header_timeout
+            .is_some_and(|t| !(t > 0.0 && t <= 3600.0))
+        {
+            return Err(UsageError(format!(
+                "config file `{}`: daemon.http_header_timeout must be more than 0 and at most \
+                 3600 seconds",
+                path.display()
+            )));
+        }
         if config.daemon.max_parallel == Some(0) {
             return Err(UsageError(format!(
                 "config file `{}`: daemon.max_parallel must be at least 1",
@@ -133,6 +158,15 @@ impl FileConfig {
                 limits.input_bytes
             )));
         }
+        if limits.pending_request_bytes < limits.request_bytes {
+            return Err(UsageError(format!(
+                "config file `{}`: limits.pending_request_bytes ({}) must be at least \
+                 limits.request_bytes ({}), or no request of that size could be read",
+                path.display(),
+                limits.pending_request_bytes,
+                limits.request_bytes
+            )));
+        }
         Ok(config)
     }
 
@@ -140,13 +174,17 @@ impl FileConfig {
     pub(crate) fn limits(&self) -> do_daemon::Limits {
         let defaults = do_daemon::Limits::default();
         let section = &self.limits;
+        let request_bytes = section.request_bytes.unwrap_or(defaults.request_bytes);
         do_daemon::Limits {
             document_bytes: section.document_bytes.unwrap_or(defaults.document_bytes),
             input_bytes: section.input_bytes.unwrap_or(defaults.input_bytes),
             output_bytes: section.output_bytes.unwrap_or(defaults.output_bytes),
             output_overflow: section.output_overflow.unwrap_or(defaults.output_overflow),
             log_bytes: section.log_bytes.unwrap_or(defaults.log_bytes),
-            request_bytes: section.request_bytes.unwrap_or(defaults.request_bytes),
+            request_bytes,
+            pending_request_bytes: section
+                .pending_request_bytes
+                .unwrap_or(request_bytes.saturating_mul(4)),
         }
     }
 
@@ -159,9 +197,17 @@ impl FileConfig {
         if let Some(grace) = self.daemon.kill_grace {
             config.kill_grace = Duration::from_secs_f64(grace);
         }
+        if let Some(n) = self.daemon.http_connections {
+            config.http_limits.connections = n as usize;
+        }
+        if let Some(timeout) = self.daemon.http_header_timeout {
+            config.http_limits.header_timeout = Duration::from_secs_f64(timeout);
+        }
         if let Some(addr) = self.daemon.http.and_then(|a| a.parse().ok()) {
             config.http = Some(addr);
         }
+        config.allow_remote_agent_registration =
+            self.daemon.allow_remote_agent_registration == Some(true);
         config.notify.sendmail = self.notifications.sendmail;
         config.notify.slack_channels = self.notifications.slack;
         if let Some(timeout) = self.notifications.timeout {

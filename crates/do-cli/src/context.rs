@@ -25,7 +25,9 @@ pub(crate) struct Context {
 impl Context {
     pub(crate) fn new(global: &GlobalArgs) -> anyhow::Result<Context> {
         let dirs = directories::ProjectDirs::from("", "", "do");
-        let data_dir = match (&global.data_dir, &dirs) {
+        let given_data_dir = global.data_dir.clone().or_else(|| env_path("DO_DATA_DIR"));
+        let given_socket = global.socket.clone().or_else(|| env_path("DO_SOCKET"));
+        let data_dir = match (&given_data_dir, &dirs) {
             (Some(dir), _) => absolute(dir)?,
             (None, Some(dirs)) => dirs.data_dir().to_owned(),
             (None, None) => bail!(
@@ -35,8 +37,8 @@ impl Context {
         // A data dir chosen by hand gets its own socket, so that two data dirs never share a
         // daemon by accident.
         let socket = match (
-            &global.socket,
-            &global.data_dir,
+            &given_socket,
+            &given_data_dir,
             dirs.as_ref().and_then(|d| d.runtime_dir()),
         ) {
             (Some(socket), _, _) => absolute(socket)?,
@@ -92,6 +94,15 @@ impl Context {
         }
         self.spawn_daemon(&DaemonOptions::default())?;
         Ok(Client::connect(&self.socket)?)
+    }
+
+    /// Whether a daemon answers on the socket, for commands that use one only when it runs.
+    pub(crate) fn daemon_runs(&self) -> anyhow::Result<bool> {
+        match Client::connect(&self.socket) {
+            Ok(_) => Ok(true),
+            Err(ClientError::Connect { source, .. }) if no_daemon(&source) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Starts `do daemon run` in the background and waits until it listens.
@@ -157,6 +168,13 @@ pub(crate) struct DaemonOptions {
     /// Serve the HTTP API there too.
     pub(crate) http: Option<std::net::SocketAddr>,
     pub(crate) max_parallel: Option<u32>,
+}
+
+/// A path from the environment; an empty variable counts as unset.
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn no_daemon(error: &std::io::Error) -> bool {

@@ -27,7 +27,8 @@ pub(crate) fn finish(result: anyhow::Result<u8>) -> ExitCode {
             if is_broken_pipe(&error) {
                 return ExitCode::from(SUCCESS);
             }
-            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            let message = crate::program::localize(&format!("{error:#}"));
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(code_of(&error))
         }
     }
@@ -47,6 +48,8 @@ fn code_of(error: &anyhow::Error) -> u8 {
                 ClientError::Api(api) => match api.code {
                     ErrorCode::InvalidRequest
                     | ErrorCode::InvalidDocument
+                    | ErrorCode::Unauthorized
+                    | ErrorCode::Forbidden
                     | ErrorCode::Conflict => USAGE,
                     ErrorCode::NotFound => NOT_FOUND,
                     ErrorCode::ProtocolMismatch | ErrorCode::Unavailable => UNREACHABLE,

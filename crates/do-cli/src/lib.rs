@@ -6,9 +6,13 @@ mod complete;
 mod config;
 mod context;
 mod document;
+mod duration;
+mod events;
 mod exit;
 mod graph;
+mod program;
 mod render;
+mod status_view;
 mod watch;
 
 use clap::{CommandFactory, Parser};
@@ -18,19 +22,9 @@ use std::process::ExitCode;
 pub fn main() -> ExitCode {
     // A shell asking for completions (`COMPLETE=bash do -- …`) is answered and exits here.
     clap_complete::CompleteEnv::with_factory(cli::Cli::command)
-        .bin(program_name())
+        .bin(program::name())
         .complete();
     let cli = cli::Cli::parse();
     let result = commands::run(cli);
     exit::finish(result)
-}
-
-/// The name this program was started as (`do` or `dowf`), for the completion script.
-fn program_name() -> String {
-    std::env::args_os()
-        .next()
-        .as_deref()
-        .map(std::path::Path::new)
-        .and_then(|p| p.file_name())
-        .map_or_else(|| "do".to_owned(), |n| n.to_string_lossy().into_owned())
 }

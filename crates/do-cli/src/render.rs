@@ -14,18 +14,39 @@ pub(crate) fn print_json(data: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How text for people is laid out: borders on a terminal, colours when they are on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Look {
+    pub(crate) terminal: bool,
+    pub(crate) color: bool,
+}
+
+impl Look {
+    pub(crate) fn of(ctx: &crate::context::Context) -> Look {
+        Look {
+            terminal: ctx.is_terminal(),
+            color: ctx.color,
+        }
+    }
+}
+
 /// A table with borders on a terminal, aligned plain columns in a pipe; colours as `--color`
 /// says.
 pub(crate) fn table(ctx: &crate::context::Context, header: &[&str]) -> Table {
+    table_in(Look::of(ctx), header)
+}
+
+/// [`table`] for a given look.
+pub(crate) fn table_in(look: Look, header: &[&str]) -> Table {
     let mut table = Table::new();
-    if ctx.is_terminal() {
+    if look.terminal {
         table
             .load_style(presets::UTF8_HORIZONTAL_ONLY)
             .set_content_arrangement(ContentArrangement::Dynamic);
     } else {
         table.load_style(presets::NOTHING).force_no_tty();
     }
-    if ctx.color {
+    if look.color {
         table.enforce_styling();
     }
     table.set_header(header.to_vec());
@@ -38,7 +59,7 @@ fn status_color(status: &str) -> Option<Color> {
     match status.split_whitespace().next().unwrap_or_default() {
         "completed" | "succeeded" | "active" => Some(Color::Green),
         "failed" | "timed_out" | "escalated" => Some(Color::Red),
-        "running" | "retrying" => Some(Color::Yellow),
+        "running" | "retrying" | "retry" => Some(Color::Yellow),
         "queued" | "paused" => Some(Color::Cyan),
         "cancelled" | "skipped" | "interrupted" | "archived" => Some(Color::DarkGrey),
         _ => None,
@@ -47,15 +68,20 @@ fn status_color(status: &str) -> Option<Color> {
 
 /// A table cell holding a status word, coloured when colours are on.
 pub(crate) fn status_cell(ctx: &crate::context::Context, status: &str) -> Cell {
+    status_cell_in(Look::of(ctx), status)
+}
+
+/// [`status_cell`] for a given look.
+pub(crate) fn status_cell_in(look: Look, status: &str) -> Cell {
     let cell = Cell::new(status);
     match status_color(status) {
-        Some(color) if ctx.color => cell.fg(color),
+        Some(color) if look.color => cell.fg(color),
         _ => cell,
     }
 }
 
 /// A status word for a line of text, coloured (ANSI) when colours are on.
-pub(crate) fn paint_status(ctx: &crate::context::Context, status: &str) -> String {
+pub(crate) fn paint_status_in(look: Look, status: &str) -> String {
     let code = match status_color(status) {
         Some(Color::Green) => "32",
         Some(Color::Red) => "31",
@@ -64,7 +90,7 @@ pub(crate) fn paint_status(ctx: &crate::context::Context, status: &str) -> Strin
         Some(_) => "90",
         None => return status.to_owned(),
     };
-    if ctx.color {
+    if look.color {
         format!("\x1b[{code}m{status}\x1b[0m")
     } else {
         status.to_owned()

@@ -4,9 +4,11 @@
 //! object per line per event.
 
 use crate::context::Context;
+use crate::duration;
+use crate::events::{continue_hint, excerpt, first_line, percentage, plain_line, retry_words};
 use crate::exit::{FAILURE, SUCCESS};
-use do_core::model::ExecutionStatus;
-use do_proto::{ById, Event, EventKind, ExecutionData, Request};
+use do_core::model::{ExecutionStatus, StepStatus};
+use do_proto::{ById, Event, EventKind, ExecutionData, Request, StepData};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -95,7 +97,7 @@ struct PlainLines;
 impl View for PlainLines {
     fn show(&mut self, event: &Event) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{} {}", clock(&event.at), describe(event))?;
+        writeln!(out, "{} {}", clock(&event.at), plain_line(event))?;
         out.flush()
     }
 
@@ -109,106 +111,109 @@ fn clock(at: &str) -> &str {
     at.get(11..19).unwrap_or(at)
 }
 
-/// An event in words: its type, its step, and what its data says.
-fn describe(event: &Event) -> String {
-    let kind = event.kind.as_str();
-    let step = event.step_id.as_deref().unwrap_or("");
-    let text = |key: &str| event.data.get(key).and_then(Value::as_str).unwrap_or("");
-    let first_line = |key: &str| text(key).lines().next().unwrap_or("").to_owned();
-    match event.kind {
-        EventKind::ExecutionQueued | EventKind::ExecutionStarted => {
-            format!("{kind} {}", event.execution_id)
-        }
-        EventKind::StepStarted => match event.data.get("agent").and_then(Value::as_str) {
-            Some(agent) => format!("{kind} {step} (agent {agent})"),
-            None => format!("{kind} {step}"),
-        },
-        EventKind::StepProgress => format!("{kind} {step} {}%", percentage(event).unwrap_or(0)),
-        EventKind::StepCompleted => format!("{kind} {step}"),
-        EventKind::StepFailed => format!("{kind} {step}: {}", first_line("error")),
-        EventKind::StepCancelled => format!("{kind} {step} ({})", text("status")),
-        EventKind::StepRetrying => format!(
-            "{kind} {step} in {:.1} s: {}",
-            event
-                .data
-                .get("delay")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0),
-            first_line("error")
-        ),
-        EventKind::ExecutionPaused | EventKind::ExecutionResumed => kind.to_owned(),
-        EventKind::ExecutionEscalated => format!(
-            "{kind}: {} — fix the cause, then `dowf workflow retry {} STEP` or `dowf workflow cancel {}`",
-            first_line("error"),
-            event.execution_id,
-            event.execution_id
-        ),
-        EventKind::Notification => format!(
-            "{kind} {} {}",
-            text("channel"),
-            if event.data.get("ok") == Some(&Value::Bool(true)) {
-                "delivered"
-            } else {
-                "not delivered"
-            }
-        ),
-        EventKind::NotificationsDone => kind.to_owned(),
-        EventKind::ExecutionFinished => match text("error") {
-            "" => format!("{kind} {}", text("status")),
-            _ => format!("{kind} {}: {}", text("status"), first_line("error")),
-        },
-    }
-}
-
-fn percentage(event: &Event) -> Option<u64> {
-    event
-        .data
-        .get("percentage")
-        .and_then(Value::as_u64)
-        .map(|p| p.min(100))
-}
-
-/// Progress bars on a terminal.
+/// Progress bars on a terminal: one per running task (its progress, or a spinner, and how long
+/// it has run), one for the whole execution that moves as each step ends; finished steps are
+/// printed above them, names aligned.
 struct Bars {
     multi: MultiProgress,
-    /// The whole execution: completed top-level steps of all.
+    /// The whole execution: its steps that ended, of all its steps known so far (a loop's
+    /// iterations count once they are known).
     overall: ProgressBar,
-    roots: HashSet<String>,
-    done_roots: HashSet<String>,
+    known: HashSet<String>,
+    ended: HashSet<String>,
     /// Running task steps: their bar, and when they started (to tell their duration).
     running: HashMap<String, (ProgressBar, Option<SystemTime>)>,
     /// When the execution started, from its `execution.started` event.
     started: Option<SystemTime>,
+    /// The longest step id seen: names are padded to it.
+    width: usize,
     color: bool,
+}
+
+/// Every step of a status document's tree.
+fn all_steps<'a>(steps: &'a [StepData], out: &mut Vec<&'a StepData>) {
+    for step in steps {
+        out.push(step);
+        all_steps(&step.steps, out);
+    }
 }
 
 impl Bars {
     fn new(execution: &ExecutionData, color: bool) -> Bars {
+        let mut steps = Vec::new();
+        all_steps(execution.steps.as_deref().unwrap_or_default(), &mut steps);
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
-        let overall = multi.add(ProgressBar::new(u64::from(execution.progress.total)));
-        overall.set_style(style("{spinner} {prefix} [{bar:30}] {pos}/{len} steps"));
+        let overall = multi.add(ProgressBar::new(steps.len() as u64));
+        overall.set_style(style(OVERALL));
         overall.set_prefix(format!(
             "{} {}",
             execution.execution_id, execution.workflow_name
         ));
-        overall.enable_steady_tick(Duration::from_millis(200));
-        Bars {
+        // A stream that starts at a retry does not replay the steps done before it.
+        let done: HashSet<String> = steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Completed | StepStatus::Skipped))
+            .map(|s| s.id.clone())
+            .collect();
+        overall.set_position(done.len() as u64);
+        let bars = Bars {
             multi,
             overall,
-            roots: execution
-                .steps
+            width: steps
                 .iter()
-                .flatten()
-                .map(|s| s.id.clone())
-                .collect(),
-            done_roots: HashSet::new(),
+                .map(|s| s.id.chars().count())
+                .max()
+                .unwrap_or(0),
+            known: steps.iter().map(|s| s.id.clone()).collect(),
+            ended: done,
             running: HashMap::new(),
-            started: None,
+            // A stream that starts at a retry has no `execution.started`.
+            started: execution
+                .started_at
+                .as_deref()
+                .and_then(|at| humantime::parse_rfc3339_weak(at).ok()),
             color,
+        };
+        if execution.status == ExecutionStatus::Paused {
+            bars.pause();
+        } else {
+            bars.overall.enable_steady_tick(Duration::from_millis(200));
+        }
+        bars
+    }
+
+    /// The step's id padded to the names' width; a step not seen before counts from now on.
+    fn name(&mut self, step: &str) -> String {
+        if self.known.insert(step.to_owned()) {
+            self.overall.inc_length(1);
+        }
+        self.width = self.width.max(step.chars().count());
+        format!("{step:<width$}", width = self.width)
+    }
+
+    /// The step ended: the execution's bar moves on.
+    fn step_ended(&mut self, step: &str) {
+        if self.ended.insert(step.to_owned()) {
+            self.overall.inc(1);
         }
     }
 
-    /// A finished step's line above the bars: a mark, its id, what became of it, how long.
+    /// A paused execution's bar stands still (running steps go on) and says so.
+    fn pause(&self) {
+        self.overall.disable_steady_tick();
+        self.overall
+            .set_style(style(&OVERALL.replace("{spinner}", "‖")));
+        self.overall.set_message(" · paused");
+    }
+
+    fn resume(&self) {
+        self.overall.set_style(style(OVERALL));
+        self.overall.set_message("");
+        self.overall.enable_steady_tick(Duration::from_millis(200));
+    }
+
+    /// A finished step's line above the bars: a mark, its id, what became of it, how long, and
+    /// the error with the agent's last lines under it.
     fn finished_line(&mut self, event: &Event, word: &str, mark: &str, color: &str) {
         let step = event.step_id.clone().unwrap_or_default();
         let started = match self.running.remove(&step) {
@@ -220,23 +225,22 @@ impl Bars {
             None => None,
         };
         let took = since(started, event)
-            .map(|d| format!("  {}", human(d)))
+            .map(|d| format!("  {}", duration::human(d)))
             .unwrap_or_default();
-        let mark = self.paint(mark, color);
+        let name = self.name(&step);
+        let indent = " ".repeat(self.width + 4);
         let error = event
             .data
             .get("error")
             .and_then(Value::as_str)
-            .and_then(|e| e.lines().next())
-            .map(|e| format!(": {e}"))
+            .map(|e| format!(": {}", excerpt(e, &indent)))
             .unwrap_or_default();
+        let mark = self.paint(mark, color);
         let _ = self
             .multi
-            .println(format!("{mark} {step}  {word}{took}{error}"));
+            .println(format!("{mark} {name}  {word}{took}{error}"));
     }
-}
 
-impl Bars {
     fn paint(&self, text: &str, color: &str) -> String {
         if self.color {
             format!("{color}{text}\x1b[0m")
@@ -252,24 +256,32 @@ fn since(from: Option<SystemTime>, event: &Event) -> Option<Duration> {
     to.duration_since(from?).ok()
 }
 
+/// The execution's bar.
+const OVERALL: &str = "{spinner} {prefix} [{bar:30}] {pos}/{len} steps{msg}";
+
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";
 const YELLOW: &str = "\x1b[33m";
+
+/// A bar style from a template this module writes (never from user input), with `{took}`: how
+/// long since `started`.
+fn style_since(template: &str, started: SystemTime) -> ProgressStyle {
+    style(template).with_key(
+        "took",
+        move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let took = SystemTime::now()
+                .duration_since(started)
+                .unwrap_or_default();
+            let _ = write!(w, "{}", duration::human(took));
+        },
+    )
+}
 
 /// A bar style from a template this module writes (never from user input).
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
-}
-
-fn human(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs < 60.0 {
-        format!("{secs:.1} s")
-    } else {
-        format!("{}m {:02}s", d.as_secs() / 60, d.as_secs() % 60)
-    }
 }
 
 impl View for Bars {
@@ -286,50 +298,62 @@ impl View for Bars {
                     .get("agent")
                     .and_then(Value::as_str)
                     .unwrap_or("");
+                let name = self.name(&step);
+                let started = humantime::parse_rfc3339_weak(&event.at).ok();
+                let since = started.unwrap_or_else(SystemTime::now);
                 let bar = self
                     .multi
                     .insert_before(&self.overall, ProgressBar::new_spinner());
-                bar.set_style(style("{spinner} {prefix}  {msg}"));
-                bar.set_prefix(step.clone());
+                bar.set_style(style_since("{spinner} {prefix}  {took:>8}  {msg}", since));
+                bar.set_prefix(name);
                 bar.set_message(format!("agent {agent}"));
                 bar.enable_steady_tick(Duration::from_millis(100));
-                let started = humantime::parse_rfc3339_weak(&event.at).ok();
                 self.running.insert(step, (bar, started));
             }
-            EventKind::StepStarted => {}
+            EventKind::StepStarted => {
+                self.name(&step);
+            }
             EventKind::StepProgress => {
-                if let (Some((bar, _)), Some(p)) = (self.running.get(&step), percentage(event)) {
+                if let (Some((bar, started)), Some(p)) =
+                    (self.running.get(&step), percentage(event))
+                {
                     bar.set_position(p);
                     if bar.length() != Some(100) {
                         bar.set_length(100);
-                        bar.set_style(style("{spinner} {prefix} [{bar:30}] {pos:>3}%  {msg}"));
+                        bar.set_style(style_since(
+                            "{spinner} {prefix}  {took:>8} [{bar:30}] {pos:>3}%  {msg}",
+                            started.unwrap_or_else(SystemTime::now),
+                        ));
                     }
                 }
             }
             EventKind::StepCompleted => {
                 self.finished_line(event, "completed", "✓", GREEN);
-                if self.roots.contains(&step) && self.done_roots.insert(step) {
-                    self.overall.inc(1);
-                }
+                self.step_ended(&step);
+            }
+            EventKind::StepSkipped => {
+                self.finished_line(event, "skipped", "–", YELLOW);
+                self.step_ended(&step);
             }
             EventKind::StepCancelled => {
-                let status = event.data.get("status").and_then(Value::as_str);
-                let word = status.unwrap_or("cancelled").to_owned();
-                self.finished_line(event, &word, "–", YELLOW);
-                if status == Some("skipped")
-                    && self.roots.contains(&step)
-                    && self.done_roots.insert(step)
-                {
-                    self.overall.inc(1);
-                }
+                self.finished_line(event, "cancelled", "–", YELLOW);
+                self.step_ended(&step);
             }
-            EventKind::StepFailed => self.finished_line(event, "failed", "✗", RED),
+            EventKind::StepFailed => {
+                self.finished_line(event, "failed", "✗", RED);
+                self.step_ended(&step);
+            }
             EventKind::StepRetrying => {
-                let delay = event.data.get("delay").and_then(Value::as_f64);
-                let word = format!("retrying in {:.1} s", delay.unwrap_or(0.0));
+                let word = format!("failed, {}", retry_words(event));
                 self.finished_line(event, &word, "↻", YELLOW);
             }
-            EventKind::ExecutionPaused | EventKind::ExecutionResumed => {
+            EventKind::ExecutionPaused => {
+                self.pause();
+                self.multi
+                    .println(format!("{} {}", clock(&event.at), event.kind.as_str()))?;
+            }
+            EventKind::ExecutionResumed => {
+                self.resume();
                 self.multi
                     .println(format!("{} {}", clock(&event.at), event.kind.as_str()))?;
             }
@@ -362,7 +386,7 @@ impl View for Bars {
             _ => ("✗", RED),
         };
         let took = since(self.started, last)
-            .map(|d| format!(" in {}", human(d)))
+            .map(|d| format!(" in {}", duration::human(d)))
             .unwrap_or_default();
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -370,15 +394,24 @@ impl View for Bars {
             "{} {} {status}{took} · {}/{} steps",
             self.paint(mark, color),
             last.execution_id,
-            self.done_roots.len(),
-            self.roots.len(),
+            self.ended.len(),
+            self.known.len(),
         )?;
-        if last.kind == EventKind::ExecutionEscalated || status != "completed" {
-            writeln!(out, "{}", describe(last))?;
+        if last.kind == EventKind::ExecutionEscalated {
+            let error = last.data.get("error").and_then(Value::as_str);
+            writeln!(out, "{}", first_line(error.unwrap_or_default()))?;
+            writeln!(
+                out,
+                "{}",
+                continue_hint(&last.execution_id, last.step_id.as_deref())
+            )?;
+        } else if status != "completed" {
+            writeln!(out, "{}", plain_line(last))?;
         }
         writeln!(
             out,
-            "Details: dowf workflow execution {}",
+            "Details: {} workflow execution {}",
+            crate::program::name(),
             last.execution_id
         )?;
         out.flush()

@@ -8,7 +8,7 @@
 use crate::expr::{self, Scope};
 use crate::model::{ExecutionStatus, StepStatus, json_type};
 use crate::template;
-use crate::workflow::{Backoff, ErrorHandling, Step, StepKind, Strategy, WorkflowDocument};
+use crate::workflow::{Backoff, Branch, ErrorHandling, Step, StepKind, Strategy, WorkflowDocument};
 use serde_json::{Map, Value};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -119,6 +119,46 @@ impl Node {
     fn is_task(&self) -> bool {
         matches!(self.kind, NodeKind::Task { .. })
     }
+
+    /// How many times the task runs again after a failure (its `maxRetries`, or the default
+    /// of its strategy).
+    pub fn max_retries(&self) -> u32 {
+        retries(&self.handling)
+    }
+}
+
+/// A copy of `step` whose id, and the ids of the steps under it, end with `suffix`.
+fn with_suffix(step: &Step, suffix: &str) -> Step {
+    let mut copy = step.clone();
+    rename(&mut copy, suffix);
+    copy
+}
+
+fn rename(step: &mut Step, suffix: &str) {
+    step.id.push_str(suffix);
+    let rename_all = |steps: &mut [Step]| steps.iter_mut().for_each(|s| rename(s, suffix));
+    let rename_branch = |branch: &mut Branch| match branch {
+        Branch::One(one) => rename(one, suffix),
+        Branch::Many(many) => many.iter_mut().for_each(|s| rename(s, suffix)),
+    };
+    match &mut step.kind {
+        StepKind::Parallel(parallel) => rename_all(&mut parallel.steps),
+        StepKind::Conditional(conditional) => {
+            rename_branch(&mut conditional.then);
+            if let Some(otherwise) = &mut conditional.otherwise {
+                rename_branch(otherwise);
+            }
+        }
+        StepKind::Loop(lp) => rename(&mut lp.step, suffix),
+        StepKind::Task(_) | StepKind::Team(_) => {}
+    }
+    if let Some(fallback) = step
+        .error_handling
+        .as_mut()
+        .and_then(|eh| eh.fallback.as_mut())
+    {
+        rename(fallback, suffix);
+    }
 }
 
 impl Plan {
@@ -133,6 +173,7 @@ impl Plan {
             let id = plan.add(step, None);
             plan.roots.push(id);
         }
+        plan.add_workflow_fallbacks();
         // Steps come after their parent, so going backwards sees a step's steps first.
         for node in (0..plan.nodes.len()).rev() {
             let step = &plan.nodes[node];
@@ -156,6 +197,38 @@ impl Plan {
             plan.nodes[node].decisions_below = below;
         }
         plan
+    }
+
+    /// Gives every task that has no fallback of its own a copy of the workflow's
+    /// `errorHandling.fallback`, run once its retries are exhausted. Each copy's ids are the
+    /// fallback's suffixed with `@STEP` (`notify-oncall@deploy`), so that each run is recorded
+    /// apart. Steps inside a fallback get none: a fallback's failure fails its step.
+    fn add_workflow_fallbacks(&mut self) {
+        let Some(fallback) = self.defaults.fallback.clone() else {
+            return;
+        };
+        for node in 0..self.nodes.len() {
+            let step = &self.nodes[node];
+            if !step.is_task() || step.fallback.is_some() || self.inside_fallback(node) {
+                continue;
+            }
+            let copy = with_suffix(&fallback, &format!("@{}", step.step_id));
+            let added = self.add(&copy, Some(node));
+            self.nodes[added].fallback_for = Some(node);
+            self.nodes[node].fallback = Some(added);
+        }
+    }
+
+    /// Whether the node runs in place of a failed step (is a fallback or under one).
+    fn inside_fallback(&self, node: NodeId) -> bool {
+        let mut at = Some(node);
+        while let Some(n) = at {
+            if self.nodes[n].fallback_for.is_some() {
+                return true;
+            }
+            at = self.nodes[n].parent;
+        }
+        false
     }
 
     fn push(
@@ -184,18 +257,9 @@ impl Plan {
     fn add(&mut self, step: &Step, parent: Option<NodeId>) -> NodeId {
         let node = self.add_kind(step, parent);
         let own = step.error_handling.clone().unwrap_or_default();
-        let defaults = &self.defaults;
-        let handling = ErrorHandling {
-            strategy: own.strategy.or(defaults.strategy),
-            max_retries: own.max_retries.or(defaults.max_retries),
-            backoff: own.backoff.or(defaults.backoff),
-            initial_delay: own.initial_delay.or(defaults.initial_delay),
-            max_delay: own.max_delay.or(defaults.max_delay),
-            jitter: own.jitter.or(defaults.jitter),
-            fallback: None,
-            escalate_on_failure: own.escalate_on_failure.or(defaults.escalate_on_failure),
-            notify_on_error: own.notify_on_error.or(defaults.notify_on_error),
-        };
+        let mut handling = own.over(&self.defaults);
+        // The fallback is a node of its own (below), not part of the handling.
+        handling.fallback = None;
         self.nodes[node].handling = handling;
         self.nodes[node].timeout = step.timeout;
         if let Some(fallback) = &own.fallback {
@@ -378,7 +442,7 @@ pub enum Change {
     },
     /// A step failed for good and `escalateOnFailure` asks a person to decide: the execution
     /// waits for `retry` or `cancel`.
-    Escalated { error: String },
+    Escalated { node: NodeId, error: String },
     /// A running task must be ended (its process group signalled).
     Kill { node: NodeId },
     /// The execution ended.
@@ -614,6 +678,11 @@ impl ExecutionState {
         self.status[node]
     }
 
+    /// Whether the workflow went on past this failed step (`strategy: continue`).
+    pub fn continued(&self, node: NodeId) -> bool {
+        self.continued[node]
+    }
+
     /// The execution's end, once it has one.
     pub fn finished(&self) -> Option<ExecutionStatus> {
         self.finished
@@ -644,7 +713,7 @@ impl ExecutionState {
         for &child in &children[from..] {
             match self.status[child] {
                 StepStatus::Completed | StepStatus::Skipped => continue,
-                StepStatus::Pending | StepStatus::Running => {
+                StepStatus::Pending | StepStatus::Running | StepStatus::Retrying => {
                     self.next_in_node(child, reach);
                 }
                 StepStatus::Failed | StepStatus::Cancelled => {}
@@ -969,7 +1038,10 @@ impl ExecutionState {
             self.settle(node, changes);
         } else if step.handling.escalate_on_failure == Some(true) {
             self.escalated = true;
-            changes.push(Change::Escalated { error: message });
+            changes.push(Change::Escalated {
+                node,
+                error: message,
+            });
         } else {
             if self.failure.is_none() {
                 self.failure = Some(message);
@@ -993,15 +1065,76 @@ impl ExecutionState {
 
     /// Cancels the execution (or times it out): running tasks are ended, nothing new starts,
     /// and it ends with `status` once none runs.
+    /// The first stop wins: a timeout during a cancel (or a second cancel) keeps the first's
+    /// status and reason.
     pub fn cancel(&mut self, status: ExecutionStatus, reason: String) -> Vec<Change> {
         let mut changes = Vec::new();
         if self.finished.is_some() {
             return changes;
         }
-        self.stop = Some((status, reason));
+        self.stop.get_or_insert((status, reason));
         self.kill_running(&mut changes);
         self.finish_if_done(&mut changes);
         changes
+    }
+
+    /// The status a cancel or timeout under way will end the execution with, and its reason.
+    pub fn stopping_as(&self) -> Option<(ExecutionStatus, &str)> {
+        self.stop
+            .as_ref()
+            .map(|(status, reason)| (*status, reason.as_str()))
+    }
+
+    /// After [`Self::restore`] of an execution that had not ended: a step that failed for good
+    /// and was not continued past was stopping it (`error`, the step's), unless the execution
+    /// waits for a person. `error` gives a step's recorded error by id. Returns what that
+    /// decides now: the ends of the tasks still running, or the execution's end.
+    pub fn resume_failure<'a>(
+        &mut self,
+        escalated: bool,
+        error: impl Fn(&str) -> Option<&'a str>,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if escalated {
+            self.escalated = true;
+            return changes;
+        }
+        // A task's failure is the cause; a composite fails alone only when its condition or
+        // its items could not be evaluated. A failed fallback stands for its step, and a step
+        // under `continue` stops nothing.
+        let stopped = |n: &NodeId| {
+            let node = &self.plan.nodes[*n];
+            self.status[*n] == StepStatus::Failed
+                && !self.continued[*n]
+                && node.fallback_for.is_none()
+                && node.handling.strategy != Some(Strategy::Continue)
+        };
+        let nodes = 0..self.plan.nodes.len();
+        let failed = nodes
+            .clone()
+            .filter(|n| self.plan.nodes[*n].is_task())
+            .find(stopped)
+            .or_else(|| nodes.clone().find(stopped));
+        if let Some(node) = failed
+            && self.failure.is_none()
+        {
+            let step_id = &self.plan.nodes[node].step_id;
+            self.failure = Some(match error(step_id) {
+                Some(error) => format!("step `{step_id}` failed: {error}"),
+                None => format!("step `{step_id}` failed"),
+            });
+            self.kill_running(&mut changes);
+            self.finish_if_done(&mut changes);
+        }
+        changes
+    }
+
+    /// After [`Self::restore`]: `node`, recorded as running while no attempt of its own runs,
+    /// is running its fallback.
+    pub fn resume_fallback(&mut self, node: NodeId) {
+        if self.plan.nodes[node].fallback.is_some() {
+            self.in_fallback[node] = true;
+        }
     }
 
     /// Lets a task whose retry delay has passed start again.
@@ -1337,12 +1470,17 @@ impl ExecutionState {
         self.done_roots
     }
 
-    /// The first top-level step that has not finished: the API's `currentStep`.
+    /// The first top-level step that has not finished, or that failed and holds the execution
+    /// (escalated, or stopping it): the API's `currentStep`. An escalated execution's current
+    /// step is the one that waits for a person, not the one after it.
     pub fn current_step(&self) -> Option<&str> {
-        // The steps before this prefix have finished.
+        // The steps before this prefix are done.
         self.plan.roots[self.roots_finished_prefix.get()..]
             .iter()
-            .find(|&&r| !self.status[r].is_finished())
+            .find(|&&r| {
+                !self.status[r].is_finished()
+                    || (self.status[r] == StepStatus::Failed && !self.continued[r])
+            })
             .map(|&r| self.plan.nodes[r].step_id.as_str())
     }
 }
@@ -1351,8 +1489,9 @@ fn input_names(input: Option<&crate::workflow::Inputs>) -> Vec<String> {
     input.map(|i| i.names().to_vec()).unwrap_or_default()
 }
 
-/// How many times a failed task runs again: `maxRetries`, or 3 under strategy `retry`.
-fn retries(handling: &ErrorHandling) -> u32 {
+/// How many times a failed task runs again: `maxRetries`, else 3 under `strategy: retry`, else
+/// none.
+pub fn retries(handling: &ErrorHandling) -> u32 {
     match (handling.max_retries, handling.strategy) {
         (Some(n), _) => n,
         (None, Some(Strategy::Retry)) => 3,
@@ -1793,6 +1932,54 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_second_stop_keeps_the_first_ones_status_and_reason() {
+        let mut state = saas();
+        let research = node(&state, "market-research");
+        state.start(research);
+        state.cancel(ExecutionStatus::Cancelled, "first".into());
+        state.cancel(ExecutionStatus::TimedOut, "second".into());
+        assert_eq!(
+            state.stopping_as(),
+            Some((ExecutionStatus::Cancelled, "first"))
+        );
+        let changes = state.fail(research, "killed".into());
+        assert!(changes.iter().any(|c| matches!(c,
+            Change::Finished { status: ExecutionStatus::Cancelled, error: Some(e) } if e == "first")));
+    }
+
+    #[test]
+    fn a_restored_execution_whose_step_failed_stops_and_ends_failed_once_nothing_runs() {
+        let mut state = saas();
+        run_ok(&mut state, "market-research", json!("r"));
+        run_ok(&mut state, "product-strategy", json!("s"));
+        let (backend, frontend) = (node(&state, "backend-dev"), node(&state, "frontend-dev"));
+        state.start(backend);
+        state.start(frontend);
+        state.fail(backend, "broke".into());
+        let statuses: BTreeMap<String, (StepStatus, u32)> = state
+            .plan()
+            .nodes()
+            .map(|(id, n)| (n.step_id.clone(), (state.status(id), state.attempts(id))))
+            .collect();
+        let mut restored =
+            ExecutionState::restore(state.plan().clone(), json!({}), &statuses, BTreeMap::new());
+        let changes =
+            restored.resume_failure(false, |step| (step == "backend-dev").then_some("broke"));
+        assert!(
+            matches!(&changes[..], [Change::Kill { node }] if *node == frontend),
+            "{changes:?}"
+        );
+        assert!(restored.ready().is_empty());
+        let changes = restored.fail(frontend, "killed".into());
+        assert!(
+            changes.iter().any(|c| matches!(c,
+            Change::Finished { status: ExecutionStatus::Failed, error: Some(e) }
+                if e == "step `backend-dev` failed: broke")),
+            "{changes:?}"
+        );
+    }
+
     fn conditional_doc() -> Value {
         json!({"name": "c", "steps": [
             task("testing", Value::Null, Some("test-results")),
@@ -2095,6 +2282,63 @@ mod tests {
     }
 
     #[test]
+    fn the_workflows_fallback_stands_in_for_each_step_without_its_own() {
+        let mut own = task("own", Value::Null, None);
+        own["errorHandling"] =
+            json!({"fallback": {"id": "own-b", "type": "task", "agent": "b", "task": "t"}});
+        let doc = json!({"name": "wf", "steps": [
+                task("first", Value::Null, Some("result")),
+                task("second", Value::Null, None),
+                own,
+            ],
+            "errorHandling": {"maxRetries": 1,
+                "fallback": {"id": "page", "type": "task", "agent": "b", "task": "t"}}});
+        let mut state = ExecutionState::new(plan(doc), json!({}));
+        let first = node(&state, "first");
+        let changes = fail_once(&mut state, "first");
+        assert!(
+            matches!(&changes[..], [Change::Retry { .. }]),
+            "{changes:?}"
+        );
+        state.wake(first);
+        let changes = fail_once(&mut state, "first");
+        assert!(
+            matches!(&changes[..], [Change::Step { error: Some(e), .. }] if e.contains("page@first")),
+            "{changes:?}"
+        );
+        assert_eq!(ids(&state, &state.ready()), ["page@first"]);
+        let changes = run_ok(&mut state, "page@first", json!("paged"));
+        assert!(changes.contains(&Change::Output {
+            node: first,
+            value: json!("paged")
+        }));
+        assert_eq!(state.status(first), StepStatus::Completed);
+        // Each step has its own copy, under its own ids; a step's own fallback wins.
+        let second = node(&state, "second");
+        assert_eq!(
+            state
+                .plan()
+                .node(state.plan().node(second).fallback.expect("copy"))
+                .step_id,
+            "page@second"
+        );
+        let own = node(&state, "own");
+        assert_eq!(
+            state
+                .plan()
+                .node(state.plan().node(own).fallback.expect("own"))
+                .step_id,
+            "own-b"
+        );
+        let page = node(&state, "page@first");
+        assert_eq!(
+            state.plan().node(page).fallback,
+            None,
+            "no fallback in a fallback"
+        );
+    }
+
+    #[test]
     fn a_failing_fallback_fails_the_step() {
         let mut state = with_handling(json!({"strategy": "fallback",
             "fallback": {"id": "plan-b", "type": "task", "agent": "b", "task": "t"}}));
@@ -2135,10 +2379,15 @@ mod tests {
             with_handling(json!({"strategy": "retry", "maxRetries": 0, "escalateOnFailure": true}));
         let changes = fail_once(&mut state, "flaky");
         assert!(
-            matches!(changes.last(), Some(Change::Escalated { error }) if error.contains("flaky"))
+            matches!(changes.last(), Some(Change::Escalated { error, .. }) if error.contains("flaky"))
         );
         assert!(state.ready().is_empty());
         assert_eq!(state.finished(), None);
+        assert_eq!(
+            state.current_step(),
+            Some("flaky"),
+            "the failed step waits, not the one after it"
+        );
         let flaky = node(&state, "flaky");
         let changes = state.retry_step(flaky).expect("retry");
         assert!(changes.contains(&Change::Step {

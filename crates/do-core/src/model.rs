@@ -10,7 +10,10 @@ use std::str::FromStr;
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            schemars::JsonSchema,
+        )]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -97,13 +100,19 @@ wire_enum!(
         Failed = "failed",
         Skipped = "skipped",
         Cancelled = "cancelled",
+        // Only in the status document: a task that failed and waits for its next attempt
+        // (`retryAt`); the engine and the store keep it `pending`.
+        Retrying = "retrying",
     }
 );
 
 impl StepStatus {
     /// Returns whether the step has ended.
     pub fn is_finished(self) -> bool {
-        !matches!(self, StepStatus::Pending | StepStatus::Running)
+        !matches!(
+            self,
+            StepStatus::Pending | StepStatus::Running | StepStatus::Retrying
+        )
     }
 }
 
@@ -160,11 +169,17 @@ wire_enum!(
     }
 );
 
+/// What an agent's name and a team's id look like (the daemon's rule).
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";
+
 /// A named group of agents; a `team` step runs on one member, chosen by the strategy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamSpec {
+    #[schemars(regex(pattern = NAME_PATTERN))]
     pub id: String,
+    /// Registered agents, each once.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub members: Vec<String>,
     pub strategy: TeamStrategy,
 }
@@ -177,12 +192,14 @@ wire_enum!(
 /// A named executor on this machine: a program started with an argv (no shell), or a script run
 /// by `sh -c`. Task text and inputs reach it through stdin and the environment, never through
 /// the command line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentSpec {
+    #[schemars(regex(pattern = NAME_PATTERN))]
     pub name: String,
     pub kind: AgentKind,
     /// For `command`: program and arguments. For `shell`: `["sh", "-c", SCRIPT]`.
+    #[schemars(length(min = 1), extend("prefixItems" = [{"type": "string", "minLength": 1}]))]
     pub command: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -193,6 +210,7 @@ pub struct AgentSpec {
     pub description: Option<String>,
     /// Most steps this agent runs at once, across executions (none: only the daemon's limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = u32::MAX))]
     pub concurrency: Option<u32>,
     /// Variables whose values are secrets: only where to find each value is stored, and it is
     /// read when a step starts.
@@ -201,14 +219,16 @@ pub struct AgentSpec {
 }
 
 /// A secret environment variable of an agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretEnv {
     /// The variable's name in the agent's environment.
+    #[schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub name: String,
     /// A file holding the value (its content, less one final newline); without it, the value
     /// is the daemon's own variable of the same name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^/"))]
     pub file: Option<String>,
 }
 

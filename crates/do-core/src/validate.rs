@@ -32,7 +32,9 @@ const MAX_QUOTED: usize = 64;
 
 /// One problem with a document, located by its JSON path (`steps[2].steps[1].input`; `` (empty)
 /// for the root).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Diagnostic {
     pub path: String,
     pub message: String,

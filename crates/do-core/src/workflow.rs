@@ -272,6 +272,24 @@ pub struct ErrorHandling {
     pub notify_on_error: Option<bool>,
 }
 
+impl ErrorHandling {
+    /// A step's handling, completed by the workflow's for each field the step leaves unset; the
+    /// fallback is the step's own.
+    pub fn over(&self, defaults: &ErrorHandling) -> ErrorHandling {
+        ErrorHandling {
+            strategy: self.strategy.or(defaults.strategy),
+            max_retries: self.max_retries.or(defaults.max_retries),
+            backoff: self.backoff.or(defaults.backoff),
+            initial_delay: self.initial_delay.or(defaults.initial_delay),
+            max_delay: self.max_delay.or(defaults.max_delay),
+            jitter: self.jitter.or(defaults.jitter),
+            fallback: self.fallback.clone(),
+            escalate_on_failure: self.escalate_on_failure.or(defaults.escalate_on_failure),
+            notify_on_error: self.notify_on_error.or(defaults.notify_on_error),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {

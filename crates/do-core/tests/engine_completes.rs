@@ -282,7 +282,10 @@ fn drive(doc: &Value, choices: &[u8], events: Events) -> Result<Run, TestCaseErr
             .plan()
             .roots()
             .iter()
-            .find(|&&r| !state.status(r).is_finished())
+            .find(|&&r| {
+                !state.status(r).is_finished()
+                    || (state.status(r) == StepStatus::Failed && !state.continued(r))
+            })
             .map(|&r| state.plan().node(r).step_id.as_str());
         prop_assert_eq!(state.current_step(), first_unfinished, "{}", doc);
         prop_assert!(state.completed_roots() <= state.plan().roots().len());

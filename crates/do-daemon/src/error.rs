@@ -21,6 +21,10 @@ pub enum DaemonError {
         socket.display()
     )]
     SocketInUse { socket: PathBuf },
+    #[error(
+        "{task} of the daemon stopped: {how}; the daemon exits so that it can be started again (see daemon.log)"
+    )]
+    TaskEnded { task: &'static str, how: String },
     #[error(transparent)]
     Store(#[from] do_store::StoreError),
 }

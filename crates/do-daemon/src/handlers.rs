@@ -51,6 +51,7 @@ pub(crate) async fn handle(
         }) => {
             return crate::status::watch(shared, conn, id, &execution_id, notifications).await;
         }
+        Request::ExecutionLogs(logs) => return crate::logs::stream(shared, conn, id, logs).await,
         Request::StopDaemon(stop) => {
             shared
                 .stop_now
@@ -173,6 +174,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::DaemonStatus(_) => daemon_status(shared),
         Request::Hello(_)
         | Request::WatchExecution(_)
+        | Request::ExecutionLogs(_)
         | Request::StopDaemon(_)
         | Request::CancelExecution(_)
         | Request::PauseExecution(_)
@@ -384,7 +386,7 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     }
     let input = execution_input(shared, params.input)?;
     check_runners(shared, &workflow.id, &workflow.document)?;
-    check_notifications(params.notifications.as_ref())?;
+    check_notifications(shared, params.notifications.as_ref())?;
     let now = time::now_ms();
     let record = new_execution(&workflow, input, params.priority, params.notifications, now);
     let event = shared
@@ -400,9 +402,9 @@ pub(crate) fn execution_input(shared: &Shared, input: Option<Value>) -> Result<V
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => Value::Object(map),
         Some(other) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("`input` must be a JSON object, found {}", json_type(&other)),
+            return Err(field_error(
+                "input",
+                &format!("must be a JSON object, found {}", json_type(&other)),
             ));
         }
     };
@@ -411,7 +413,11 @@ pub(crate) fn execution_input(shared: &Shared, input: Option<Value>) -> Result<V
         shared.config.limits.input_bytes,
         "the execution's input",
         "limits.input_bytes",
-    )?;
+    )
+    .map_err(|e| {
+        let details = json!({"errors": [{"path": "input", "message": e.message}]});
+        e.with_details(details)
+    })?;
     Ok(input)
 }
 
@@ -436,13 +442,21 @@ pub(crate) fn check_runners(
     .with_details(json!({ "errors": missing })))
 }
 
-fn check_notifications(notifications: Option<&Value>) -> Result<(), ApiError> {
+/// Checks an execute request's `notifications`; the error names the field in
+/// `details.errors`, as a document's errors do.
+fn check_notifications(shared: &Shared, notifications: Option<&Value>) -> Result<(), ApiError> {
     if let Some(notifications) = notifications {
-        crate::notify::Notifications::from_value(notifications).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidRequest, format!("`notifications`: {e}"))
-        })?;
+        crate::notify::Notifications::from_value(notifications)
+            .and_then(|n| n.check_config(&shared.config.notify))
+            .map_err(|e| field_error(&e.path, &e.message))?;
     }
     Ok(())
+}
+
+/// An `invalid_request` about one field of the request, with its path in `details.errors`.
+pub(crate) fn field_error(path: &str, message: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, format!("`{path}`: {message}"))
+        .with_details(json!({"errors": [{"path": path, "message": message}]}))
 }
 
 /// A queued execution of the workflow's current version.
@@ -651,7 +665,7 @@ fn run_workflow(shared: &Shared, params: RunWorkflow) -> Answer {
     let (document, warnings) = checked_document(shared, &params.document)?;
     let input = execution_input(shared, params.input)?;
     check_runners(shared, &document.name, &document)?;
-    check_notifications(params.notifications.as_ref())?;
+    check_notifications(shared, params.notifications.as_ref())?;
     let now = time::now_ms();
     let (outcome, workflow, record, event) = shared
         .store()
@@ -922,5 +936,6 @@ fn daemon_status(shared: &Shared) -> Answer {
             .running_steps
             .load(std::sync::atomic::Ordering::Relaxed),
         max_parallel: u32::try_from(shared.config.max_parallel).unwrap_or(u32::MAX),
+        log_lines_dropped: crate::log_lines_dropped(),
     })
 }

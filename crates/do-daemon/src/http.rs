@@ -8,7 +8,7 @@ mod schedules;
 
 use crate::error::DaemonError;
 use crate::handlers::{Answer, Data};
-use crate::{Shared, handlers, ids, status, time};
+use crate::{Shared, handlers, http_lists, ids, status, time};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request as HttpRequest, State};
@@ -17,10 +17,10 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use do_core::model::{Priority, WorkflowStatus};
+use do_core::model::{ExecutionStatus, Priority};
 use do_proto::{
     ApiError, ById, CancelExecution, CreateWorkflow, DeleteWorkflow, Envelope, ErrorCode,
-    ExecuteWorkflow, ListWorkflows, Metadata, Request, RetryStep, UpdateWorkflow, default_limit,
+    EventKind, ExecuteWorkflow, Metadata, Request, RetryStep, UpdateWorkflow,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -122,18 +122,17 @@ pub(crate) async fn start(
         );
     }
     tracing::info!(address = %local, "HTTP API ready");
+    let limits = shared.config.http_limits;
     let app = router(shared);
-    Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the HTTP API stopped");
-        }
-    }))
+    Ok(tokio::spawn(crate::http_listener::serve(
+        listener, app, limits,
+    )))
 }
 
 fn router(shared: Arc<Shared>) -> Router {
     const EXEC: &str = "/agents/workflows/executions/{id}";
-    Router::new()
-        .route("/agents/workflows", post(create).get(list))
+    let routes = Router::new()
+        .route("/agents/workflows", post(create).get(http_lists::list))
         .route(
             "/agents/workflows/{id}",
             get(get_workflow)
@@ -141,6 +140,10 @@ fn router(shared: Arc<Shared>) -> Router {
                 .delete(delete_workflow),
         )
         .route("/agents/workflows/{id}/execute", post(execute))
+        .route(
+            "/agents/workflows/executions",
+            get(http_lists::list_executions),
+        )
         .route(EXEC, get(get_execution))
         .route(&format!("{EXEC}/cancel"), post(cancel))
         .route(&format!("{EXEC}/pause"), post(pause))
@@ -148,18 +151,69 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{EXEC}/steps/{{step_id}}/retry"), post(retry))
         .route(&format!("{EXEC}/events"), get(events))
         .merge(schedules::routes())
+        .route(&format!("{EXEC}/logs"), get(logs))
+        .merge(crate::http_registry::routes())
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .layer(DefaultBodyLimit::disable())
-        .with_state(shared.clone())
+        .with_state(shared.clone());
+    // Around the whole router, not each route: a 405 gets its `Allow` header outside the
+    // routes' layers. The dashboard's pages answer HTML, so they sit outside it.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::map_response(envelope_errors))
         .merge(crate::dashboard::router(shared))
 }
 
-fn metadata() -> Metadata {
+pub(crate) fn metadata() -> Metadata {
     Metadata {
         request_id: ids::new_id("req"),
         timestamp: time::rfc3339(time::now_ms()),
+        next_offset: None,
     }
+}
+
+/// Wraps the errors axum answers by itself (405, a path it cannot decode, …) in the envelope,
+/// so that every answer is the API's JSON.
+async fn envelope_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        format!("method not allowed on this path; it allows {allowed} (docs/http-api.md)")
+    } else if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let code = if status.is_server_error() {
+        ErrorCode::Internal
+    } else {
+        ErrorCode::InvalidRequest
+    };
+    let mut answer = error_with(status, ApiError::new(code, message));
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }
 
 pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
@@ -168,17 +222,19 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-fn error_with(status: StatusCode, error: ApiError) -> Response {
+pub(crate) fn error_with(status: StatusCode, error: ApiError) -> Response {
     (status, axum::Json(Envelope::<Data>::err(error, metadata()))).into_response()
 }
 
-fn reply(ok: StatusCode, answer: Answer) -> Response {
+pub(crate) fn reply(ok: StatusCode, answer: Answer) -> Response {
     match answer {
         Ok(data) => (ok, axum::Json(Envelope::ok(data, metadata()))).into_response(),
         Err(error) => error_with(status_of(error.code), error),
@@ -200,8 +256,7 @@ async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Nex
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match given {
         Some(given)
             if !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
@@ -212,7 +267,7 @@ async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Nex
             let mut response = error_with(
                 StatusCode::UNAUTHORIZED,
                 ApiError::new(
-                    ErrorCode::InvalidRequest,
+                    ErrorCode::Unauthorized,
                     "missing or wrong API key: send `Authorization: Bearer KEY`; \
                      `do daemon api-key` prints the key",
                 ),
@@ -224,6 +279,15 @@ async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Nex
             response
         }
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme's case does not matter
+/// (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 async fn no_route() -> Response {
@@ -249,9 +313,18 @@ fn too_large(limit: u64) -> Response {
     )
 }
 
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+fn declares_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// The request's JSON body, at most `limits.request_bytes` like a socket request; an empty
-/// body is `{}` where `empty_ok`.
-async fn read_json(
+/// body is `{}` where `empty_ok`. A body of another media type is refused, not guessed at.
+pub(crate) async fn read_json(
     shared: &Shared,
     headers: &HeaderMap,
     body: Body,
@@ -271,6 +344,15 @@ async fn read_json(
     if empty_ok && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
+    if !declares_json(headers) {
+        return Err(error_with(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "the request body must be JSON: send `Content-Type: application/json`",
+            ),
+        ));
+    }
     serde_json::from_slice(&bytes).map_err(|e| {
         error_with(
             StatusCode::BAD_REQUEST,
@@ -283,7 +365,7 @@ async fn read_json(
 }
 
 /// A 400 naming the body field at fault, in the shape of the document errors.
-fn bad_field(path: &str, message: String) -> Response {
+pub(crate) fn bad_field(path: &str, message: String) -> Response {
     error_with(
         StatusCode::BAD_REQUEST,
         ApiError::new(ErrorCode::InvalidRequest, format!("{path}: {message}"))
@@ -303,8 +385,20 @@ fn object(body: Value) -> Result<serde_json::Map<String, Value>, Response> {
     }
 }
 
-async fn call(shared: &Arc<Shared>, ok: StatusCode, request: Request) -> Response {
-    reply(ok, handlers::dispatch(shared, request).await)
+pub(crate) async fn call(shared: &Arc<Shared>, ok: StatusCode, request: Request) -> Response {
+    let answer = handlers::dispatch(shared, request)
+        .await
+        .map_err(|mut error| {
+            // The handlers' conflicts name the CLI's flags; over HTTP they are query parameters.
+            if error.code == ErrorCode::Conflict {
+                error.message = error
+                    .message
+                    .replace("pass `--force`", "add `?force=true`")
+                    .replace("pass `--replace`", "add `?replace=true`");
+            }
+            error
+        });
+    reply(ok, answer)
 }
 
 async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
@@ -316,44 +410,6 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         &shared,
         StatusCode::CREATED,
         Request::CreateWorkflow(CreateWorkflow { document }),
-    )
-    .await
-}
-
-async fn list(
-    State(shared): State<Arc<Shared>>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(Query(query)) = query else {
-        return bad_field("query", "cannot parse the query string".to_owned());
-    };
-    let status = match query.get("status") {
-        None => None,
-        Some(s) => match serde_json::from_value::<WorkflowStatus>(Value::String(s.clone())) {
-            Ok(status) => Some(status),
-            Err(e) => return bad_field("status", e.to_string()),
-        },
-    };
-    let mut numbers = [default_limit(), 0];
-    for (slot, name) in numbers.iter_mut().zip(["limit", "offset"]) {
-        if let Some(text) = query.get(name) {
-            match text.parse::<u32>() {
-                Ok(n) => *slot = n,
-                Err(_) => return bad_field(name, format!("`{text}` is not a whole number")),
-            }
-        }
-    }
-    let [limit, offset] = numbers;
-    call(
-        &shared,
-        StatusCode::OK,
-        Request::ListWorkflows(ListWorkflows {
-            status,
-            category: query.get("category").cloned(),
-            all: false,
-            limit,
-            offset,
-        }),
     )
     .await
 }
@@ -381,7 +437,7 @@ async fn update_workflow(
 async fn delete_workflow(
     State(shared): State<Arc<Shared>>,
     UrlPath(id): UrlPath<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: http_lists::QueryResult,
 ) -> Response {
     let force = match query
         .as_ref()
@@ -422,7 +478,76 @@ async fn execute(
         priority,
         notifications: body.remove("notifications").filter(|v| !v.is_null()),
     });
-    call(&shared, StatusCode::ACCEPTED, request).await
+    // Subscribed before the execution exists, so that its start cannot be missed.
+    let mut events = shared.events.subscribe();
+    let answer = match handlers::dispatch(&shared, request).await {
+        Ok(data) => started(&shared, &mut events, &data, &headers).await,
+        Err(error) => Err(error),
+    };
+    reply(StatusCode::ACCEPTED, answer)
+}
+
+/// Longest the execute answer waits for the scheduler to start an execution it has room for.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The execute answer: the execution as it started (`startedAt`, `currentStep`,
+/// `estimatedCompletion`) when the scheduler has room for it, else as queued, with the URL
+/// where it can be followed.
+async fn started(
+    shared: &Shared,
+    events: &mut tokio::sync::broadcast::Receiver<do_proto::Event>,
+    queued: &Data,
+    headers: &HeaderMap,
+) -> Answer {
+    let mut execution: do_proto::ExecutionData = serde_json::from_str(queued.get())
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let id = execution.execution_id.clone();
+    let running = shared
+        .running_steps
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if execution.status == ExecutionStatus::Queued && running < shared.config.max_parallel as u64 {
+        let start = async {
+            loop {
+                match events.recv().await {
+                    Ok(event)
+                        if event.execution_id == id
+                            && matches!(
+                                event.kind,
+                                EventKind::ExecutionStarted | EventKind::ExecutionFinished
+                            ) =>
+                    {
+                        break;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    _ => {}
+                }
+            }
+        };
+        if tokio::time::timeout(START_WAIT, start).await.is_ok() {
+            execution = status::execution_data(shared, &id, false)?;
+        }
+    }
+    // The execution's dashboard page, served by this same listener.
+    execution.tracking_url = Some(format!("http://{}/executions/{id}", host(shared, headers)));
+    handlers::to_data(&execution)
+}
+
+/// The authority clients reach this listener at: the request's `Host`, else the configured
+/// address.
+fn host(shared: &Shared, headers: &HeaderMap) -> String {
+    let given = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    match (given, shared.config.http) {
+        (Some(host), _) => host.to_owned(),
+        (None, Some(addr)) => addr.to_string(),
+        (None, None) => DEFAULT_HTTP_ADDR.to_owned(),
+    }
 }
 
 async fn get_execution(
@@ -507,6 +632,47 @@ pub(crate) async fn events(
         .into_response()
 }
 
+/// Server-Sent Events of an execution's step logs (`executions.logs`): `?stepId=`,
+/// `&attempt=`, `&follow=true`; each SSE event named after its entry (`attempt`, `lines`,
+/// `end`).
+pub(crate) async fn logs(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return bad_field("query", "cannot parse the query string".to_owned());
+    };
+    let attempt = match query.get("attempt").map(|a| a.parse::<u32>()) {
+        None => None,
+        Some(Ok(attempt)) => Some(attempt),
+        Some(Err(_)) => return bad_field("attempt", "not a whole number".to_owned()),
+    };
+    let follow = match query.get("follow").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return bad_field("follow", format!("`{other}` is not true or false")),
+    };
+    let request = do_proto::Logs {
+        id,
+        step_id: query.get("stepId").cloned(),
+        attempt,
+        follow,
+    };
+    if let Err(error) = crate::logs::check(&shared, &request) {
+        return reply(StatusCode::OK, Err(error));
+    }
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let request_id = ids::new_id("req");
+        let mut sink = ChannelSink(tx);
+        crate::logs::stream(&shared, &mut sink, &request_id, request).await;
+    });
+    Sse::new(EnvelopeStream(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
 struct ChannelSink(mpsc::Sender<Envelope<Data>>);
 
 impl status::Sink for ChannelSink {
@@ -514,6 +680,7 @@ impl status::Sink for ChannelSink {
         let metadata = Metadata {
             request_id: request_id.to_owned(),
             timestamp: time::rfc3339(time::now_ms()),
+            next_offset: None,
         };
         self.0
             .send(Envelope::ok(data, metadata))
@@ -525,6 +692,7 @@ impl status::Sink for ChannelSink {
         let metadata = Metadata {
             request_id: request_id.to_owned(),
             timestamp: time::rfc3339(time::now_ms()),
+            next_offset: None,
         };
         self.0
             .send(Envelope::err(error, metadata))

@@ -7,8 +7,16 @@ mod dashboard;
 mod error;
 mod handlers;
 mod http;
+mod http_listener;
+mod http_lists;
+mod http_registry;
 mod ids;
+mod log;
+mod logs;
 mod notify;
+pub mod openapi;
+mod openapi_examples;
+mod reaper;
 mod runner;
 mod schedule_api;
 mod schedule_task;
@@ -19,6 +27,8 @@ mod time;
 
 pub use error::DaemonError;
 pub use http::{DEFAULT_HTTP_ADDR, api_key_path, ensure_api_key, http_addr_path, rotate_api_key};
+pub use http_listener::HttpLimits;
+pub use log::{LogLine, log_line, log_lines_dropped};
 pub use notify::NotifyConfig;
 
 use do_core::model::AgentSpec;
@@ -46,6 +56,12 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Where the HTTP API listens, if anywhere (port 0: any free port, see `http.addr`).
     pub http: Option<std::net::SocketAddr>,
+    /// How long and how many HTTP clients the listener serves.
+    pub http_limits: HttpLimits,
+    /// Whether `POST /agents/registry` may register an agent (a command the daemon's user
+    /// runs) when the HTTP API listens beyond loopback
+    /// (`daemon.allow_remote_agent_registration`).
+    pub allow_remote_agent_registration: bool,
     pub limits: Limits,
 }
 
@@ -66,6 +82,10 @@ pub struct Limits {
     /// One request line on the socket; a longer one is refused and its connection closed
     /// (`limits.request_bytes`).
     pub request_bytes: u64,
+    /// All request lines being read on the socket at once, past 16 KiB each; a connection
+    /// whose line would go past it is refused and closed (`limits.pending_request_bytes`,
+    /// by default 4 × `request_bytes`).
+    pub pending_request_bytes: u64,
 }
 
 /// What a step's output over its limit does.
@@ -90,6 +110,7 @@ impl Default for Limits {
             output_overflow: Overflow::Fail,
             log_bytes: 64 * MIB,
             request_bytes: 16 * MIB,
+            pending_request_bytes: 64 * MIB,
         }
     }
 }
@@ -116,6 +137,8 @@ impl Config {
             kill_grace: Duration::from_secs(5),
             notify: NotifyConfig::default(),
             http: None,
+            http_limits: HttpLimits::default(),
+            allow_remote_agent_registration: false,
             limits: Limits::default(),
         }
     }
@@ -131,6 +154,8 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     pub(crate) scheduler: mpsc::UnboundedSender<scheduler::Message>,
     pub(crate) events: broadcast::Sender<do_proto::Event>,
+    /// Every line written to a step's log, for `executions.logs` with `follow`.
+    pub(crate) log_lines: logs::LogLines,
     pub(crate) started_at: i64,
     /// Attempts running now, for `daemon.status`.
     pub(crate) running_steps: AtomicU64,
@@ -211,6 +236,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     create_private_dir(&config.data_dir)?;
     raise_fd_limit();
     let _lock = lock_data_dir(&config.data_dir)?;
+    reaper::start();
     let store = Store::open(&config.database_path())?;
     let listener = server::bind(&config.socket)?;
 
@@ -218,11 +244,14 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     // Watchers that fall behind re-read the store, so a short ring is enough; it holds its
     // last events in memory for as long as the daemon runs.
     let (events, _) = broadcast::channel(256);
+    // Followers that fall behind read the log files again, as watchers re-read the store.
+    let (log_lines, _) = broadcast::channel(1024);
     let shared = Arc::new(Shared {
         config,
         store: Mutex::new(store),
         scheduler: scheduler_tx,
         events,
+        log_lines,
         started_at: time::now_ms(),
         running_steps: AtomicU64::new(0),
         shutdown: tokio::sync::Notify::new(),
@@ -243,10 +272,18 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     tracing::info!(socket = %shared.config.socket.display(), pid = std::process::id(), "daemon ready");
     on_ready();
 
-    server::serve(shared.clone(), listener).await;
+    let mut vital = vec![("the scheduler", scheduler), ("the schedules", schedules)];
+    vital.extend(http_server.map(|server| ("the HTTP API", server)));
+    supervise(server::serve(shared.clone(), listener), &mut vital).await?;
+    let mut vital = vital.into_iter();
+    let scheduler = vital.next().map(|(_, task)| task);
+    let schedules = vital.next().map(|(_, task)| task);
+    let http_server = vital.next().map(|(_, task)| task);
 
     tracing::info!("daemon stopping");
-    schedules.abort();
+    if let Some(schedules) = schedules {
+        schedules.abort();
+    }
     if let Some(server) = http_server {
         // Open event streams end with the runtime; no new request starts.
         server.abort();
@@ -258,10 +295,51 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
         reply: done_tx,
     });
     let _ = done_rx.await;
-    let _ = scheduler.await;
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
     let _ = fs::remove_file(&shared.config.socket);
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// Runs `serve` (the socket server) until it returns, when a stop was asked for. The `vital`
+/// tasks run as long as the daemon does: if one ends first, or panics, the daemon can no
+/// longer do its job while it would still answer as if it could, so it fails instead (and a
+/// service manager restarts it).
+async fn supervise(
+    serve: impl Future<Output = ()>,
+    vital: &mut [(&'static str, tokio::task::JoinHandle<()>)],
+) -> Result<(), DaemonError> {
+    let ended = std::future::poll_fn(|cx| {
+        for (task, handle) in vital.iter_mut() {
+            if let std::task::Poll::Ready(result) = std::pin::Pin::new(handle).poll(cx) {
+                return std::task::Poll::Ready((*task, result));
+            }
+        }
+        std::task::Poll::Pending
+    });
+    tokio::select! {
+        () = serve => Ok(()),
+        (task, result) = ended => {
+            let how = match result {
+                Ok(()) => "ended".to_owned(),
+                Err(e) if e.is_panic() => format!("panicked ({})", panic_text(e.into_panic())),
+                Err(e) => e.to_string(),
+            };
+            tracing::error!(task, how, "a vital task of the daemon stopped; the daemon exits");
+            Err(DaemonError::TaskEnded { task, how })
+        }
+    }
+}
+
+fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
+    match panic.downcast::<String>() {
+        Ok(text) => *text,
+        Err(panic) => panic
+            .downcast_ref::<&str>()
+            .map_or_else(|| "no message".to_owned(), |text| (*text).to_owned()),
+    }
 }
 
 /// Every client connection and every running step's pipes take file descriptors; the usual
@@ -311,5 +389,37 @@ fn lock_data_dir(data_dir: &Path) -> Result<File, DaemonError> {
             path,
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_vital_task_that_panics_or_ends_fails_the_daemon() {
+        let never = std::future::pending::<()>;
+        let panics = tokio::spawn(async { panic!("lost the store") });
+        let mut vital = vec![("the scheduler", panics)];
+        let failed = supervise(never(), &mut vital).await;
+        assert!(
+            matches!(&failed, Err(DaemonError::TaskEnded { task: "the scheduler", how }) if how.contains("lost the store")),
+            "{failed:?}"
+        );
+
+        let runs = tokio::spawn(never());
+        let ends = tokio::spawn(async {});
+        let mut vital = vec![("the scheduler", runs), ("the HTTP API", ends)];
+        let failed = supervise(never(), &mut vital).await;
+        assert!(
+            matches!(&failed, Err(DaemonError::TaskEnded { task: "the HTTP API", how }) if how == "ended"),
+            "{failed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_daemon_stops_without_error_when_its_server_returns() {
+        let mut vital = vec![("the scheduler", tokio::spawn(std::future::pending::<()>()))];
+        assert!(supervise(async {}, &mut vital).await.is_ok());
     }
 }

@@ -33,48 +33,89 @@ const STDERR_TAIL_BYTES: usize = 8 * 1024;
 /// Bytes of a failed HTTP response's body quoted in the error.
 const RESPONSE_SNIPPET_BYTES: u64 = 300;
 
+/// The http(s) URLs the schema of `notifications` admits: a subset of those
+/// [`check_http_url`] accepts, so that a client following the schema is never refused.
+macro_rules! url_pattern {
+    () => {
+        r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~-]+(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?"
+    };
+}
+
 /// Where an execution's notifications go: the `notifications` object of the execute request.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A channel not listed here is refused (400), not ignored.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Notifications {
     /// An http(s) URL: the event JSON is POSTed to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = concat!(r"^\s*", url_pattern!(), r"\s*$")))]
     pub(crate) webhook: Option<String>,
     /// Run with `sh -c CMD`, the event JSON on stdin. The command is the user's own
     /// configuration, like a shell agent's script.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"\S"))]
     pub(crate) command: Option<String>,
-    /// A Slack incoming-webhook URL, or a `#channel` mapped to one in the config file.
+    /// A Slack incoming-webhook URL, or a `#channel` mapped to one under
+    /// `[notifications.slack]` in config.toml (an unmapped channel is refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = concat!(r"^\s*(#[^\s\x00-\x1f\x7f-\x9f]+|", url_pattern!(), r")\s*$")))]
     pub(crate) slack: Option<String>,
     /// An address; the mail goes through the configured sendmail-compatible command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f,;<>@-][^\s\x00-\x1f\x7f-\x9f,;<>@]*@[^\s\x00-\x1f\x7f-\x9f,;<>]+\s*$"
+    ))]
     pub(crate) email: Option<String>,
+}
+
+/// A field of the `notifications` object that cannot be used, with its JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    /// `notifications.slack`
+    pub(crate) path: String,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`: {}", self.path, self.message)
+    }
 }
 
 impl Notifications {
     /// Reads and checks the `notifications` object of an execute request; `null` means none.
-    /// The error names the offending field.
-    pub(crate) fn from_value(v: &Value) -> Result<Notifications, String> {
+    /// The error names the offending field. A channel `do` does not know is refused rather
+    /// than ignored: a misspelt channel would otherwise lose its notifications in silence.
+    pub(crate) fn from_value(v: &Value) -> Result<Notifications, FieldError> {
+        let error = |path: String, message: String| FieldError { path, message };
         let map = match v {
             Value::Null => return Ok(Notifications::default()),
             Value::Object(map) => map,
-            _ => return Err("`notifications` must be an object".to_owned()),
+            _ => {
+                return Err(error(
+                    "notifications".to_owned(),
+                    "must be an object".to_owned(),
+                ));
+            }
         };
         let mut n = Notifications::default();
         for (key, value) in map {
+            let path = format!("notifications.{key}");
             let text = match value {
                 Value::Null => continue,
                 Value::String(s) => s.trim().to_owned(),
-                _ => return Err(format!("`notifications.{key}` must be a string")),
+                _ => return Err(error(path, "must be a string".to_owned())),
             };
             match key.as_str() {
                 "webhook" => {
-                    check_http_url(&text).map_err(|e| format!("`notifications.webhook`: {e}"))?;
+                    check_http_url(&text).map_err(|e| error(path, e))?;
                     n.webhook = Some(text);
                 }
                 "command" => {
                     if text.is_empty() {
-                        return Err("`notifications.command` is empty".to_owned());
+                        return Err(error(path, "is empty".to_owned()));
                     }
                     // Keep the command exactly as given (only a blank one is refused).
                     n.command = value.as_str().map(str::to_owned);
@@ -84,33 +125,55 @@ impl Notifications {
                         if channel.is_empty()
                             || channel.chars().any(|c| c.is_whitespace() || c.is_control())
                         {
-                            return Err(format!(
-                                "`notifications.slack`: `{text}` is not a channel name"
-                            ));
+                            return Err(error(path, format!("`{text}` is not a channel name")));
                         }
                     } else {
                         check_http_url(&text).map_err(|e| {
-                            format!(
-                                "`notifications.slack` must be an incoming-webhook URL or a \
-                                 #channel: {e}"
+                            error(
+                                path,
+                                format!("must be an incoming-webhook URL or a #channel: {e}"),
                             )
                         })?;
                     }
                     n.slack = Some(text);
                 }
                 "email" => {
-                    check_email(&text).map_err(|e| format!("`notifications.email`: {e}"))?;
+                    check_email(&text).map_err(|e| error(path, e))?;
                     n.email = Some(text);
                 }
                 other => {
-                    return Err(format!(
-                        "unknown notification channel `{other}` (expected webhook, command, \
-                         slack or email)"
+                    return Err(error(
+                        path,
+                        format!(
+                            "unknown notification channel `{other}` (expected webhook, \
+                             command, slack or email)"
+                        ),
                     ));
                 }
             }
         }
         Ok(n)
+    }
+
+    /// Refuses a Slack `#channel` that config.toml maps to no incoming webhook, before the
+    /// execution starts rather than in its event log.
+    pub(crate) fn check_config(&self, config: &NotifyConfig) -> Result<(), FieldError> {
+        match &self.slack {
+            Some(channel)
+                if channel.starts_with('#') && !config.slack_channels.contains_key(channel) =>
+            {
+                Err(FieldError {
+                    path: "notifications.slack".to_owned(),
+                    message: format!(
+                        "unknown Slack channel {channel}: add it to config.toml under \
+                         [notifications.slack], e.g. \"{channel}\" = \
+                         \"https://hooks.slack.com/services/...\", or give the incoming-webhook \
+                         URL itself"
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// True when no channel is set.
@@ -439,9 +502,9 @@ async fn run_process(
             command.env(var, value);
         }
     }
-    let mut child = command
-        .spawn()
+    let mut child = crate::reaper::spawn(&mut command, None)
         .map_err(|e| format!("cannot start `{}`: {e}", argv[0]))?;
+    let _own = crate::reaper::OwnChild(child.id());
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
 
     // Keep the tail of stderr, read by a task so that a chatty command never blocks.
@@ -1079,7 +1142,7 @@ mod tests {
                 "unknown notification channel `pager`",
             ),
         ] {
-            let error = Notifications::from_value(&bad).unwrap_err();
+            let error = Notifications::from_value(&bad).unwrap_err().to_string();
             assert!(error.contains(needle), "{bad}: {error}");
         }
     }

@@ -18,8 +18,11 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::Command;
 use tokio::sync::oneshot;
 
-/// Above this, `DO_INPUT` and `DO_EXECUTION_INPUT` are left out of the environment (the kernel
-/// refuses long variables); `DO_INPUT_FILE` and `DO_EXECUTION_INPUT_FILE` always hold them.
+/// Above this, a variable that carries user data (`DO_TASK`, `DO_ITEM`, `DO_INPUT`,
+/// `DO_EXECUTION_INPUT`) is left out of the environment: the kernel refuses an exec with one
+/// string over 128 KiB (MAX_ARG_STRLEN) or all of them over a quarter of the stack limit.
+/// `DO_TASK_FILE`, `DO_ITEM_FILE`, `DO_INPUT_FILE` and `DO_EXECUTION_INPUT_FILE` always hold
+/// them.
 const MAX_ENV_INPUT_BYTES: usize = 64 * 1024;
 /// A task text up to this size is written into the agent's stdin pipe before the agent starts:
 /// one page, which every pipe holds (Linux shrinks new pipes to one page for a user past
@@ -60,6 +63,8 @@ pub(crate) struct RunSpec {
     pub(crate) spawned: Option<Spawned>,
     /// Told each percentage the agent reports with a `::progress N` line on stderr.
     pub(crate) progress: Option<Progressed>,
+    /// Told each line written to the log, for the clients that follow it.
+    pub(crate) log_tap: Option<crate::logs::LogTap>,
     /// Every agent's secret variables taken from the daemon's environment: none reaches this
     /// agent but those it declares itself.
     pub(crate) secret_names: Arc<[String]>,
@@ -81,7 +86,7 @@ pub(crate) struct Ended {
 }
 
 /// How an attempt ended.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     Succeeded(Value),
     Failed {
@@ -96,13 +101,9 @@ pub(crate) enum Outcome {
 
 impl RunSpec {
     pub(crate) fn log_path(&self) -> PathBuf {
-        attempt_log_path(&self.run_dir, &self.step_id, self.attempt)
+        self.run_dir
+            .join(format!("{}.{}.log", self.step_id, self.attempt))
     }
-}
-
-/// Where an attempt's stderr goes, in its execution's run dir (`runs/EXEC`).
-pub(crate) fn attempt_log_path(run_dir: &Path, step_id: &str, attempt: u32) -> PathBuf {
-    run_dir.join(format!("{step_id}.{attempt}.log"))
 }
 
 /// Runs the attempt to its end. Sending on (or dropping the sender of) `kill` has different
@@ -147,10 +148,24 @@ async fn attempt(
     };
     // The execution input is the same for all the execution's steps: one file.
     let execution_input_file = spec.run_dir.join("execution-input.json");
-    for (file, contents, shared) in [
+    let task_file = spec
+        .run_dir
+        .join(format!("{}.{}.task.txt", spec.step_id, spec.attempt));
+    let item = spec.item.as_ref().map(|(item, index)| {
+        let file = spec
+            .run_dir
+            .join(format!("{}.{}.item.json", spec.step_id, spec.attempt));
+        (item.to_string(), index, file)
+    });
+    let mut files = vec![
         (&input_file, input_json.as_str(), spec.inputs.is_empty()),
         (&execution_input_file, &*spec.execution_input, true),
-    ] {
+        (&task_file, spec.task.as_str(), false),
+    ];
+    if let Some((json, _, file)) = &item {
+        files.push((file, json.as_str(), false));
+    }
+    for (file, contents, shared) in files {
         if let Err(e) = write_run_file(&spec, file, contents, shared) {
             return failed(format!("cannot write `{}`: {e}", file.display()));
         }
@@ -182,7 +197,7 @@ async fn attempt(
         .env("DO_STEP_ID", &spec.step_id)
         .env("DO_ATTEMPT", spec.attempt.to_string())
         .env("DO_AGENT", agent)
-        .env("DO_TASK", &spec.task)
+        .env("DO_TASK_FILE", &task_file)
         .env("DO_INPUT_FILE", &input_file)
         .env("DO_EXECUTION_INPUT_FILE", &execution_input_file)
         .env("DO_WORKSPACE", &spec.workspace)
@@ -191,16 +206,22 @@ async fn attempt(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    if let Some((item, index)) = &spec.item {
+    if let Some((json, index, file)) = &item {
         command
-            .env("DO_ITEM", item.to_string())
+            .env("DO_ITEM_FILE", file)
             .env("DO_INDEX", index.to_string());
+        if json.len() <= MAX_ENV_INPUT_BYTES {
+            command.env("DO_ITEM", json);
+        }
     }
-    if input_json.len() <= MAX_ENV_INPUT_BYTES {
-        command.env("DO_INPUT", &input_json);
-    }
-    if spec.execution_input.len() <= MAX_ENV_INPUT_BYTES {
-        command.env("DO_EXECUTION_INPUT", &*spec.execution_input);
+    for (name, value) in [
+        ("DO_TASK", spec.task.as_str()),
+        ("DO_INPUT", input_json.as_str()),
+        ("DO_EXECUTION_INPUT", &*spec.execution_input),
+    ] {
+        if value.len() <= MAX_ENV_INPUT_BYTES {
+            command.env(name, value);
+        }
     }
     let prefilled = spec.task.len() <= STDIN_PREFILLED_BYTES;
     if prefilled {
@@ -211,7 +232,8 @@ async fn attempt(
     } else {
         command.stdin(Stdio::piped());
     }
-    let mut child = match command.spawn() {
+    let marker = crate::reaper::marker(&spec.execution_id, &spec.step_id, spec.attempt);
+    let mut child = match crate::reaper::spawn(&mut command, Some(&marker)) {
         Ok(child) => child,
         Err(e) => return failed(format!("cannot start agent `{agent}` (`{program}`): {e}")),
     };
@@ -222,6 +244,7 @@ async fn attempt(
         .and_then(|pid| i32::try_from(pid).ok())
         .map(Pid::from_raw)
     else {
+        crate::reaper::agent_ended(None, &marker);
         return failed(format!("agent `{agent}` exited before it could be watched"));
     };
 
@@ -245,10 +268,11 @@ async fn attempt(
         ))
     });
     let progress = spec.progress.take();
+    let tap = spec.log_tap.take();
     let stderr = child
         .stderr
         .take()
-        .map(|err| tokio::spawn(keep_log(err, log, spec.limits.log_bytes, progress)));
+        .map(|err| tokio::spawn(keep_log(err, log, spec.limits.log_bytes, progress, tap)));
 
     let kill_requested = async {
         if kill.await.is_err() {
@@ -274,8 +298,10 @@ async fn attempt(
             end_group(pgid, spec.kill_grace, &mut child).await
         }
     };
-    // Whatever the agent left behind in its group would keep the pipes open and outlive it.
+    // Whatever the agent left behind in its group would keep the pipes open and outlive it;
+    // what left the group is adopted by the daemon and ended by the reaper's sweep.
     let _ = killpg(pgid, Signal::SIGKILL);
+    crate::reaper::agent_ended(Some(pgid.as_raw()), &marker);
 
     let output = match stdout {
         Some(task) => task.await.unwrap_or_else(|e| Err(e.to_string())),
@@ -518,7 +544,8 @@ fn progress_report(line: &str) -> Option<u8> {
 
 /// Copies stderr into the log file at `path`, created on the first byte (an agent that writes
 /// nothing on stderr leaves no file), tells `progress` of each `::progress N` line (which stays
-/// in the log too), and returns its last lines and whether the file exists.
+/// in the log too), tells `tap` of each write (so that followers get it at once), and returns
+/// its last lines and whether the file exists.
 /// Past `cap` bytes one marker line ends the log; the rest is still read, so that the agent
 /// never blocks on a full pipe. Plain blocking writes: a log write lands in the page cache,
 /// cheaper than a hop to the blocking pool.
@@ -527,10 +554,13 @@ async fn keep_log(
     path: PathBuf,
     cap: u64,
     progress: Option<Progressed>,
+    tap: Option<crate::logs::LogTap>,
 ) -> (VecDeque<String>, bool) {
     let mut log: Option<std::fs::File> = None;
     let mut log_failed = false;
     let mut kept = 0;
+    // Where the next write lands in the file.
+    let mut offset = 0;
     let mut lines = BufReader::new(reader);
     let mut tail = VecDeque::with_capacity(ERROR_TAIL_LINES);
     let mut line = Vec::new();
@@ -557,15 +587,22 @@ async fn keep_log(
             && kept <= cap
         {
             kept += line.len() as u64;
-            let _ = if kept <= cap {
-                file.write_all(&line)
+            let marker;
+            let written: &[u8] = if kept <= cap {
+                &line
             } else {
-                writeln!(
-                    file,
-                    "[do: log truncated at {}; limit: limits.log_bytes in config.toml]",
+                marker = format!(
+                    "[do: log truncated at {}; limit: limits.log_bytes in config.toml]\n",
                     crate::show_bytes(cap)
-                )
+                );
+                marker.as_bytes()
             };
+            if file.write_all(written).is_ok() {
+                if let Some(tap) = &tap {
+                    tap.wrote(offset, written);
+                }
+                offset += written.len() as u64;
+            }
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();

@@ -8,6 +8,15 @@
 //! broadcast, answers) waits in [`Scheduler::deferred`] until that transaction has committed.
 //! A step's end and the start of the step it unblocks thus cost one commit, and the next
 //! agent starts one commit after the last one exited.
+//!
+//! A transition whose write fails (a full disk, a read-only database) leaves the execution's
+//! memory ahead of its store: the execution is set aside ([`Scheduler::stale`]) and nothing of
+//! it starts or ends; its messages wait in [`Scheduler::held`]. When the turn's commit fails,
+//! every execution the turn changed is set aside, and nothing the turn asked for is carried
+//! out. Every [`RETRY_AFTER`], the set-aside executions are read back from the store and their
+//! messages handled again, so that once the store takes writes again everything goes on.
+
+mod set_aside;
 
 use crate::notify::{self, Notifications};
 use crate::runner::{self, Outcome, RunSpec};
@@ -19,6 +28,7 @@ use do_proto::{ApiError, ErrorCode, Event, EventKind};
 use do_store::{AttemptRecord, ExecutionRecord, StepRecord, Store, StoreError, Writer};
 use futures_core::future::BoxFuture;
 use serde_json::{Value, json};
+use set_aside::set_aside;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -32,6 +42,9 @@ const RECORD_SPAWNED_AFTER: std::time::Duration = std::time::Duration::from_mill
 /// ends of a burst of short steps, few enough that the first of them waits little for its
 /// commit.
 const MESSAGES_PER_TURN: usize = 64;
+
+/// How long a set-aside execution waits before it is read back and its messages retried.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub(crate) enum Message {
     /// An execution was queued (or recovered): load it and start what is ready.
@@ -75,6 +88,8 @@ pub(crate) enum Message {
         now: bool,
         reply: oneshot::Sender<()>,
     },
+    /// Time to read back the set-aside executions and retry their messages.
+    Retry,
 }
 
 pub(crate) enum Control {
@@ -98,6 +113,8 @@ struct Active {
     /// The columns of the execution's row that its steps change, as the scheduler last wrote
     /// (or loaded) them.
     written: ExecutionRow,
+    /// The first cancel's answer, sent once the execution has ended.
+    cancel_reply: Option<oneshot::Sender<Result<(), ApiError>>>,
 }
 
 /// The columns of an execution's row that change while it runs. Most transitions of a
@@ -146,6 +163,9 @@ impl ExecutionRow {
 struct Running {
     attempt: AttemptRecord,
     kill: Option<oneshot::Sender<()>>,
+    /// Its agent has exited, but its end is not recorded yet: the execution was read back
+    /// from the store, and its `Finished` message waits in [`Scheduler::held`].
+    ended: bool,
 }
 
 struct Scheduler {
@@ -162,6 +182,18 @@ struct Scheduler {
     /// Executions that ended in this turn: forgotten once it has committed, if no step of
     /// theirs runs.
     ended: Vec<String>,
+    /// Executions changed by this turn's transitions: set aside if it does not commit.
+    touched: HashSet<String>,
+    /// Executions whose memory may hold a decision the store does not: nothing of theirs
+    /// starts, ends or is decided until they are read back from the store.
+    stale: HashSet<String>,
+    /// Messages of set-aside executions, and those of turns that did not commit, in order.
+    held: Vec<Message>,
+    /// Whether a `Retry` message is on its way.
+    retry_armed: bool,
+    /// Whether a `Retry` turn ran after the stop was asked for: the stop then waits no longer
+    /// for what cannot be recorded.
+    retried_while_stopping: bool,
 }
 
 /// Something a transition asks for that must wait until it has committed: nothing is started,
@@ -192,16 +224,22 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
         record_armed: false,
         deferred: Vec::new(),
         ended: Vec::new(),
+        touched: HashSet::new(),
+        stale: HashSet::new(),
+        held: Vec::new(),
+        retry_armed: false,
+        retried_while_stopping: false,
     };
     let mut shutdown_reply = None;
     while let Some(first) = messages.recv().await {
         let shared = scheduler.shared.clone();
         let mut store = shared.store();
-        let ((), committed) = store.batch(|store| {
+        let (facts, committed) = store.batch(|store| {
+            let mut facts = Vec::new();
             let mut next = Some(first);
             let mut handled = 0;
             while let Some(message) = next.take() {
-                scheduler.handle(store, message, &mut shutdown_reply);
+                scheduler.turn(store, message, &mut facts, &mut shutdown_reply);
                 handled += 1;
                 if handled < MESSAGES_PER_TURN {
                     next = messages.try_recv().ok();
@@ -210,16 +248,22 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
             if !scheduler.stopping {
                 scheduler.pump(store);
             }
+            facts
         });
         drop(store);
-        if let Err(e) = committed {
-            // The daemon goes on from what it holds in memory, which the next commits write
-            // again (rows are written whole); what only this turn wrote, like its events, is
-            // lost.
-            tracing::error!(error = %e, "cannot commit the scheduler's transitions");
+        match committed {
+            Ok(()) => scheduler.carry_out(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot commit the scheduler's transitions; the executions they changed wait to be read back");
+                scheduler.undo_turn(facts, &e);
+            }
         }
-        scheduler.carry_out();
-        if scheduler.stopping && scheduler.running == 0 {
+        scheduler.arm_retry();
+        let waits_for_the_store = !scheduler.held.is_empty() || !scheduler.stale.is_empty();
+        if scheduler.stopping
+            && scheduler.running == 0
+            && (!waits_for_the_store || scheduler.retried_while_stopping)
+        {
             break;
         }
     }
@@ -273,17 +317,22 @@ pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
 }
 
 impl Scheduler {
+    /// Handles one message; an error means that it must be handled again later.
     fn handle(
         &mut self,
         store: &mut Store,
         message: Message,
+        facts: &mut Vec<Message>,
         shutdown_reply: &mut Option<oneshot::Sender<()>>,
-    ) {
+    ) -> Result<(), StoreError> {
         match message {
             Message::Start(id) => {
-                if let Err(e) = self.load(store, &id) {
+                let loaded = self.load(store, &id);
+                if let Err(e) = &loaded {
                     tracing::error!(execution = %id, error = %e, "cannot load execution");
                 }
+                loaded?;
+                self.resume(store, &id);
             }
             Message::Finished {
                 execution_id,
@@ -293,6 +342,7 @@ impl Scheduler {
             } => {
                 if let Err(e) = self.finished(store, &execution_id, node, outcome, log_path) {
                     tracing::error!(execution = %execution_id, error = %e, "cannot record a step's end");
+                    self.stale.insert(execution_id);
                 }
             }
             Message::Wake { execution_id, node } => {
@@ -303,6 +353,7 @@ impl Scheduler {
             Message::Timeout(id) => {
                 if let Err(e) = self.time_out(store, &id) {
                     tracing::error!(execution = %id, error = %e, "cannot time out an execution");
+                    self.stale.insert(id);
                 }
             }
             Message::Control {
@@ -310,8 +361,18 @@ impl Scheduler {
                 action,
                 reply,
             } => {
+                let cancel = matches!(action, Control::Cancel(_));
                 let answer = self.control(store, &execution_id, action);
-                self.deferred.push(Deferred::Answer(reply, answer));
+                match self.active.get_mut(&execution_id) {
+                    // A cancel is answered once the execution has ended, so that the answer
+                    // says `cancelled`; its running steps are being ended until then.
+                    Some(active)
+                        if cancel && answer.is_ok() && active.state.finished().is_none() =>
+                    {
+                        active.cancel_reply = Some(reply);
+                    }
+                    _ => self.deferred.push(Deferred::Answer(reply, answer)),
+                }
             }
             Message::Spawned {
                 execution_id,
@@ -340,12 +401,28 @@ impl Scheduler {
                 }
                 *shutdown_reply = Some(reply);
             }
+            Message::Retry => {
+                self.retry_armed = false;
+                self.retried_while_stopping = self.stopping;
+                let mut stale: Vec<String> = self.stale.iter().cloned().collect();
+                stale.sort_unstable();
+                for id in stale {
+                    if let Err(e) = self.reload(store, &id) {
+                        tracing::error!(execution = %id, error = %e, "cannot read an execution back from the store");
+                    }
+                }
+                for message in std::mem::take(&mut self.held) {
+                    self.turn(store, message, facts, shutdown_reply);
+                }
+            }
         }
+        Ok(())
     }
 
     /// Carries out what the turn's committed transitions asked for, then forgets the executions
     /// that have ended.
     fn carry_out(&mut self) {
+        self.touched.clear();
         for deferred in std::mem::take(&mut self.deferred) {
             match deferred {
                 Deferred::Broadcast(event) => {
@@ -434,6 +511,7 @@ impl Scheduler {
                 rows,
                 running: HashMap::new(),
                 dirs_ready: false,
+                cancel_reply: None,
             },
         );
         Ok(())
@@ -473,13 +551,19 @@ impl Scheduler {
 
     /// Carries out a person's decision: cancel, pause, resume, or retry a failed step.
     fn control(&mut self, store: &mut Store, id: &str, action: Control) -> Result<(), ApiError> {
+        let internal = crate::handlers::internal;
         let record = match self.active.get(id) {
             Some(active) => active.record.clone(),
             None => store
                 .execution(id)
-                .map_err(crate::handlers::internal)?
+                .map_err(internal)?
                 .ok_or_else(|| crate::status::execution_not_found(id))?,
         };
+        if !record.status.is_terminal() && !self.active.contains_key(id) {
+            // Its loading failed when it was queued or recovered: it is loaded now.
+            self.load(store, id).map_err(internal)?;
+            self.resume(store, id);
+        }
         let refuse = |what: &str| {
             Err(ApiError::new(
                 ErrorCode::Conflict,
@@ -487,7 +571,6 @@ impl Scheduler {
             ))
         };
         let now = time::now_ms();
-        let internal = crate::handlers::internal;
         match action {
             Control::Cancel(reason) => {
                 if record.status.is_terminal() {
@@ -496,12 +579,29 @@ impl Scheduler {
                 let Some(active) = self.active.get_mut(id) else {
                     return refuse("it is not loaded");
                 };
-                active.record.cancel_reason = reason.clone();
+                // The first cancel wins: its reason stays, and the execution ends as it says.
+                if let Some((status, first)) = active.state.stopping_as() {
+                    let what = if status == ExecutionStatus::TimedOut {
+                        "timing out"
+                    } else {
+                        "being cancelled"
+                    };
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "execution {id} is already {what} ({first}); it ends once its running \
+                             steps have ended (`do workflow execution {id} --wait` waits for it)"
+                        ),
+                    ));
+                }
+                // Stored even when no reason is given: it tells a daemon that reads the
+                // execution back (after a restart) that a cancel is under way.
                 let reason = reason.unwrap_or_else(|| "cancelled by the user".to_owned());
+                active.record.cancel_reason = Some(reason.clone());
                 let changes = active.state.cancel(ExecutionStatus::Cancelled, reason);
                 let effects = store
                     .write(|w| commit(w, active, changes, now))
-                    .map_err(internal)?;
+                    .map_err(|e| set_aside(&mut self.stale, id, e))?;
                 self.after_commit(id, effects);
             }
             Control::Pause | Control::Resume => {
@@ -531,13 +631,22 @@ impl Scheduler {
                 } else {
                     (ExecutionStatus::Queued, EventKind::ExecutionResumed)
                 };
+                if let Some((_, reason)) = active.state.stopping_as() {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "execution {id} is being cancelled ({reason}); it cannot be paused or resumed"
+                        ),
+                    ));
+                }
                 active.record.status = status;
                 let event = store
                     .write(|w| {
                         ExecutionRow::write(w, active)?;
                         append_event(w, id, now, kind, None, json!({"status": status}))
                     })
-                    .map_err(internal)?;
+                    .map_err(|e| set_aside(&mut self.stale, id, e))?;
+                self.touched.insert(id.to_owned());
                 self.deferred.push(Deferred::Broadcast(event));
             }
             Control::Retry(step_id) => {
@@ -587,7 +696,7 @@ impl Scheduler {
                         effects.events.insert(0, resumed?);
                         Ok(effects)
                     })
-                    .map_err(internal)?;
+                    .map_err(|e| set_aside(&mut self.stale, id, e))?;
                 self.after_commit(id, effects);
             }
         }
@@ -609,17 +718,19 @@ impl Scheduler {
             .collect();
         order.sort();
         for (_, _, id) in order {
-            let waiting = self.active.get(&id).is_none_or(|a| {
-                matches!(
-                    a.record.status,
-                    ExecutionStatus::Paused | ExecutionStatus::Escalated
-                )
-            });
+            let waiting = self.stale.contains(&id)
+                || self.active.get(&id).is_none_or(|a| {
+                    matches!(
+                        a.record.status,
+                        ExecutionStatus::Paused | ExecutionStatus::Escalated
+                    )
+                });
             if waiting {
                 continue;
             }
             if let Err(e) = self.advance(store, &id) {
                 tracing::error!(execution = %id, error = %e, "cannot record a decision");
+                self.stale.insert(id);
                 continue;
             }
             // Only as many ready steps as there are free slots are asked for, and more when
@@ -651,6 +762,7 @@ impl Scheduler {
                         }
                         Err(e) => {
                             tracing::error!(execution = %id, error = %e, "cannot start a step");
+                            self.stale.insert(id);
                             return;
                         }
                     }
@@ -814,6 +926,12 @@ impl Scheduler {
             limits: shared.config.limits,
             spawned: None,
             progress: None,
+            log_tap: Some(crate::logs::LogTap::new(
+                &shared.log_lines,
+                id,
+                &step_id,
+                attempt_no,
+            )),
             secret_names: shared.secret_names(),
         };
         let attempt = AttemptRecord {
@@ -846,6 +964,7 @@ impl Scheduler {
             Running {
                 attempt,
                 kill: Some(kill_tx),
+                ended: false,
             },
         );
         self.running += 1;
@@ -900,8 +1019,10 @@ impl Scheduler {
         };
         // The attempt's row, written below, is all an ended agent needs.
         self.unrecorded_spawns.remove(&(id.to_owned(), node));
-        self.running -= 1;
-        shared.running_steps.fetch_sub(1, Ordering::Relaxed);
+        if !running.ended {
+            self.running -= 1;
+            shared.running_steps.fetch_sub(1, Ordering::Relaxed);
+        }
         let now = time::now_ms();
         let mut attempt = running.attempt;
         attempt.completed_at = Some(now);
@@ -928,6 +1049,7 @@ impl Scheduler {
                     row.started_at = None;
                     w.put_step(row)
                 })?;
+                self.touched.insert(id.to_owned());
                 return Ok(());
             }
             Outcome::Killed { error } => {
@@ -948,6 +1070,7 @@ impl Scheduler {
     /// notifications they warrant), the ends of tasks the engine cancelled, and forgetting an
     /// execution that has ended. Retry timers are armed at once: they only send a message.
     fn after_commit(&mut self, id: &str, effects: Effects) {
+        self.touched.insert(id.to_owned());
         for event in effects.events {
             if let Some(active) = self.active.get(id)
                 && let Some(delivery) = self.notify(active, &event)
@@ -967,8 +1090,13 @@ impl Scheduler {
                 self.deferred.push(Deferred::Kill(kill));
             }
         }
-        if active.state.finished().is_some() && active.running.is_empty() {
-            self.ended.push(id.to_owned());
+        if active.state.finished().is_some() {
+            if let Some(reply) = active.cancel_reply.take() {
+                self.deferred.push(Deferred::Answer(reply, Ok(())));
+            }
+            if active.running.is_empty() {
+                self.ended.push(id.to_owned());
+            }
         }
     }
 
@@ -1247,8 +1375,9 @@ fn commit(
                     StepStatus::Running => EventKind::StepStarted,
                     StepStatus::Completed => EventKind::StepCompleted,
                     StepStatus::Failed => EventKind::StepFailed,
-                    StepStatus::Cancelled | StepStatus::Skipped => EventKind::StepCancelled,
-                    StepStatus::Pending => continue,
+                    StepStatus::Cancelled => EventKind::StepCancelled,
+                    StepStatus::Skipped => EventKind::StepSkipped,
+                    StepStatus::Pending | StepStatus::Retrying => continue,
                 };
                 let step_id = row.step_id.clone();
                 let mut data = json!({"status": status});
@@ -1291,12 +1420,19 @@ fn commit(
                     delay
                 };
                 let at = now + (delay * 1000.0) as i64;
+                let max_retries = active.state.plan().node(node).max_retries();
                 let row = row_mut(active, node, &id);
                 row.status = StepStatus::Pending;
                 row.retry_at = Some(at);
                 row.error = Some(error.clone());
                 let step_id = row.step_id.clone();
-                let data = json!({"error": error, "delay": delay, "attempt": row.attempts});
+                let data = json!({
+                    "error": error,
+                    "delay": delay,
+                    "attempt": row.attempts,
+                    "maxRetries": max_retries,
+                    "retryAt": time::rfc3339(at),
+                });
                 row_changed(node);
                 events.push(append_event(
                     w,
@@ -1308,16 +1444,18 @@ fn commit(
                 )?);
                 timers.push((node, at));
             }
-            Change::Escalated { error } => {
+            Change::Escalated { node, error } => {
                 active.record.status = ExecutionStatus::Escalated;
                 active.record.error = Some(error.clone());
                 let data = json!({"status": ExecutionStatus::Escalated, "error": error, "notifying": notifying(&active.record)});
+                // The failed step that waits: the one to retry.
+                let step_id = active.state.plan().node(node).step_id.clone();
                 events.push(append_event(
                     w,
                     &id,
                     now,
                     EventKind::ExecutionEscalated,
-                    None,
+                    Some(&step_id),
                     data,
                 )?);
             }

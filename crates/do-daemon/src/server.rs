@@ -9,7 +9,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 
@@ -50,6 +51,7 @@ pub(crate) fn bind(socket: &Path) -> Result<UnixListener, DaemonError> {
 /// Accepts connections until shutdown is requested.
 pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
     let own_uid = nix::unistd::getuid().as_raw();
+    let budget = Arc::new(LineBudget::new(shared.config.limits.pending_request_bytes));
     let stop = shared.shutdown.notified();
     tokio::pin!(stop);
     let mut signals = Signals::new();
@@ -71,7 +73,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener) {
                             continue;
                         }
                     }
-                    tokio::spawn(connection(shared.clone(), stream));
+                    tokio::spawn(connection(shared.clone(), budget.clone(), stream));
                 }
                 Err(e) => {
                     // Out of file descriptors, the listener stays readable: without a pause
@@ -138,7 +140,7 @@ impl Signals {
 }
 
 /// Serves one client: a line in, one envelope out (or a stream of them for `watch`).
-async fn connection(shared: Arc<Shared>, stream: UnixStream) {
+async fn connection(shared: Arc<Shared>, budget: Arc<LineBudget>, stream: UnixStream) {
     let (read, write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut conn = Connection {
@@ -149,31 +151,45 @@ async fn connection(shared: Arc<Shared>, stream: UnixStream) {
     let mut line = Vec::new();
     loop {
         line.clear();
-        let limit = max + 1;
-        match (&mut reader).take(limit).read_until(b'\n', &mut line).await {
-            Ok(0) => return,
-            Ok(_) => {}
+        let mut held = Held {
+            budget: &budget,
+            bytes: 0,
+        };
+        let read = match read_line(&mut reader, &mut line, max, &mut held).await {
+            Ok(read) => read,
             Err(e) => {
                 tracing::debug!(error = %e, "client connection ended");
                 return;
             }
-        }
-        if line.last() != Some(&b'\n') {
-            let error = if line.len() as u64 >= limit {
-                ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    format!(
-                        "request line longer than {} (limits.request_bytes in config.toml); \
-                         the connection is closed",
-                        crate::show_bytes(max)
-                    ),
-                )
-            } else {
-                ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    "request line not terminated by a newline",
-                )
-            };
+        };
+        let error = match read {
+            Line::Complete => None,
+            Line::End => return,
+            Line::Unterminated => Some(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "request line not terminated by a newline",
+            )),
+            Line::TooLong => Some(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "request line longer than {} (limits.request_bytes in config.toml); \
+                     the connection is closed",
+                    crate::show_bytes(max)
+                ),
+            )),
+            Line::OverBudget => Some(ApiError::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "the daemon already holds {} of unfinished requests from other \
+                     connections (limits.pending_request_bytes in config.toml); the connection \
+                     is closed, send the request again later",
+                    crate::show_bytes(budget.total)
+                ),
+            )),
+        };
+        if let Some(error) = error {
+            drop(line);
+            drop(held);
             let _ = conn.send_error("", error).await;
             return;
         }
@@ -194,6 +210,116 @@ async fn connection(shared: Arc<Shared>, stream: UnixStream) {
         };
         if !keep_going {
             return;
+        }
+        // A long line's buffer goes back with its share of the budget: an idle connection
+        // holds no more than an ordinary request.
+        if line.capacity() > FREE_LINE_BYTES {
+            line = Vec::new();
+        }
+    }
+}
+
+/// How reading one request line ended.
+#[derive(Debug, PartialEq)]
+enum Line {
+    /// A whole line, newline included.
+    Complete,
+    /// The client closed the connection between requests.
+    End,
+    /// The client closed the connection within a line.
+    Unterminated,
+    /// Longer than `limits.request_bytes`.
+    TooLong,
+    /// Its growth past [`FREE_LINE_BYTES`] would take the lines held across all connections
+    /// past `limits.pending_request_bytes`.
+    OverBudget,
+}
+
+/// Bytes one connection's request line may hold without drawing on the [`LineBudget`]: the
+/// requests of every command but `workflow create`/`execute` with a large document or input
+/// fit, so those never fail on what other connections hold.
+const FREE_LINE_BYTES: usize = 16 * 1024;
+
+/// The bytes that request lines being read hold past their free share, across all
+/// connections: without this total, many connections each holding a line just under
+/// `limits.request_bytes` would take the daemon's memory.
+struct LineBudget {
+    used: AtomicU64,
+    total: u64,
+}
+
+impl LineBudget {
+    fn new(total: u64) -> LineBudget {
+        LineBudget {
+            used: AtomicU64::new(0),
+            total,
+        }
+    }
+}
+
+/// One line's share of the [`LineBudget`], given back when dropped.
+struct Held<'a> {
+    budget: &'a LineBudget,
+    bytes: u64,
+}
+
+impl Held<'_> {
+    /// Grows this share to `bytes`; false, and unchanged, when the budget cannot hold it.
+    fn grow_to(&mut self, bytes: u64) -> bool {
+        let more = bytes.saturating_sub(self.bytes);
+        let budget = self.budget;
+        let taken = budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more).filter(|&sum| sum <= budget.total)
+            });
+        if taken.is_ok() {
+            self.bytes += more;
+        }
+        taken.is_ok()
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// Reads one request line into `line`: at most `max` bytes before its newline, and past
+/// [`FREE_LINE_BYTES`] only what `held` can draw from the budget, checked before each piece
+/// is buffered.
+async fn read_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    line: &mut Vec<u8>,
+    max: u64,
+    held: &mut Held<'_>,
+) -> std::io::Result<Line> {
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(if line.is_empty() {
+                Line::End
+            } else {
+                Line::Unterminated
+            });
+        }
+        let (piece, complete) = match available.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (available.len(), false),
+        };
+        let content = line.len() + piece - usize::from(complete);
+        if content as u64 > max {
+            return Ok(Line::TooLong);
+        }
+        let length = line.len() + piece;
+        if length > FREE_LINE_BYTES && !held.grow_to((length - FREE_LINE_BYTES) as u64) {
+            return Ok(Line::OverBudget);
+        }
+        line.extend_from_slice(&available[..piece]);
+        reader.consume(piece);
+        if complete {
+            return Ok(Line::Complete);
         }
     }
 }
@@ -247,5 +373,6 @@ fn metadata(request_id: &str) -> Metadata {
     Metadata {
         request_id,
         timestamp: time::rfc3339(time::now_ms()),
+        next_offset: None,
     }
 }

@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast::error::RecvError;
 
-/// The status document of an execution; with `with_steps`, its step tree and input too.
+/// The status document of an execution; with `with_steps`, its step tree and input too. An
+/// unfinished execution's `estimatedCompletion` is there either way.
 pub(crate) fn execution_data(
     shared: &Shared,
     id: &str,
@@ -32,7 +33,7 @@ pub(crate) fn execution_data(
             .position(|q| q == id)
             .and_then(|p| u32::try_from(p + 1).ok());
     }
-    if with_steps {
+    if with_steps || !record.status.is_terminal() {
         let document = store
             .workflow_version(&record.workflow_id, record.workflow_version)
             .map_err(internal)?
@@ -84,7 +85,11 @@ pub(crate) fn execution_data(
             by_agent: HashMap::new(),
             now: time::now_ms(),
         };
-        if !record.status.is_terminal() {
+        // Paused and escalated executions wait for a person: no time can be foretold.
+        if matches!(
+            record.status,
+            ExecutionStatus::Queued | ExecutionStatus::Running
+        ) {
             estimates.by_step = history(&store, &record.workflow_id)?;
             let remaining: Option<i64> = plan
                 .roots()
@@ -93,13 +98,15 @@ pub(crate) fn execution_data(
                 .sum();
             data.estimated_completion = remaining.map(|ms| time::rfc3339(estimates.now + ms));
         }
-        data.steps = Some(
-            plan.roots()
-                .iter()
-                .map(|&root| step_data(root, &mut estimates, &mut attempts))
-                .collect(),
-        );
-        data.input = Some(record.input.clone());
+        if with_steps {
+            data.steps = Some(
+                plan.roots()
+                    .iter()
+                    .map(|&root| step_data(root, &mut estimates, &mut attempts))
+                    .collect(),
+            );
+            data.input = Some(record.input.clone());
+        }
     }
     Ok(data)
 }
@@ -147,6 +154,7 @@ pub(crate) fn summary(record: &ExecutionRecord) -> ExecutionData {
                 name: schedule.name.clone(),
                 scheduled_at: time::rfc3339(schedule.scheduled_at),
             }),
+        tracking_url: None,
     }
 }
 
@@ -291,10 +299,18 @@ fn step_data(
         );
         map
     });
+    let retry_at = row
+        .filter(|r| r.status == StepStatus::Pending)
+        .and_then(|r| r.retry_at);
     StepData {
         id: node.step_id.clone(),
         step_type: node.type_name().to_owned(),
-        status: row.map_or(StepStatus::Pending, |r| r.status),
+        // The store keeps a task waiting for its next attempt `pending` with a `retry_at`.
+        status: match (row, retry_at) {
+            (_, Some(_)) => StepStatus::Retrying,
+            (Some(r), None) => r.status,
+            (None, None) => StepStatus::Pending,
+        },
         agent: row
             .and_then(|r| r.agent.clone())
             .or_else(|| node.agent().map(str::to_owned)),
@@ -306,7 +322,8 @@ fn step_data(
         error: row.and_then(|r| r.error.clone()),
         progress: row.and_then(|r| r.progress),
         attempts: attempts.remove(&node.step_id).unwrap_or_default(),
-        retry_at: row.and_then(|r| r.retry_at).map(time::rfc3339),
+        retry_at: retry_at.map(time::rfc3339),
+        max_retries: retry_at.map(|_| node.max_retries()),
         estimated_completion: estimates.step_end(node_id).map(time::rfc3339),
         steps: node
             .children

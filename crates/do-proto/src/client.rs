@@ -1,6 +1,6 @@
 use crate::envelope::{ApiError, Envelope, ErrorCode};
 use crate::request::{Hello, Request, encode_request};
-use crate::types::{Event, EventKind, HelloData};
+use crate::types::{Event, EventKind, HelloData, LogEntry};
 use crate::{MAX_LINE_BYTES, PROTOCOL_VERSION};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -111,6 +111,23 @@ impl Client {
                 EventKind::ExecutionFinished | EventKind::ExecutionEscalated
             ) {
                 return Ok(event);
+            }
+        }
+    }
+
+    /// Streams an execution's logs (`executions.logs`), calling `on_entry` for each entry as
+    /// it comes, until the stream's `end` or until `on_entry` breaks (the connection is then
+    /// left mid-stream: drop the client).
+    pub fn logs(
+        &mut self,
+        request: crate::Logs,
+        mut on_entry: impl FnMut(&LogEntry) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), ClientError> {
+        self.send(&Request::ExecutionLogs(request))?;
+        loop {
+            let entry: LogEntry = self.receive()?;
+            if entry == LogEntry::End || on_entry(&entry).is_break() {
+                return Ok(());
             }
         }
     }

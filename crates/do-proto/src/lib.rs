@@ -18,7 +18,7 @@ pub use schedules::*;
 pub use types::*;
 
 /// Bumped whenever a request, response or event changes shape incompatibly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Longest line either side accepts; a longer one is refused, not buffered.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;

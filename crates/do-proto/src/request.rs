@@ -60,6 +60,10 @@ pub enum Request {
     /// Streams the execution's events until it ends.
     #[serde(rename = "executions.watch")]
     WatchExecution(Watch),
+    /// Streams what an execution's agents wrote on stderr, as [`crate::LogEntry`]s ending with
+    /// `end`; with `follow`, live until the step (or the execution) ends.
+    #[serde(rename = "executions.logs")]
+    ExecutionLogs(Logs),
     #[serde(rename = "agents.add")]
     AddAgent(AddAgent),
     #[serde(rename = "agents.list")]
@@ -199,6 +203,12 @@ pub fn default_limit() -> u32 {
     50
 }
 
+/// The largest page a list answers (`limit`).
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The largest `offset` of a list.
+pub const MAX_OFFSET: u32 = 1_000_000_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecuteWorkflow {
@@ -233,6 +243,22 @@ pub struct Watch {
     /// their outcomes are part of the stream.
     #[serde(default)]
     pub notifications: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Logs {
+    pub id: String,
+    /// Only this step's attempts (inside a loop: `process[2]`).
+    #[serde(default)]
+    pub step_id: Option<String>,
+    /// Only this attempt of the step(s).
+    #[serde(default)]
+    pub attempt: Option<u32>,
+    /// Go on with the lines written from now on, until the step (without `stepId`: the
+    /// execution) ends or escalates.
+    #[serde(default)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

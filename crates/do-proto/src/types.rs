@@ -3,11 +3,12 @@
 use do_core::model::{AgentSpec, ExecutionStatus, Priority, StepStatus, TeamSpec, WorkflowStatus};
 use do_core::validate::Diagnostic;
 use do_core::workflow::WorkflowDocument;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Answer to `hello`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelloData {
     pub protocol_version: u32,
@@ -15,7 +16,7 @@ pub struct HelloData {
 }
 
 /// Answer to `daemon.status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DaemonStatusData {
     pub pid: u32,
@@ -27,11 +28,15 @@ pub struct DaemonStatusData {
     pub running_executions: u64,
     pub running_steps: u64,
     pub max_parallel: u32,
+    /// Log lines the daemon could not write (a full disk, a log pipe that is behind).
+    #[serde(default)]
+    pub log_lines_dropped: u64,
 }
 
 /// A stored workflow: the API's create response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Workflow")]
 pub struct WorkflowData {
     pub workflow_id: String,
     #[serde(flatten)]
@@ -47,7 +52,7 @@ pub struct WorkflowData {
 }
 
 /// What `workflows.run` did with the document it was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunOutcome {
     /// No live workflow had the document's name: a new one was stored.
@@ -59,7 +64,7 @@ pub enum RunOutcome {
 }
 
 /// Answer to `workflows.run`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunData {
     pub outcome: RunOutcome,
@@ -68,7 +73,7 @@ pub struct RunData {
 }
 
 /// Answer to `workflows.delete`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletedWorkflow {
     pub workflow_id: String,
@@ -78,7 +83,7 @@ pub struct DeletedWorkflow {
 }
 
 /// Answer to `workflows.validate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidationData {
     pub name: String,
@@ -87,7 +92,7 @@ pub struct ValidationData {
     pub warnings: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Progress {
     pub completed: u32,
     pub total: u32,
@@ -113,8 +118,9 @@ impl Progress {
 
 /// The execution status document of the API (`GET /agents/workflows/executions/:id`).
 /// Lists of executions leave `steps` and `input` out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Execution")]
 pub struct ExecutionData {
     pub execution_id: String,
     pub workflow_id: String,
@@ -153,14 +159,20 @@ pub struct ExecutionData {
     /// The schedule whose tick started it, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::ScheduleRefData>,
+    /// Where a person can follow the execution: over HTTP, its page on the dashboard of the
+    /// same listener (`http://HOST/executions/ID`); absent over the socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_url: Option<String>,
 }
 
 /// One step in the status document; composite steps nest their children under `steps`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ExecutionStep")]
 pub struct StepData {
     pub id: String,
     #[serde(rename = "type")]
+    #[schemars(extend("enum" = do_core::workflow::STEP_TYPES))]
     pub step_type: String,
     pub status: StepStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,13 +192,18 @@ pub struct StepData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
     pub progress: Option<u8>,
     /// Every attempt, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<AttemptData>,
-    /// When a step waiting to be retried runs again.
+    /// When a step waiting to be retried (status `retrying`) runs again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<String>,
+    /// Of a `retrying` step: how many retries its error handling allows; the failed attempts
+    /// so far (`attempts`) say which retry comes next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
     /// When a running step should end (its start plus its median duration; see
     /// `ExecutionData::estimated_completion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,8 +213,9 @@ pub struct StepData {
 }
 
 /// One run of an agent for a step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Attempt")]
 pub struct AttemptData {
     pub attempt: u32,
     pub status: do_core::model::AttemptStatus,
@@ -212,8 +230,9 @@ pub struct AttemptData {
 }
 
 /// Answer to `agents.*`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Agent")]
 pub struct AgentData {
     #[serde(flatten)]
     pub spec: AgentSpec,
@@ -221,8 +240,9 @@ pub struct AgentData {
 }
 
 /// Answer to `teams.*`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Team")]
 pub struct TeamData {
     #[serde(flatten)]
     pub spec: TeamSpec,
@@ -230,8 +250,9 @@ pub struct TeamData {
 }
 
 /// One entry of an execution's event stream (`executions.watch`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ExecutionEvent")]
 pub struct Event {
     pub execution_id: String,
     pub seq: u64,
@@ -244,7 +265,7 @@ pub struct Event {
     pub data: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum EventKind {
     #[serde(rename = "execution.queued")]
     ExecutionQueued,
@@ -258,6 +279,9 @@ pub enum EventKind {
     StepFailed,
     #[serde(rename = "step.cancelled")]
     StepCancelled,
+    /// A step of the branch a conditional did not take.
+    #[serde(rename = "step.skipped")]
+    StepSkipped,
     /// A running step's agent reported how far along it is (`data.percentage`, 0–100) with a
     /// `::progress N` line on stderr.
     #[serde(rename = "step.progress")]
@@ -292,6 +316,7 @@ impl EventKind {
             EventKind::StepCompleted => "step.completed",
             EventKind::StepFailed => "step.failed",
             EventKind::StepCancelled => "step.cancelled",
+            EventKind::StepSkipped => "step.skipped",
             EventKind::StepProgress => "step.progress",
             EventKind::StepRetrying => "step.retrying",
             EventKind::ExecutionPaused => "execution.paused",
@@ -302,4 +327,30 @@ impl EventKind {
             EventKind::ExecutionFinished => "execution.finished",
         }
     }
+}
+
+/// One entry of a `executions.logs` stream: an attempt's log starts, one of its lines, or the
+/// end of the stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum LogEntry {
+    /// An attempt whose log follows (sent for every attempt asked for, even one that wrote
+    /// nothing, before its lines).
+    #[serde(rename_all = "camelCase")]
+    Attempt {
+        step_id: String,
+        attempt: u32,
+        status: do_core::model::AttemptStatus,
+    },
+    /// Lines the attempt's agent wrote on stderr, in order, each without its newline
+    /// (invalid UTF-8 replaced).
+    #[serde(rename_all = "camelCase")]
+    Lines {
+        step_id: String,
+        attempt: u32,
+        lines: Vec<String>,
+    },
+    /// The stream is over: everything asked for has been sent (with `follow`: the step, or
+    /// the execution, has ended or escalated).
+    End,
 }

@@ -221,7 +221,10 @@ fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &agents,
-        "No agents. Add one with `dowf agent add NAME -- COMMAND…`.",
+        &format!(
+            "No agents. Add one with `{}`.",
+            crate::program::command("agent add NAME -- COMMAND…")
+        ),
         &["NAME", "KIND", "RUNS", "DESCRIPTION"],
         |agent| {
             let runs = match agent.spec.kind {
@@ -251,6 +254,10 @@ fn cmd_show(ctx: &Context, args: &NameArgs) -> anyhow::Result<u8> {
     }))?;
     if ctx.json {
         print_json(&agent)?;
+        return Ok(SUCCESS);
+    }
+    if ctx.quiet {
+        writeln!(std::io::stdout(), "{}", agent.spec.name)?;
         return Ok(SUCCESS);
     }
     let mut out = std::io::stdout().lock();

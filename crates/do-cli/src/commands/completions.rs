@@ -1,6 +1,4 @@
-use crate::cli::Cli;
 use crate::exit::SUCCESS;
-use clap::CommandFactory;
 use clap_complete::env::{EnvCompleter, Shells};
 use std::io::Write;
 
@@ -23,58 +21,25 @@ pub(crate) fn cmd_completions(args: &CompletionsArgs) -> anyhow::Result<u8> {
     let shell: &dyn EnvCompleter = shells
         .completer(&args.shell)
         .ok_or_else(|| anyhow::anyhow!("no completion support for the shell `{}`", args.shell))?;
-    shell.write_registration(
-        "COMPLETE",
-        &args.name,
-        &args.name,
-        &args.name,
-        &mut std::io::stdout(),
-    )?;
+    let mut script = Vec::new();
+    shell.write_registration("COMPLETE", &args.name, &args.name, &args.name, &mut script)?;
+    if args.shell == "zsh" {
+        script = complete_on_first_tab(&String::from_utf8_lossy(&script), &args.name).into_bytes();
+    }
+    std::io::stdout().write_all(&script)?;
     Ok(SUCCESS)
 }
 
-#[derive(Debug, clap::Args)]
-pub(crate) struct ManArgs {
-    /// Print every command's `--help` as one Markdown page instead (docs/cli.md holds it).
-    #[arg(long)]
-    markdown: bool,
-}
-
-/// Prints the man page (roff) of `do` on stdout, or the Markdown CLI reference; `docs/man/do.1`
-/// and `docs/cli.md` hold them.
-pub(crate) fn cmd_man(args: &ManArgs) -> anyhow::Result<u8> {
-    let mut out = std::io::stdout().lock();
-    if args.markdown {
-        // A fixed width, so the page doesn't depend on the terminal it was made in.
-        let mut command = Cli::command().term_width(100);
-        command.build();
-        let mut page = String::from(
-            "# CLI reference\n\nGenerated from the program's own help by `do man --markdown`; a test \
-             keeps it current.\n",
-        );
-        reference(&mut command, 2, &mut page);
-        out.write_all(page.as_bytes())?;
-    } else {
-        clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-    }
-    Ok(SUCCESS)
-}
-
-/// Appends a command's long help, then each subcommand's, as Markdown sections.
-fn reference(command: &mut clap::Command, depth: usize, page: &mut String) {
-    let name = command
-        .get_bin_name()
-        .unwrap_or_else(|| command.get_name())
-        .to_owned();
-    let help = command.render_long_help().to_string();
-    page.push_str(&format!(
-        "\n{} `{name}`\n\n```text\n{}\n```\n",
-        "#".repeat(depth.min(6)),
-        help.trim_end()
-    ));
-    for sub in command.get_subcommands_mut() {
-        if sub.get_name() != "help" {
-            reference(sub, depth + 1, page);
-        }
-    }
+/// zsh autoloads `_NAME` from `fpath` on the first TAB and runs it as the completer; clap's
+/// script only registers its completer there (`compdef`), so that TAB completed nothing. Run
+/// as `_NAME`, the script now completes too; sourced, it registers as before.
+fn complete_on_first_tab(script: &str, name: &str) -> String {
+    let completer = format!("_clap_dynamic_completer_{name}");
+    script.replace(
+        &format!("compdef {completer} {name}\n"),
+        &format!(
+            "if [ \"$funcstack[1]\" = \"_{name}\" ]; then\n    {completer} \"$@\"\nelse\n    \
+             compdef {completer} {name}\nfi\n"
+        ),
+    )
 }

@@ -26,6 +26,9 @@ pub(crate) enum DaemonCommand {
     /// The unit goes to `~/.config/systemd/user/do.service`; then
     /// `systemctl --user daemon-reload && systemctl --user enable --now do` starts it.
     InstallService(InstallServiceArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (`docs/openapi.json`), generated from
+    /// the daemon's types.
+    Openapi,
 }
 
 #[derive(Debug, Args)]
@@ -98,15 +101,21 @@ pub(crate) fn run(ctx: &Context, command: DaemonCommand) -> anyhow::Result<u8> {
         DaemonCommand::Status => cmd_status(ctx),
         DaemonCommand::ApiKey(args) => cmd_api_key(ctx, &args),
         DaemonCommand::InstallService(args) => cmd_install_service(ctx, &args),
+        DaemonCommand::Openapi => {
+            crate::render::print_json(&do_daemon::openapi::document())?;
+            Ok(SUCCESS)
+        }
     }
 }
 
 fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A log line that cannot be written is dropped and counted, never a panic or a wait.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(do_daemon::log_line)
+        .log_internal_errors(false)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let mut config = do_daemon::Config::new(ctx.data_dir.clone(), ctx.socket.clone());
@@ -140,8 +149,9 @@ fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
         if args.http.http.is_some() && http_addr(ctx).is_none() && !ctx.json {
             writeln!(
                 std::io::stderr(),
-                "The running daemon serves no HTTP API; `do daemon stop` then \
-                 `do daemon start --http` to have one."
+                "The running daemon serves no HTTP API; `{}` then `{}` to have one.",
+                crate::program::command("daemon stop"),
+                crate::program::command("daemon start --http")
             )?;
         }
         return report(ctx, "The daemon is already running", &status);
@@ -289,6 +299,13 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
         "running:    {} execution(s), {} step(s) of at most {} at once",
         status.running_executions, status.running_steps, status.max_parallel
     )?;
+    if status.log_lines_dropped > 0 {
+        writeln!(
+            out,
+            "log:        {} line(s) could not be written (a full disk?)",
+            status.log_lines_dropped
+        )?;
+    }
     Ok(SUCCESS)
 }
 
@@ -328,7 +345,11 @@ WantedBy=default.target
 fn cmd_install_service(ctx: &Context, args: &InstallServiceArgs) -> anyhow::Result<u8> {
     let unit = service_unit(ctx)?;
     if args.print {
-        write!(std::io::stdout(), "{unit}")?;
+        if ctx.json {
+            print_json(&json!({"unit": unit}))?;
+        } else {
+            write!(std::io::stdout(), "{unit}")?;
+        }
         return Ok(SUCCESS);
     }
     let dirs = directories::BaseDirs::new()

@@ -3,12 +3,18 @@
 pub(crate) mod agent;
 pub(crate) mod completions;
 pub(crate) mod daemon;
+pub(crate) mod failure_plan;
+pub(crate) mod latest;
+pub(crate) mod logs;
+pub(crate) mod man;
 pub(crate) mod schedule;
+pub(crate) mod step_output;
 pub(crate) mod team;
 pub(crate) mod workflow;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
+use crate::exit::UsageError;
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -19,7 +25,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Team(command) => team::run(&ctx, command),
         Command::Schedule(command) => schedule::run(&ctx, command),
         Command::Daemon(command) => daemon::run(&ctx, command),
+        Command::Completions(_) | Command::Man(_) if ctx.json => Err(UsageError(
+            "`completions` prints a shell script and `man` a man page or Markdown: --json does \
+             not apply to them"
+                .to_owned(),
+        )
+        .into()),
         Command::Completions(args) => completions::cmd_completions(&args),
-        Command::Man(args) => completions::cmd_man(&args),
+        Command::Man(args) => man::cmd_man(&args),
     }
 }

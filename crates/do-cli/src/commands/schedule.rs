@@ -1,11 +1,14 @@
 //! `do schedule …`: run a workflow by itself on a cron expression.
 
+use crate::cli::one_of;
 use crate::context::Context;
 use crate::exit::{SUCCESS, UsageError};
-use crate::render::{paint_status, print_json, print_list, short_time, status_cell, table};
+use crate::render::{
+    Look, paint_status_in, print_json, print_list, short_time, status_cell, table,
+};
 use clap::{Args, Subcommand};
 use comfy_table::Cell;
-use do_core::model::{CatchUp, Overlap, Priority, UnknownValue};
+use do_core::model::{CatchUp, Overlap, Priority};
 use do_core::schedule::ScheduleSpec;
 use do_proto::{
     ById, CreateSchedule, FireData, GetSchedule, ListSchedules, RemovedSchedule, Request,
@@ -79,15 +82,15 @@ pub(crate) struct AddArgs {
     #[arg(long, value_name = "JSON")]
     input: Option<String>,
     /// The priority of each execution.
-    #[arg(long, value_parser = parse_enum::<Priority>)]
+    #[arg(long, value_parser = one_of::<Priority>(Priority::ALL.iter().map(|v| v.as_str())))]
     priority: Option<Priority>,
     /// A tick while the schedule's previous execution still runs: skip it, queue it until
     /// that one ends, or cancel that one and start.
-    #[arg(long, default_value = "skip", value_parser = parse_enum::<Overlap>)]
+    #[arg(long, default_value = "skip", value_parser = one_of::<Overlap>(Overlap::ALL.iter().map(|v| v.as_str())))]
     overlap: Overlap,
     /// Ticks missed while the daemon was not running: fire none, only the latest, or all of
     /// them (at most the latest 100).
-    #[arg(long, default_value = "latest", value_parser = parse_enum::<CatchUp>)]
+    #[arg(long, default_value = "latest", value_parser = one_of::<CatchUp>(CatchUp::ALL.iter().map(|v| v.as_str())))]
     catch_up: CatchUp,
     /// The schedule's name, unique [default: the workflow's name, then NAME-2, NAME-3…].
     #[arg(long)]
@@ -95,10 +98,6 @@ pub(crate) struct AddArgs {
     /// Create it paused.
     #[arg(long)]
     paused: bool,
-}
-
-fn parse_enum<T: std::str::FromStr<Err = UnknownValue>>(text: &str) -> Result<T, String> {
-    text.parse().map_err(|e: UnknownValue| e.to_string())
 }
 
 fn parse_input(text: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
@@ -243,7 +242,7 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
         "{}  ({}, {})",
         schedule.spec.name,
         schedule.schedule_id,
-        paint_status(ctx, state)
+        paint_status_in(Look::of(ctx), state)
     )?;
     writeln!(out, "workflow:  {}", schedule.workflow_id)?;
     writeln!(

@@ -41,16 +41,17 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_delimiter = ',', required = true, add = crate::complete::agent_names())]
     members: Vec<String>,
     /// How a step picks its member: in turn, the one with fewest running steps, or at random.
-    #[arg(long, default_value = "round-robin", value_parser = parse_strategy)]
+    #[arg(
+        long,
+        default_value = "round-robin",
+        value_parser = crate::cli::one_of::<TeamStrategy>(
+            TeamStrategy::ALL.iter().map(|s| s.as_str())
+        )
+    )]
     strategy: TeamStrategy,
     /// Replace an existing team of the same id.
     #[arg(long)]
     replace: bool,
-}
-
-fn parse_strategy(text: &str) -> Result<TeamStrategy, String> {
-    text.parse()
-        .map_err(|e: do_core::model::UnknownValue| e.to_string())
 }
 
 fn cmd_create(ctx: &Context, args: CreateArgs) -> anyhow::Result<u8> {
@@ -82,7 +83,10 @@ fn cmd_list(ctx: &Context) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &teams,
-        "No teams. Define one with `dowf team create ID --members a,b`.",
+        &format!(
+            "No teams. Define one with `{}`.",
+            crate::program::command("team create ID --members a,b")
+        ),
         &["ID", "STRATEGY", "MEMBERS", "CREATED"],
         |team| {
             vec![
@@ -108,6 +112,8 @@ fn cmd_show(ctx: &Context, args: &IdArgs) -> anyhow::Result<u8> {
     }))?;
     if ctx.json {
         print_json(&team)?;
+    } else if ctx.quiet {
+        writeln!(std::io::stdout(), "{}", team.spec.id)?;
     } else {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}  ({})", team.spec.id, team.spec.strategy)?;

@@ -1,21 +1,22 @@
 //! `do workflow …`: documents and their executions.
 
+use super::logs::{LogsArgs, cmd_logs};
+use crate::cli::one_of;
+use crate::commands::latest;
 use crate::context::Context;
 use crate::document::{Strict, explain};
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
-use crate::render::{
-    paint_status, print_json, print_list, print_table, short_time, short_value, table,
-};
+use crate::render::{print_json, print_list, print_table, short_time, table};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use do_core::model::{ExecutionStatus, Priority, WorkflowStatus};
 use do_core::validate::Diagnostic;
-use do_core::workflow::{Step, StepKind};
+use do_core::workflow::{ErrorHandling, Step, StepKind};
 use do_proto::{
     ApiError, ById, CancelExecution, ClientError, CreateWorkflow, DeleteWorkflow, DeletedWorkflow,
-    ErrorCode, Event, EventKind, ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows,
-    Request, RetryStep, RunData, RunOutcome, RunWorkflow, StepData, UpdateWorkflow, ValidationData,
-    WorkflowData, WorkflowVersion,
+    ErrorCode, Event, ExecuteWorkflow, ExecutionData, ListExecutions, ListWorkflows, Request,
+    RetryStep, RunData, RunOutcome, RunWorkflow, UpdateWorkflow, ValidationData, WorkflowData,
+    WorkflowVersion,
 };
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
@@ -63,227 +64,22 @@ pub(crate) enum WorkflowCommand {
     /// cannot be retried.
     Retry(RetryArgs),
     /// Print what steps wrote on stderr (their logs), every attempt, oldest first.
+    ///
+    /// With --json, one JSON object per line of log: {"time", "step", "attempt", "stream",
+    /// "line"} (`time` is null for lines of the stored log, which keeps no time per line); with
+    /// -q, the logs without the header before each attempt.
     Logs(LogsArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct LogsArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
-    /// Only this step (inside a loop: `process[2]`).
-    #[arg(add = crate::complete::step_ids())]
-    step: Option<String>,
-    /// Only this attempt of the step(s).
-    #[arg(long, value_name = "N")]
-    attempt: Option<u32>,
-    /// After the log so far, print what the step (without STEP: every step) writes on stderr
-    /// as it runs, until it (the execution) ends.
-    #[arg(long, short = 'f', conflicts_with = "attempt")]
-    follow: bool,
-}
-
-/// Logs are files in the data dir (`runs/EXEC/STEP.ATTEMPT.log`); the status document says
-/// which attempts exist.
-fn cmd_logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<u8> {
-    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
-        id: args.execution.clone(),
-    }))?;
-    let mut steps = Vec::new();
-    fn collect<'a>(steps: &'a [StepData], out: &mut Vec<&'a StepData>) {
-        for step in steps {
-            out.push(step);
-            collect(&step.steps, out);
-        }
-    }
-    collect(execution.steps.as_deref().unwrap_or_default(), &mut steps);
-    if let Some(wanted) = &args.step
-        && !steps.iter().any(|s| &s.id == wanted)
-    {
-        return Err(UsageError(format!(
-            "execution {} has no step `{wanted}`",
-            args.execution
-        ))
-        .into());
-    }
-    let mut out = std::io::stdout().lock();
-    let mut following = Vec::new();
-    for step in steps
-        .iter()
-        .filter(|s| args.step.as_ref().is_none_or(|w| &s.id == w))
-    {
-        for attempt in step
-            .attempts
-            .iter()
-            .filter(|a| args.attempt.is_none_or(|n| a.attempt == n))
-        {
-            let path = log_path(ctx, &args.execution, &step.id, attempt.attempt);
-            let log = std::fs::read(&path).unwrap_or_default();
-            writeln!(
-                out,
-                "==> {} attempt {} ({}) <==",
-                step.id, attempt.attempt, attempt.status
-            )?;
-            if log.is_empty() && !args.follow {
-                writeln!(out, "(nothing on stderr)")?;
-            } else {
-                out.write_all(&log)?;
-                if !log.is_empty() && !log.ends_with(b"\n") && !args.follow {
-                    writeln!(out)?;
-                }
-            }
-            following.push(Tail {
-                step: step.id.clone(),
-                attempt: attempt.attempt,
-                path,
-                offset: log.len() as u64,
-            });
-        }
-    }
-    drop(out);
-    if args.follow {
-        follow_logs(ctx, args, following)?;
-    }
-    Ok(SUCCESS)
-}
-
-fn log_path(ctx: &Context, execution: &str, step: &str, attempt: u32) -> PathBuf {
-    ctx.data_dir
-        .join("runs")
-        .join(execution)
-        .join(format!("{step}.{attempt}.log"))
-}
-
-/// A log being followed, and how much of it has been printed.
-struct Tail {
-    step: String,
-    attempt: u32,
-    path: PathBuf,
-    offset: u64,
-}
-
-/// What wakes `logs --follow`: an event of the execution, a change in its run directory (a
-/// log created or written), or the end of the event stream.
-enum Update {
-    Event(Event),
-    Written,
-    StreamOver,
-}
-
-/// `logs --follow`: the execution's event stream (in a thread) says which attempts start and
-/// when the step or the execution ends; inotify on the run directory says when a log grew. A
-/// step's end is committed only after its agent's stderr has been read to the end, so the
-/// last read after the end event misses nothing.
-fn follow_logs(ctx: &Context, args: &LogsArgs, mut tails: Vec<Tail>) -> anyhow::Result<()> {
-    use notify::Watcher as _;
-    let mut client = ctx.client()?;
-    let (sender, updates) = std::sync::mpsc::channel();
-    let execution_id = args.execution.clone();
-    let events = sender.clone();
-    let watcher = std::thread::spawn(move || {
-        let result = client.watch(&execution_id, |event| {
-            let _ = events.send(Update::Event(event.clone()));
-        });
-        let _ = events.send(Update::StreamOver);
-        result
-    });
-    let written = sender;
-    let mut files = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-        let _ = written.send(Update::Written);
-    })
-    .context("cannot watch the execution's logs (inotify)")?;
-    // The daemon makes the run directory before the execution's first step starts: until
-    // then there is nothing to watch, and the `step.started` event says when there is.
-    let run_dir = ctx.data_dir.join("runs").join(&args.execution);
-    let mut watching = files
-        .watch(&run_dir, notify::RecursiveMode::NonRecursive)
-        .is_ok();
-    // A header whenever the output switches to another attempt's log.
-    let mut shown = tails.last().map(|t| (t.step.clone(), t.attempt));
-    let mut ended = false;
-    let mut stream_over = false;
-    loop {
-        let mut out = std::io::stdout().lock();
-        for tail in &mut tails {
-            let Ok(mut file) = std::fs::File::open(&tail.path) else {
-                continue;
-            };
-            let mut new = Vec::new();
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(tail.offset))?;
-            file.read_to_end(&mut new)?;
-            if new.is_empty() {
-                continue;
-            }
-            tail.offset += new.len() as u64;
-            let this = (tail.step.clone(), tail.attempt);
-            if shown.as_ref() != Some(&this) {
-                writeln!(out, "==> {} attempt {} <==", tail.step, tail.attempt)?;
-                shown = Some(this);
-            }
-            out.write_all(&new)?;
-        }
-        out.flush()?;
-        drop(out);
-        if ended {
-            break;
-        }
-        let event = match updates.recv() {
-            Ok(Update::Event(event)) => event,
-            Ok(Update::Written) => continue,
-            // The stream is over: one last read of the logs.
-            Ok(Update::StreamOver) | Err(_) => {
-                ended = true;
-                stream_over = true;
-                continue;
-            }
-        };
-        if !watching {
-            watching = files
-                .watch(&run_dir, notify::RecursiveMode::NonRecursive)
-                .is_ok();
-        }
-        let Some(step) = event.step_id.as_deref() else {
-            continue;
-        };
-        if args.step.as_deref().is_some_and(|wanted| wanted != step) {
-            continue;
-        }
-        match event.kind {
-            EventKind::StepStarted => {
-                let attempt = event.data.get("attempt").and_then(Value::as_u64);
-                if let Some(attempt) = attempt.and_then(|a| u32::try_from(a).ok())
-                    && !tails.iter().any(|t| t.step == step && t.attempt == attempt)
-                {
-                    tails.push(Tail {
-                        step: step.to_owned(),
-                        attempt,
-                        path: log_path(ctx, &args.execution, step, attempt),
-                        offset: 0,
-                    });
-                }
-            }
-            EventKind::StepCompleted | EventKind::StepFailed | EventKind::StepCancelled
-                if args.step.is_some() =>
-            {
-                ended = true;
-            }
-            _ => {}
-        }
-    }
-    // A followed step may end before its execution; the stream's reader is left to the exit.
-    if stream_over {
-        watcher
-            .join()
-            .map_err(|_| anyhow::anyhow!("the event stream's reader stopped unexpectedly"))??;
-    }
-    Ok(())
+    /// Print one step's whole output: a text as the text, anything else as JSON (pipeable).
+    Output(crate::commands::step_output::OutputArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CancelArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Why; kept in the execution's status document.
     #[arg(long)]
     reason: Option<String>,
@@ -291,12 +87,14 @@ pub(crate) struct CancelArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RetryArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
     /// The failed step's id (inside a loop: `process[2]`).
-    #[arg(add = crate::complete::step_ids())]
-    step: String,
+    #[arg(add = crate::complete::step_ids(), required_unless_present = "last")]
+    step: Option<String>,
+    #[arg(long, help = latest::LAST_STEP_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -355,7 +153,7 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
         WorkflowCommand::Cancel(args) => cmd_control(
             ctx,
             Request::CancelExecution(CancelExecution {
-                id: args.execution,
+                id: latest::execution(ctx, args.last, args.execution)?,
                 reason: args.reason,
             }),
             "Cancelled",
@@ -363,30 +161,35 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
         ),
         WorkflowCommand::Pause(args) => cmd_control(
             ctx,
-            Request::PauseExecution(ById { id: args.execution }),
+            Request::PauseExecution(ById {
+                id: latest::execution(ctx, args.last, args.execution)?,
+            }),
             "Paused",
             None,
         ),
         WorkflowCommand::Resume(args) => cmd_control(
             ctx,
-            Request::ResumeExecution(ById { id: args.execution }),
+            Request::ResumeExecution(ById {
+                id: latest::execution(ctx, args.last, args.execution)?,
+            }),
             "Resumed",
             None,
         ),
-        WorkflowCommand::Logs(args) => cmd_logs(ctx, &args),
-        WorkflowCommand::Retry(args) if args.watch => {
-            let _: ExecutionData = ctx.client()?.call(Request::RetryStep(RetryStep {
-                id: args.execution.clone(),
-                step_id: args.step,
-            }))?;
-            crate::watch::follow(ctx, &args.execution)
-        }
+        WorkflowCommand::Logs(args) => cmd_logs(ctx, args),
+        WorkflowCommand::Output(args) => crate::commands::step_output::cmd_output(ctx, args),
         WorkflowCommand::Retry(args) => {
-            let wait = args.wait.then_some(args.execution.as_str());
+            let (execution, step) = latest::resolve(ctx, args.last, args.execution, args.step)?;
+            let step_id = step
+                .ok_or_else(|| UsageError("give the id of the failed step to retry".to_owned()))?;
             let request = Request::RetryStep(RetryStep {
-                id: args.execution.clone(),
-                step_id: args.step.clone(),
+                id: execution.clone(),
+                step_id,
             });
+            if args.watch {
+                let _: ExecutionData = ctx.client()?.call(request)?;
+                return crate::watch::follow(ctx, &execution);
+            }
+            let wait = args.wait.then_some(execution.as_str());
             cmd_control(ctx, request, "Retrying a step of", wait)
         }
     }
@@ -402,6 +205,10 @@ pub(crate) struct CreateArgs {
 pub(crate) struct ValidateArgs {
     /// The workflow document, JSON or YAML (`.yaml`/`.yml`); `-` reads standard input.
     file: PathBuf,
+    /// Treat warnings as errors (exit 2): agents that are not registered, teams that are not
+    /// defined (which `run` and `execute` refuse), fields no step type has.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Reads and parses a document file, reporting a syntax error with its line and column. A
@@ -485,6 +292,11 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
         .and_then(|d| d.get("errors"))
         .and_then(|e| serde_json::from_value(e.clone()).ok())
         .unwrap_or_default();
+    report_errors(file, &diagnostics)
+}
+
+/// One line per problem of an invalid document, with its path; exit 2.
+fn report_errors(file: &Path, diagnostics: &[Diagnostic]) -> u8 {
     let mut err = std::io::stderr().lock();
     let count = diagnostics.len();
     let _ = writeln!(
@@ -493,8 +305,12 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
         file.display(),
         if count == 1 { "" } else { "s" }
     );
-    for diagnostic in &diagnostics {
-        let _ = writeln!(err, "  {diagnostic}");
+    for diagnostic in diagnostics {
+        let _ = writeln!(
+            err,
+            "  {}",
+            crate::program::localize(&diagnostic.to_string())
+        );
     }
     USAGE
 }
@@ -502,6 +318,7 @@ fn report_invalid(file: &Path, error: &ApiError) -> u8 {
 fn print_warnings(file: &Path, warnings: &[Diagnostic]) {
     let mut err = std::io::stderr().lock();
     for warning in warnings {
+        let warning = crate::program::localize(&warning.to_string());
         let _ = writeln!(err, "warning: {}: {warning}", file.display());
     }
 }
@@ -552,26 +369,67 @@ fn cmd_create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<u8> {
         if std::io::stdout().is_terminal() {
             writeln!(
                 out,
-                "Run it with: dowf workflow execute {} --wait",
-                workflow.workflow_id
+                "Run it with: {}",
+                crate::program::command(&format!(
+                    "workflow execute {} --wait",
+                    workflow.workflow_id
+                ))
             )?;
         }
     }
     Ok(SUCCESS)
 }
 
+/// Checks a document with the running daemon, which also knows the registered agents and
+/// teams; with none running, checks it here and says what was left unchecked (a check never
+/// starts a daemon).
 fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
-    let validation: ValidationData = match submit(ctx, &args.file, Request::ValidateWorkflow)? {
-        Ok(data) => data,
-        Err(code) => return Ok(code),
+    let validation: ValidationData = if ctx.daemon_runs()? {
+        match submit(ctx, &args.file, Request::ValidateWorkflow)? {
+            Ok(data) => data,
+            Err(code) => return Ok(code),
+        }
+    } else {
+        let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
+        let document = read_document(&args.file, limits.document_bytes)?;
+        let validated = match do_core::validate::parse_document(&document) {
+            Ok(validated) => validated,
+            Err(errors) => return Ok(report_errors(&args.file, &errors)),
+        };
+        writeln!(
+            std::io::stderr(),
+            "note: no daemon is running, so the agents and teams the steps name were not \
+             checked; `{}` starts one",
+            crate::program::command("daemon start")
+        )?;
+        ValidationData {
+            name: validated.document.name,
+            steps: validated.document.steps.len(),
+            warnings: validated.warnings,
+        }
     };
     print_warnings(&args.file, &validation.warnings);
+    let count = validation.warnings.len();
+    if args.strict && count > 0 {
+        writeln!(
+            std::io::stderr(),
+            "error: `{}` has {count} warning{} and --strict treats them as errors",
+            args.file.display(),
+            if count == 1 { "" } else { "s" }
+        )?;
+        return Ok(USAGE);
+    }
     if ctx.json {
         print_json(&validation)?;
     } else if !ctx.quiet {
+        let warned = match count {
+            0 => String::new(),
+            1 => ", with 1 warning above".to_owned(),
+            n => format!(", with {n} warnings above"),
+        };
         writeln!(
             std::io::stdout(),
-            "`{}` is a valid workflow: {} ({} top-level step{}).",
+            "`{}` is a valid workflow: {} ({} top-level step{}){warned}.",
             args.file.display(),
             validation.name,
             validation.steps,
@@ -584,7 +442,10 @@ fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Only workflows with this status.
-    #[arg(long, value_parser = parse_enum::<WorkflowStatus>)]
+    #[arg(
+        long,
+        value_parser = one_of::<WorkflowStatus>(WorkflowStatus::ALL.iter().map(|s| s.as_str()))
+    )]
     status: Option<WorkflowStatus>,
     /// Only workflows of this category.
     #[arg(long)]
@@ -598,13 +459,6 @@ pub(crate) struct ListArgs {
     /// Skip this many (for paging).
     #[arg(long, default_value_t = 0)]
     offset: u32,
-}
-
-fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse().map_err(|e: T::Err| e.to_string())
 }
 
 fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
@@ -622,7 +476,10 @@ fn cmd_list(ctx: &Context, args: &ListArgs) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &workflows,
-        "No workflows. Create one with `dowf workflow create FILE`.",
+        &format!(
+            "No workflows. Create one with `{}`.",
+            crate::program::command("workflow create FILE")
+        ),
         &header,
         |w| {
             vec![
@@ -669,6 +526,11 @@ fn cmd_show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     }
     if ctx.json {
         print_json(&workflow)?;
+        return Ok(SUCCESS);
+    }
+    if ctx.quiet {
+        // As `execution -q`: the status word.
+        writeln!(std::io::stdout(), "{}", workflow.status)?;
         return Ok(SUCCESS);
     }
     let mut out = std::io::stdout().lock();
@@ -782,7 +644,11 @@ pub(crate) struct ExecuteOptions {
     #[arg(long, value_name = "FILE")]
     input_file: Option<PathBuf>,
     /// Ready steps of higher-priority executions start first.
-    #[arg(long, default_value = "normal", value_parser = parse_enum::<Priority>)]
+    #[arg(
+        long,
+        default_value = "normal",
+        value_parser = one_of::<Priority>(Priority::ALL.iter().map(|p| p.as_str()))
+    )]
     priority: Priority,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
@@ -859,7 +725,7 @@ fn cmd_execute(ctx: &Context, args: &ExecuteArgs) -> anyhow::Result<u8> {
             "Plan of {} ({}); nothing runs:",
             workflow.workflow_id, workflow.document.name
         )?;
-        plan_steps(&workflow.document.steps, "", 0, &mut out)?;
+        plan(&workflow.document, &mut out)?;
         return Ok(SUCCESS);
     }
     let execution: ExecutionData = client.call(Request::ExecuteWorkflow(ExecuteWorkflow {
@@ -895,8 +761,11 @@ fn report_started(
             if std::io::stdout().is_terminal() {
                 writeln!(
                     std::io::stdout(),
-                    "Follow it with: dowf workflow execution {}",
-                    execution.execution_id
+                    "Follow it with: {}",
+                    crate::program::command(&format!(
+                        "workflow execution {}",
+                        execution.execution_id
+                    ))
                 )?;
             }
         }
@@ -940,21 +809,42 @@ fn wait_for(
     })
 }
 
-/// One numbered line per step: a sequence counts 1, 2, 3; steps that run together share a
-/// number with a letter (3a, 3b); a branch or loop body is numbered under its step (4.1).
-fn plan_steps(
-    steps: &[Step],
-    prefix: &str,
-    depth: usize,
+/// The plan of a document: its steps, what each does on failure, and its timeout.
+fn plan(
+    document: &do_core::workflow::WorkflowDocument,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    for (i, step) in steps.iter().enumerate() {
-        plan_step(step, &format!("{prefix}{}", i + 1), depth, out)?;
+    let defaults = document.error_handling.clone().unwrap_or_default();
+    plan_steps(&document.steps, "", 0, &defaults, out)?;
+    if let Some(timeout) = document.timeout {
+        writeln!(out, "The execution times out after {timeout} s.")?;
     }
     Ok(())
 }
 
-fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> std::io::Result<()> {
+/// One numbered line per step: a sequence counts 1, 2, 3; steps that run together share a
+/// number with a letter (3a, 3b); a branch or loop body is numbered under its step (4.1).
+/// Under a step, what happens when it fails.
+fn plan_steps(
+    steps: &[Step],
+    prefix: &str,
+    depth: usize,
+    defaults: &ErrorHandling,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for (i, step) in steps.iter().enumerate() {
+        plan_step(step, &format!("{prefix}{}", i + 1), depth, defaults, out)?;
+    }
+    Ok(())
+}
+
+fn plan_step(
+    step: &Step,
+    label: &str,
+    depth: usize,
+    defaults: &ErrorHandling,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let inputs = |input: &Option<do_core::workflow::Inputs>| match input {
         Some(input) => format!(" with {}", input.names().join(", ")),
         None => String::new(),
@@ -985,6 +875,9 @@ fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> st
     };
     let indent = "   ".repeat(depth);
     writeln!(out, "{indent}{label}. {line}")?;
+    if let Some(handling) = crate::commands::failure_plan::describe(step, defaults) {
+        writeln!(out, "{indent}   {handling}")?;
+    }
     match &step.kind {
         StepKind::Parallel(p) => {
             for (j, child) in p.steps.iter().enumerate() {
@@ -992,19 +885,32 @@ fn plan_step(step: &Step, label: &str, depth: usize, out: &mut impl Write) -> st
                     child,
                     &format!("{label}{}", char::from(b'a' + (j % 26) as u8)),
                     depth + 1,
+                    defaults,
                     out,
                 )?;
             }
         }
         StepKind::Conditional(c) => {
             writeln!(out, "{indent}   if true:")?;
-            plan_steps(c.then.steps(), &format!("{label}."), depth + 1, out)?;
+            plan_steps(
+                c.then.steps(),
+                &format!("{label}."),
+                depth + 1,
+                defaults,
+                out,
+            )?;
             if let Some(otherwise) = &c.otherwise {
                 writeln!(out, "{indent}   else:")?;
-                plan_steps(otherwise.steps(), &format!("{label}."), depth + 1, out)?;
+                plan_steps(
+                    otherwise.steps(),
+                    &format!("{label}."),
+                    depth + 1,
+                    defaults,
+                    out,
+                )?;
             }
         }
-        StepKind::Loop(l) => plan_step(&l.step, &format!("{label}.1"), depth + 1, out)?,
+        StepKind::Loop(l) => plan_step(&l.step, &format!("{label}.1"), depth + 1, defaults, out)?,
         StepKind::Task(_) | StepKind::Team(_) => {}
     }
     Ok(())
@@ -1030,66 +936,20 @@ fn parse_input(text: &str, source: &str) -> anyhow::Result<Value> {
 
 /// One line per step event on stderr, so stdout keeps only the result.
 fn print_event(event: &Event) {
-    let step = event.step_id.as_deref().unwrap_or("");
-    let line = match event.kind {
-        EventKind::StepStarted => format!("  started   {step}"),
-        EventKind::StepCompleted => format!("  completed {step}"),
-        EventKind::StepFailed => format!(
-            "  failed    {step}: {}",
-            event
-                .data
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-        ),
-        EventKind::StepCancelled => format!("  cancelled {step}"),
-        EventKind::StepRetrying => format!(
-            "  retrying  {step} in {:.1} s: {}",
-            event
-                .data
-                .get("delay")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0),
-            event
-                .data
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-        ),
-        EventKind::ExecutionEscalated => format!(
-            "escalated: {} — fix the cause, then `dowf workflow retry {} STEP` or `dowf workflow cancel {}`",
-            event
-                .data
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-            event.execution_id,
-            event.execution_id
-        ),
-        EventKind::ExecutionPaused => "paused".to_owned(),
-        EventKind::ExecutionResumed => "resumed".to_owned(),
-        EventKind::StepProgress | EventKind::Notification | EventKind::NotificationsDone => return,
-        EventKind::ExecutionQueued | EventKind::ExecutionStarted | EventKind::ExecutionFinished => {
-            return;
-        }
-    };
-    // One write per line: stderr is unbuffered, and `--wait` prints two lines per step.
-    let mut line = line;
-    line.push('\n');
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(mut line) = crate::events::wait_line(event) {
+        // One write per line: stderr is unbuffered, and `--wait` prints two lines per step.
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -1097,9 +957,11 @@ pub(crate) struct ExecutionArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecutionStatusArgs {
-    /// The execution's id (`exec_…`).
-    #[arg(add = crate::complete::execution_ids())]
-    execution: String,
+    /// The execution's id (`exec_…`), or --last.
+    #[arg(add = crate::complete::execution_ids(), required_unless_present = "last")]
+    execution: Option<String>,
+    #[arg(long, help = latest::LAST_HELP)]
+    last: bool,
     /// Wait for the execution to end; exit 0 when it completed, 1 otherwise.
     #[arg(long)]
     wait: bool,
@@ -1108,15 +970,14 @@ pub(crate) struct ExecutionStatusArgs {
 }
 
 fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8> {
+    let id = latest::execution(ctx, args.last, args.execution.clone())?;
     if args.watch {
-        return crate::watch::follow(ctx, &args.execution);
+        return crate::watch::follow(ctx, &id);
     }
     if args.wait {
-        return wait_for(ctx, &mut ctx.client()?, &args.execution);
+        return wait_for(ctx, &mut ctx.client()?, &id);
     }
-    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById {
-        id: args.execution.clone(),
-    }))?;
+    let execution: ExecutionData = ctx.client()?.call(Request::GetExecution(ById { id }))?;
     if ctx.json {
         print_json(&execution)?;
     } else if ctx.quiet {
@@ -1129,93 +990,9 @@ fn cmd_execution(ctx: &Context, args: &ExecutionStatusArgs) -> anyhow::Result<u8
 
 fn print_execution(ctx: &Context, execution: &ExecutionData) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let progress = execution.progress;
-    writeln!(
-        out,
-        "{}  {} ({})",
-        execution.execution_id, execution.workflow_name, execution.workflow_id
-    )?;
-    let status = paint_status(ctx, execution.status.as_str());
-    let mut facts = vec![
-        match execution.queue_position {
-            Some(position) => format!("{status} (#{position} in the queue)"),
-            None => status,
-        },
-        format!(
-            "{}/{} steps ({}%)",
-            progress.completed, progress.total, progress.percentage
-        ),
-        format!("priority {}", execution.priority),
-        format!("workflow version {}", execution.workflow_version),
-    ];
-    if let Some(started) = &execution.started_at {
-        facts.push(format!("started {}", short_time(started)));
-    }
-    if let Some(duration) = &execution.duration {
-        facts.push(format!("took {duration}"));
-    }
-    if let Some(estimate) = &execution.estimated_completion {
-        facts.push(format!("expected to end {}", short_time(estimate)));
-    }
-    if let Some(current) = &execution.current_step
-        && !execution.status.is_terminal()
-    {
-        facts.push(format!("current step {current}"));
-    }
-    writeln!(out, "{}", facts.join(" · "))?;
-    drop(out);
-    let mut t = table(ctx, &["STEP", "STATUS", "AGENT", "DURATION", "OUTPUT"]);
-    let mut errors = Vec::new();
-    for step in execution.steps.iter().flatten() {
-        add_status_rows(ctx, &mut t, step, 0, &mut errors);
-    }
-    print_table(&t)?;
-    let mut out = std::io::stdout().lock();
-    for (step, error) in errors {
-        writeln!(out, "{step}: {error}")?;
-    }
-    if let Some(error) = &execution.error
-        && execution.status != ExecutionStatus::Completed
-    {
-        writeln!(out, "error: {error}")?;
-    }
+    let look = crate::render::Look::of(ctx);
+    crate::status_view::write_execution(look, &mut out, execution, std::time::SystemTime::now())?;
     Ok(())
-}
-
-fn add_status_rows(
-    ctx: &Context,
-    t: &mut comfy_table::Table,
-    step: &StepData,
-    depth: usize,
-    errors: &mut Vec<(String, String)>,
-) {
-    let output = step
-        .output
-        .as_ref()
-        .and_then(|map| map.values().next())
-        .map(|value| short_value(value, 60))
-        .unwrap_or_default();
-    let status = match step.progress {
-        Some(p) if step.status == do_core::model::StepStatus::Running => {
-            format!("{} {p}%", step.status)
-        }
-        _ => step.status.to_string(),
-    };
-    t.add_row(vec![
-        comfy_table::Cell::new(format!("{}{}", "  ".repeat(depth), step.id)),
-        crate::render::status_cell(ctx, &status),
-        step.agent.clone().unwrap_or_default().into(),
-        step.duration.clone().unwrap_or_default().into(),
-        output.into(),
-    ]);
-    if let Some(error) = &step.error
-        && step.steps.is_empty()
-    {
-        errors.push((step.id.clone(), error.clone()));
-    }
-    for child in &step.steps {
-        add_status_rows(ctx, t, child, depth + 1, errors);
-    }
 }
 
 #[derive(Debug, Args)]
@@ -1224,7 +1001,10 @@ pub(crate) struct ExecutionsArgs {
     #[arg(long, add = crate::complete::workflow_ids())]
     workflow: Option<String>,
     /// Only executions with this status.
-    #[arg(long, value_parser = parse_enum::<ExecutionStatus>)]
+    #[arg(
+        long,
+        value_parser = one_of::<ExecutionStatus>(ExecutionStatus::ALL.iter().map(|s| s.as_str()))
+    )]
     status: Option<ExecutionStatus>,
     /// At most this many.
     #[arg(long, default_value_t = 50)]
@@ -1248,7 +1028,10 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
     print_list(
         ctx,
         &executions,
-        "No executions. Start one with `dowf workflow execute WF`.",
+        &format!(
+            "No executions. Start one with `{}`.",
+            crate::program::command("workflow execute WF")
+        ),
         &header,
         |e| {
             vec![
@@ -1262,7 +1045,9 @@ fn cmd_executions(ctx: &Context, args: &ExecutionsArgs) -> anyhow::Result<u8> {
                 e.priority.to_string(),
                 format!("{}/{}", e.progress.completed, e.progress.total),
                 short_time(&e.created_at),
-                e.duration.clone().unwrap_or_default(),
+                e.duration_ms
+                    .map(crate::duration::human_ms)
+                    .unwrap_or_default(),
             ]
         },
     )
@@ -1403,7 +1188,7 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
             "Plan of {}; nothing is stored and nothing runs:",
             document.name
         )?;
-        plan_steps(&document.steps, "", 0, &mut out)?;
+        plan(&document, &mut out)?;
         return Ok(SUCCESS);
     }
     let request = |CreateWorkflow { document }| {

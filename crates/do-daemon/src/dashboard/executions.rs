@@ -4,17 +4,17 @@
 use super::auth::Csrf;
 use super::layout::{self, Nav};
 use super::{Dashboard, ask, error_page, html, see_other, steps};
-use crate::{handlers, http, runner, status};
+use crate::{handlers, http, logs, status};
 use axum::extract::{Extension, Form, Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use do_core::model::{AttemptStatus, ExecutionStatus};
 use do_proto::{
     ApiError, AttemptData, ById, CancelExecution, ErrorCode, ExecutionData, ListExecutions,
-    ListWorkflows, Request, RetryStep, WorkflowData,
+    ListWorkflows, LogEntry, Logs, Request, RetryStep, WorkflowData,
 };
 use maud::{Markup, html as markup};
-use std::io::{Read, Seek, SeekFrom};
+use std::collections::HashMap;
 
 /// Rows per page of the executions list.
 const PAGE: u32 = 50;
@@ -225,12 +225,6 @@ pub(crate) async fn events(State(dashboard): State<Dashboard>, Path(id): Path<St
     http::events(State(dashboard.shared.clone()), Path(id)).await
 }
 
-#[derive(serde::Deserialize)]
-pub(crate) struct LogQuery {
-    /// Only the bytes from this offset, as plain text (the page's script follows a log so).
-    from: Option<u64>,
-}
-
 fn find_attempt(steps: &[do_proto::StepData], step: &str, attempt: u32) -> Option<AttemptData> {
     steps.iter().find_map(|s| {
         if s.id == step {
@@ -241,20 +235,39 @@ fn find_attempt(steps: &[do_proto::StepData], step: &str, attempt: u32) -> Optio
     })
 }
 
-/// One attempt's stderr: a page that follows it while the attempt runs, or with `from`, the
-/// bytes after that offset with `X-Attempt-Running`.
+/// Collects what the logs stream (`executions.logs`) sends, for a page.
+#[derive(Default)]
+struct Collected {
+    lines: Vec<String>,
+    error: Option<ApiError>,
+}
+
+impl status::Sink for Collected {
+    async fn send_data(&mut self, _: &str, data: handlers::Data) -> std::io::Result<()> {
+        if let Ok(LogEntry::Lines { lines, .. }) = serde_json::from_str(data.get()) {
+            self.lines.extend(lines);
+        }
+        Ok(())
+    }
+
+    async fn send_error(&mut self, _: &str, error: ApiError) -> std::io::Result<()> {
+        self.error = Some(error);
+        Ok(())
+    }
+}
+
+/// One attempt's stderr, as `executions.logs` serves it; while the attempt runs, the page's
+/// script follows the same stream (`…/logs?follow=true`) and replaces the text with it.
 pub(crate) async fn log(
     State(dashboard): State<Dashboard>,
     Extension(Csrf(csrf)): Extension<Csrf>,
     Path((id, step, attempt)): Path<(String, String, u32)>,
-    Query(query): Query<LogQuery>,
 ) -> Response {
     let csrf = csrf.as_deref();
     let data = match execution(&dashboard, &id) {
         Ok(data) => data,
         Err(e) => return error_page(csrf, &e),
     };
-    // Only a step and attempt the status document names: never a path made up by the URL.
     let Some(found) = find_attempt(data.steps.as_deref().unwrap_or_default(), &step, attempt)
     else {
         let error = ApiError::new(
@@ -263,36 +276,22 @@ pub(crate) async fn log(
         );
         return error_page(csrf, &error);
     };
-    let running = found.status == AttemptStatus::Running;
-    let run_dir = dashboard.shared.config.data_dir.join("runs").join(&id);
-    let path = runner::attempt_log_path(&run_dir, &step, attempt);
-    let from = query.from.unwrap_or(0);
-    let bytes = match read_from(&path, from) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            let error = ApiError::new(
-                ErrorCode::Internal,
-                format!("cannot read the log {}: {e}", path.display()),
-            );
-            return error_page(csrf, &error);
-        }
+    let request = Logs {
+        id: id.clone(),
+        step_id: Some(step.clone()),
+        attempt: Some(attempt),
+        follow: false,
     };
-    if query.from.is_some() {
-        return (
-            [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-                (
-                    header::HeaderName::from_static("x-attempt-running"),
-                    if running { "1" } else { "0" },
-                ),
-            ],
-            bytes,
-        )
-            .into_response();
+    let mut collected = Collected::default();
+    logs::stream(&dashboard.shared, &mut collected, "dashboard", request).await;
+    if let Some(error) = collected.error {
+        return error_page(csrf, &error);
     }
-    let offset = bytes.len();
-    let step_url = layout::encode(&step);
+    let running = found.status == AttemptStatus::Running;
+    let stream = format!(
+        "/executions/{id}/logs?stepId={}&attempt={attempt}&follow=true",
+        layout::encode(&step)
+    );
     let body = markup! {
         h1 { "Log of " code { (step) } ", attempt " (attempt) }
         p {
@@ -301,16 +300,15 @@ pub(crate) async fn log(
             @if let Some(code) = found.exit_code { " · exit code " (code) }
         }
         @if let Some(error) = &found.error { p class="error" { (error) } }
-        @if bytes.is_empty() {
+        @if collected.lines.is_empty() {
             p class="none" id="log-empty" {
                 @if running { "Nothing on stderr yet; this page follows the log." }
                 @else { "The agent wrote nothing on stderr." }
             }
         }
         pre id="log" class="log" tabindex="0" aria-label="Log"
-            data-follow=(if running { "1" } else { "" }) data-offset=(offset)
-            data-url={ "/executions/" (id) "/steps/" (step_url) "/attempts/" (attempt) "/log" } {
-            (String::from_utf8_lossy(&bytes))
+            data-stream=[running.then_some(&stream)] {
+            @for line in &collected.lines { (line) "\n" }
         }
     };
     let title = format!("Log of {step}");
@@ -320,17 +318,13 @@ pub(crate) async fn log(
     )
 }
 
-/// The file's bytes from `from` on; a log not written yet is empty.
-fn read_from(path: &std::path::Path, from: u64) -> std::io::Result<Vec<u8>> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    file.seek(SeekFrom::Start(from))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
+/// The API's log stream, behind the browser session.
+pub(crate) async fn log_stream(
+    State(dashboard): State<Dashboard>,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    http::logs(State(dashboard.shared.clone()), Path(id), query).await
 }
 
 #[derive(serde::Deserialize)]

@@ -44,6 +44,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/executions/{id}", get(executions::page))
         .route("/executions/{id}/live", get(executions::live))
         .route("/executions/{id}/events", get(executions::events))
+        .route("/executions/{id}/logs", get(executions::log_stream))
         .route(
             "/executions/{id}/steps/{step}/attempts/{attempt}/log",
             get(executions::log),

@@ -20,6 +20,7 @@ pub(crate) fn event_kinds() -> String {
         EventKind::StepCompleted,
         EventKind::StepFailed,
         EventKind::StepCancelled,
+        EventKind::StepSkipped,
         EventKind::StepProgress,
         EventKind::StepRetrying,
         EventKind::ExecutionPaused,

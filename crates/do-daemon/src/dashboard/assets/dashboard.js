@@ -112,27 +112,30 @@ document.addEventListener("submit", function (event) {
 
 (function followLog() {
   var log = document.getElementById("log");
-  if (!log || !log.getAttribute("data-follow")) return;
-  var offset = Number(log.getAttribute("data-offset"));
-  var decoder = new TextDecoder();
-  function poll() {
-    fetch(log.getAttribute("data-url") + "?from=" + offset, { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        var running = response.headers.get("x-attempt-running") === "1";
-        return response.arrayBuffer().then(function (bytes) {
-          offset += bytes.byteLength;
-          if (bytes.byteLength) {
-            var empty = document.getElementById("log-empty");
-            if (empty) empty.remove();
-            log.appendChild(document.createTextNode(decoder.decode(bytes, { stream: true })));
-          }
-          if (running) window.setTimeout(poll, 1000);
-        });
-      })
-      .catch(function () {
-        window.setTimeout(poll, 3000);
-      });
+  if (!log || !log.getAttribute("data-stream")) return;
+  var ended = false;
+  // The stream starts from the log's first line: it replaces what the page was sent with.
+  function follow() {
+    var source = new EventSource(log.getAttribute("data-stream"));
+    var fresh = true;
+    source.addEventListener("lines", function (event) {
+      var entry = JSON.parse(event.data).data;
+      if (fresh) {
+        log.textContent = "";
+        fresh = false;
+        var empty = document.getElementById("log-empty");
+        if (empty) empty.remove();
+      }
+      log.appendChild(document.createTextNode(entry.lines.join("\n") + "\n"));
+    });
+    source.addEventListener("end", function () {
+      ended = true;
+      source.close();
+    });
+    source.onerror = function () {
+      source.close();
+      if (!ended) window.setTimeout(follow, 1000);
+    };
   }
-  window.setTimeout(poll, 1000);
+  follow();
 })();
