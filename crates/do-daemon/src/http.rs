@@ -518,8 +518,9 @@ async fn started(
                     {
                         break;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                    _ => {}
+                    // A stream that lagged may have dropped the start: the status says.
+                    Err(_) => break,
+                    Ok(_) => {}
                 }
             }
         };
