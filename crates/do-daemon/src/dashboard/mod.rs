@@ -14,6 +14,7 @@ mod workflows;
 
 use crate::handlers::{self, Answer};
 use crate::{Shared, http};
+use auth::Sessions;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,8 +23,6 @@ use do_proto::{ApiError, ErrorCode, Request};
 use maud::Markup;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-
-pub(crate) use auth::Sessions;
 
 /// What every dashboard handler is given: the daemon and the browser sessions.
 #[derive(Clone)]
