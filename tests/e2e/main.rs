@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `do` binary against a real daemon in a temp data dir, with real
 //! child processes as agents.
 
+mod browser;
 mod common;
 mod contract;
 mod http_api;
@@ -12,6 +13,7 @@ mod test_completions;
 mod test_corpus;
 mod test_daemon;
 mod test_daemon_log;
+mod test_dashboard;
 mod test_descendants;
 mod test_durability;
 mod test_examples;

@@ -170,12 +170,20 @@ fn the_execute_answer_has_its_start_its_estimate_and_its_tracking_url() {
     assert!(data["startedAt"].is_string(), "{data}");
     assert!(data["estimatedCompletion"].is_string(), "{data}");
     let url = data["trackingUrl"].as_str().expect("trackingUrl");
-    assert_eq!(
-        url,
-        format!("{}/agents/workflows/executions/{execution}", api.base)
+    assert_eq!(url, format!("{}/executions/{execution}", api.base));
+    // The dashboard's page of the execution (HTML; a browser logs in, a program sends the key).
+    let mut page = api
+        .agent
+        .get(url)
+        .header("Authorization", &format!("Bearer {}", api.key))
+        .call()
+        .expect("tracking page");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.body_mut().read_to_string().expect("page");
+    assert!(
+        html.contains(&format!("Execution <code>{execution}</code>")),
+        "{html}"
     );
-    let followed = api.get(url.trim_start_matches(&api.base));
-    assert_eq!(followed.body["data"]["executionId"], execution.as_str());
     std::fs::write(&gate, "").expect("open the gate");
     Events::open(&api, &execution).ends();
 

@@ -78,7 +78,7 @@ pub fn rotate_api_key(data_dir: &Path) -> std::io::Result<String> {
 }
 
 /// Compares in time independent of where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -156,12 +156,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .layer(DefaultBodyLimit::disable())
-        .with_state(shared);
+        .with_state(shared.clone());
     // Around the whole router, not each route: a 405 gets its `Allow` header outside the
-    // routes' layers.
+    // routes' layers. The dashboard's pages answer HTML, so they sit outside it.
     Router::new()
         .fallback_service(routes)
         .layer(middleware::map_response(envelope_errors))
+        .merge(crate::dashboard::router(shared))
 }
 
 pub(crate) fn metadata() -> Metadata {
@@ -527,10 +528,8 @@ async fn started(
             execution = status::execution_data(shared, &id, false)?;
         }
     }
-    execution.tracking_url = Some(format!(
-        "http://{}/agents/workflows/executions/{id}",
-        host(shared, headers)
-    ));
+    // The execution's dashboard page, served by this same listener.
+    execution.tracking_url = Some(format!("http://{}/executions/{id}", host(shared, headers)));
     handlers::to_data(&execution)
 }
 
@@ -613,7 +612,10 @@ async fn retry(
 
 /// Server-Sent Events of an execution: one `data:` line per envelope (the socket's watch
 /// frames), the SSE event named after the event's kind; the stream ends with the execution.
-async fn events(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+pub(crate) async fn events(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
     let found = shared.store().execution(&id);
     match found {
         Ok(Some(_)) => {}
@@ -634,7 +636,7 @@ async fn events(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>)
 /// Server-Sent Events of an execution's step logs (`executions.logs`): `?stepId=`,
 /// `&attempt=`, `&follow=true`; each SSE event named after its entry (`attempt`, `lines`,
 /// `end`).
-async fn logs(
+pub(crate) async fn logs(
     State(shared): State<Arc<Shared>>,
     UrlPath(id): UrlPath<String>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,

@@ -3,6 +3,7 @@
 //!
 //! [`run`] is public so that `do daemon run` and in-process tests start the very same daemon.
 
+mod dashboard;
 mod error;
 mod handlers;
 mod http;

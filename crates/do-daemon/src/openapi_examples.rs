@@ -35,7 +35,7 @@ pub(crate) fn examples() -> Examples {
         "createdAt": "2024-10-27T18:00:00Z",
         "startedAt": "2024-10-27T18:00:00Z",
         "estimatedCompletion": "2024-11-10T18:00:00Z",
-        "trackingUrl": "http://127.0.0.1:7878/agents/workflows/executions/exec_xyz789",
+        "trackingUrl": "http://127.0.0.1:7878/executions/exec_xyz789",
     });
     let task = |id: &str, status: &str, agent: Option<&str>| {
         let mut step = json!({"id": id, "type": "task", "status": status});

@@ -159,8 +159,8 @@ pub struct ExecutionData {
     /// The schedule whose tick started it, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::ScheduleRefData>,
-    /// Where the execution can be followed: over HTTP, its resource URL (there is no
-    /// dashboard); absent over the socket.
+    /// Where a person can follow the execution: over HTTP, its page on the dashboard of the
+    /// same listener (`http://HOST/executions/ID`); absent over the socket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_url: Option<String>,
 }
