@@ -117,10 +117,16 @@ impl Api {
 
     /// Follows an execution's Server-Sent Events to their end; returns the envelopes.
     pub(crate) fn events(&self, execution: &str) -> Vec<Value> {
-        let url = format!(
-            "{}/agents/workflows/executions/{execution}/events",
-            self.base
-        );
+        let envelopes = self.sse(&format!("/agents/workflows/executions/{execution}/events"));
+        for envelope in &envelopes {
+            crate::contract::check_event(envelope);
+        }
+        envelopes
+    }
+
+    /// Reads the Server-Sent Events at `path` to their end; returns the envelopes.
+    pub(crate) fn sse(&self, path: &str) -> Vec<Value> {
+        let url = format!("{}{path}", self.base);
         let mut response = self
             .agent
             .get(&url)
@@ -133,9 +139,7 @@ impl Api {
         for line in reader.lines() {
             let line = line.expect("SSE line");
             if let Some(data) = line.strip_prefix("data: ") {
-                let envelope = serde_json::from_str::<Value>(data).expect("SSE data is JSON");
-                crate::contract::check_event(&envelope);
-                envelopes.push(envelope);
+                envelopes.push(serde_json::from_str::<Value>(data).expect("SSE data is JSON"));
             }
         }
         envelopes
