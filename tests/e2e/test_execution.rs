@@ -440,6 +440,36 @@ fn a_megabyte_task_and_loop_item_come_in_their_files_and_the_step_starts() {
 }
 
 #[test]
+fn a_task_file_an_agent_overwrote_does_not_reach_a_later_step_with_the_same_task() {
+    let env = TestEnv::new();
+    // Steps with the same task text share one file: the first step writes into its copy.
+    env.run(&[
+        "agent",
+        "add",
+        "scribble",
+        "--shell",
+        r#"cat "$DO_TASK_FILE"; printf 'changed' > "$DO_TASK_FILE""#,
+    ])
+    .ok();
+    let workflow = env.create(&json!({"name": "same-task", "steps": [
+        {"id": "first", "agent": "scribble", "task": "the task"},
+        {"id": "second", "agent": "scribble", "task": "the task"},
+        {"id": "each", "type": "loop", "items": "input.items", "output": "items",
+         "step": {"id": "one", "agent": "scribble", "task": "the task"}},
+    ]}));
+    let file = env.path("work").join("input.json");
+    std::fs::write(&file, json!({"items": [1, 1]}).to_string()).expect("the input");
+    let (run, status) = env.execute_wait(&workflow, &["--input-file", &file.to_string_lossy()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for step in ["first", "second"] {
+        let output = &find_step(&status["steps"], step).expect(step)["output"][step];
+        assert_eq!(*output, json!("the task"), "{step}");
+    }
+    let items = &find_step(&status["steps"], "each").expect("each")["output"]["items"];
+    assert_eq!(*items, json!(["the task", "the task"]));
+}
+
+#[test]
 fn two_clients_execute_at_the_same_time() {
     let env = TestEnv::new();
     env.run(&["agent", "add", "echo", "--shell", "cat"]).ok();

@@ -8,6 +8,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -148,28 +149,26 @@ async fn attempt(
     };
     // The execution input is the same for all the execution's steps: one file.
     let execution_input_file = spec.run_dir.join("execution-input.json");
-    let task_file = spec
-        .run_dir
-        .join(format!("{}.{}.task.txt", spec.step_id, spec.attempt));
-    let item = spec.item.as_ref().map(|(item, index)| {
-        let file = spec
-            .run_dir
-            .join(format!("{}.{}.item.json", spec.step_id, spec.attempt));
-        (item.to_string(), index, file)
-    });
-    let mut files = vec![
+    for (file, contents, shared) in [
         (&input_file, input_json.as_str(), spec.inputs.is_empty()),
         (&execution_input_file, &*spec.execution_input, true),
-        (&task_file, spec.task.as_str(), false),
-    ];
-    if let Some((json, _, file)) = &item {
-        files.push((file, json.as_str(), false));
-    }
-    for (file, contents, shared) in files {
+    ] {
         if let Err(e) = write_run_file(&spec, file, contents, shared) {
             return failed(format!("cannot write `{}`: {e}", file.display()));
         }
     }
+    let task_file = match text_file(&spec, "task", "txt", &spec.task) {
+        Ok(file) => file,
+        Err(e) => return failed(e),
+    };
+    let item = spec.item.as_ref().map(|(item, index)| {
+        let json = item.to_string();
+        text_file(&spec, "item", "json", &json).map(|file| (json, index, file))
+    });
+    let item = match item.transpose() {
+        Ok(item) => item,
+        Err(e) => return failed(e),
+    };
     let log = spec.log_path();
 
     let secrets = match secret_values(&spec.agent) {
@@ -427,6 +426,32 @@ pub(crate) fn end_survivor(pgid: i32, started: Option<i64>) -> bool {
         return false;
     }
     killpg(Pid::from_raw(pgid), Signal::SIGKILL).is_ok()
+}
+
+/// The file that holds `text` (a task, a loop's item) for this attempt. Attempts of the execution
+/// with the same text share one, named by the text's hash: a fan-out or a loop of one task, and
+/// a step's retries, create one file instead of one each, which on a disk file system costs
+/// more than anything else the daemon does for a step (on ext4 without a journal, a new inode
+/// is searched for past every recently deleted one). An attempt whose shared file holds
+/// something else (another text of the same hash, or an agent wrote into it) gets a file of
+/// its own. Errs with the reason the step fails.
+fn text_file(spec: &RunSpec, kind: &str, extension: &str, text: &str) -> Result<PathBuf, String> {
+    let mut hasher = std::hash::DefaultHasher::new();
+    text.hash(&mut hasher);
+    let shared = spec
+        .run_dir
+        .join(format!("{kind}-{:016x}.{extension}", hasher.finish()));
+    let file = match std::fs::read(&shared) {
+        Ok(held) if held == text.as_bytes() => return Ok(shared),
+        Ok(_) => spec.run_dir.join(format!(
+            "{}.{}.{kind}.{extension}",
+            spec.step_id, spec.attempt
+        )),
+        Err(_) => shared,
+    };
+    write_run_file(spec, &file, text, false)
+        .map(|()| file.clone())
+        .map_err(|e| format!("cannot write `{}`: {e}", file.display()))
 }
 
 /// Writes one of the files an agent reads its inputs from; a file that `shared` steps of the
