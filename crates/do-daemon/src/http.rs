@@ -283,7 +283,7 @@ async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Nex
 
 /// The token of an `Authorization: Bearer TOKEN` header; the scheme's case does not matter
 /// (RFC 9110, 11.1).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -115,8 +115,8 @@ fn bearer_is(headers: &HeaderMap, key: &str) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| http::constant_time_eq(given.trim().as_bytes(), key.as_bytes()))
+        .and_then(http::bearer_token)
+        .is_some_and(|given| http::constant_time_eq(given.as_bytes(), key.as_bytes()))
 }
 
 #[derive(serde::Deserialize)]
