@@ -1,8 +1,11 @@
 //! `do workflow …`: documents and their executions.
 
-use super::logs::{LogsArgs, cmd_logs};
+mod failure_plan;
+mod latest;
+mod logs;
+mod output;
+
 use crate::cli::one_of;
-use crate::commands::latest;
 use crate::context::Context;
 use crate::document::{Strict, explain};
 use crate::exit::{FAILURE, SUCCESS, USAGE, UsageError};
@@ -18,6 +21,7 @@ use do_proto::{
     RetryStep, RunData, RunOutcome, RunWorkflow, UpdateWorkflow, ValidationData, WorkflowData,
     WorkflowVersion,
 };
+use logs::{LogsArgs, cmd_logs};
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -70,7 +74,7 @@ pub(crate) enum WorkflowCommand {
     /// -q, the logs without the header before each attempt.
     Logs(LogsArgs),
     /// Print one step's whole output: a text as the text, anything else as JSON (pipeable).
-    Output(crate::commands::step_output::OutputArgs),
+    Output(output::OutputArgs),
 }
 
 #[derive(Debug, Args)]
@@ -176,7 +180,7 @@ pub(crate) fn run(ctx: &Context, command: WorkflowCommand) -> anyhow::Result<u8>
             None,
         ),
         WorkflowCommand::Logs(args) => cmd_logs(ctx, args),
-        WorkflowCommand::Output(args) => crate::commands::step_output::cmd_output(ctx, args),
+        WorkflowCommand::Output(args) => output::cmd_output(ctx, args),
         WorkflowCommand::Retry(args) => {
             let (execution, step) = latest::resolve(ctx, args.last, args.execution, args.step)?;
             let step_id = step
@@ -875,7 +879,7 @@ fn plan_step(
     };
     let indent = "   ".repeat(depth);
     writeln!(out, "{indent}{label}. {line}")?;
-    if let Some(handling) = crate::commands::failure_plan::describe(step, defaults) {
+    if let Some(handling) = failure_plan::describe(step, defaults) {
         writeln!(out, "{indent}   {handling}")?;
     }
     match &step.kind {
