@@ -77,8 +77,7 @@ pub(super) fn cmd_validate(ctx: &Context, args: &ValidateArgs) -> anyhow::Result
             Err(code) => return Ok(code),
         }
     } else {
-        let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
-        let document = read_document(&args.file, limits.document_bytes)?;
+        let document = read_document(ctx, &args.file)?;
         let validated = match do_core::validate::parse_document(&document) {
             Ok(validated) => validated,
             Err(errors) => return Ok(report_errors(&args.file, &errors)),

@@ -230,8 +230,7 @@ pub(super) fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
             Err(code) => return Ok(code),
         };
         print_warnings(&args.file, &validation.warnings);
-        let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
-        let text = read_document(&args.file, limits.document_bytes)?;
+        let text = read_document(ctx, &args.file)?;
         let document = do_core::validate::parse_document(&text)
             .map_err(|_| {
                 UsageError(format!(

@@ -11,9 +11,17 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::Path;
 
+/// Reads and parses a document file within `limits.document_bytes` of `config.toml`: the one
+/// place the workflow commands read the daemon's settings, as the socket does not tell its
+/// limits; the daemon checks the document's size again as it receives it.
+pub(super) fn read_document(ctx: &Context, file: &Path) -> anyhow::Result<Value> {
+    let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
+    read_within(file, limits.document_bytes)
+}
+
 /// Reads and parses a document file, reporting a syntax error with its line and column. A
 /// document over `limit` bytes is refused before it is read whole.
-pub(super) fn read_document(file: &Path, limit: u64) -> anyhow::Result<Value> {
+fn read_within(file: &Path, limit: u64) -> anyhow::Result<Value> {
     let too_big = |name: &str| {
         UsageError(format!(
             "`{name}` is larger than the limit of {} for a workflow document \
@@ -129,8 +137,7 @@ pub(super) fn submit<T: serde::de::DeserializeOwned>(
     file: &Path,
     request: impl FnOnce(CreateWorkflow) -> Request,
 ) -> anyhow::Result<Result<T, u8>> {
-    let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
-    let document = read_document(file, limits.document_bytes)?;
+    let document = read_document(ctx, file)?;
     let mut client = ctx.client()?;
     match client.call::<T>(request(CreateWorkflow { document })) {
         Ok(data) => Ok(Ok(data)),
