@@ -3,12 +3,8 @@
 pub(crate) mod agent;
 pub(crate) mod completions;
 pub(crate) mod daemon;
-pub(crate) mod failure_plan;
-pub(crate) mod latest;
-pub(crate) mod logs;
 pub(crate) mod man;
 pub(crate) mod schedule;
-pub(crate) mod step_output;
 pub(crate) mod team;
 pub(crate) mod workflow;
 

@@ -2,7 +2,7 @@
 //! with `--follow`, line by line as it is written, until the step or the execution ends. For
 //! people with a header per attempt; bare with `-q`; with `--json`, one JSON object per line.
 
-use crate::commands::latest;
+use super::latest;
 use crate::context::Context;
 use crate::exit::SUCCESS;
 use clap::Args;

@@ -1,6 +1,6 @@
 //! `do workflow output EXEC STEP`: one step's whole output, as it is, for a pipe.
 
-use crate::commands::latest;
+use super::latest;
 use crate::context::Context;
 use crate::exit::{FAILURE, SUCCESS, UsageError};
 use crate::render::print_json;
