@@ -2,7 +2,7 @@
 //! sent while another is ending the execution's steps is refused, and the first one's reason
 //! stays. Over the socket (the CLI) and over HTTP.
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, kill_daemon};
 use crate::test_store_faults::eventually;
 use serde_json::{Value, json};
 use std::process::Stdio;
@@ -169,15 +169,7 @@ fn a_cancel_under_way_when_the_daemon_dies_is_finished_by_the_next_daemon() {
         }),
         "the cancel is recorded"
     );
-    let pid = env.json(&["daemon", "status"])["pid"]
-        .as_i64()
-        .and_then(|pid| i32::try_from(pid).ok())
-        .expect("pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill the daemon");
+    kill_daemon(&env);
     let lost = first.wait_with_output().expect("the cancel ends");
     assert!(!lost.status.success(), "its daemon died: {lost:?}");
 

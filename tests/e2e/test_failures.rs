@@ -1,17 +1,7 @@
-use crate::common::{TestEnv, find_step, process_ends};
+use crate::common::{TestEnv, find_step, ms, process_ends};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-
-fn ms(time: &Value) -> u128 {
-    let text = time
-        .as_str()
-        .unwrap_or_else(|| panic!("a time, not {time}"));
-    let at = humantime::parse_rfc3339(text).expect("RFC 3339");
-    at.duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis()
-}
 
 /// `execute --wait` in the background; returns it with its execution id once `until` lines
 /// (substrings of its progress lines on stderr) have all appeared.

@@ -1,7 +1,7 @@
 //! Schedules: 1-second cron expressions (6 fields) against the real daemon, overlap, pause,
 //! and a daemon killed for five ticks.
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, kill_daemon, ms};
 use crate::http_api::Api;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -26,14 +26,6 @@ fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
-        .as_millis()
-}
-
-fn ms(time: &Value) -> u128 {
-    humantime::parse_rfc3339(time.as_str().expect("a time"))
-        .expect("RFC 3339")
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
         .as_millis()
 }
 
@@ -337,21 +329,6 @@ fn a_workflow_document_declares_its_schedules() {
 }
 
 // ---- a daemon killed for five ticks ----
-
-fn kill_daemon(env: &TestEnv) {
-    let pid = env.json(&["daemon", "status"])["pid"]
-        .as_u64()
-        .expect("pid")
-        .to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    while std::os::unix::net::UnixStream::connect(env.socket()).is_ok() {
-        std::thread::yield_now();
-    }
-}
 
 /// Fires the daemon made of a 1-second schedule with `catch_up` that it was killed for five
 /// ticks of; returns the fires (oldest first), when it was killed and when it started again.
