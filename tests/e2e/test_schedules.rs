@@ -29,6 +29,19 @@ fn now_ms() -> u128 {
         .as_millis()
 }
 
+/// Registers agent `quick`, a script that runs `body`.
+fn quick_agent(env: &TestEnv, body: &str) {
+    let script = env.script("quick", body);
+    env.run(&[
+        "agent",
+        "add",
+        "quick",
+        "--",
+        script.to_str().expect("utf-8"),
+    ])
+    .ok();
+}
+
 /// A workflow of one step run by `agent`.
 fn workflow(env: &TestEnv, agent: &str) -> String {
     env.create(&json!({"name": "nightly", "steps": [{"id": "s", "agent": agent, "task": "go"}]}))
@@ -69,15 +82,7 @@ fn execution(env: &TestEnv, id: &Value) -> Value {
 #[test]
 fn a_one_second_schedule_fires_on_time_and_its_execution_carries_its_name() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo \"$DO_EXECUTION_INPUT\"");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo \"$DO_EXECUTION_INPUT\"");
     let workflow = workflow(&env, "quick");
     let created = add(
         &env,
@@ -203,15 +208,7 @@ fn overlap_queue_holds_a_tick_until_the_previous_run_ends() {
 #[test]
 fn a_paused_schedule_fires_only_when_triggered_and_a_removed_one_not_at_all() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
     let created = add(&env, &workflow, "held", &["--paused"]);
     assert!(created["nextFireAt"].is_null(), "{created}");
@@ -253,15 +250,7 @@ fn a_paused_schedule_fires_only_when_triggered_and_a_removed_one_not_at_all() {
 #[test]
 fn a_bad_expression_or_zone_is_refused_with_what_to_write() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
     let bad = env.run(&["schedule", "add", &workflow, "--cron", "every day"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
@@ -282,15 +271,7 @@ fn a_bad_expression_or_zone_is_refused_with_what_to_write() {
 #[test]
 fn a_workflow_document_declares_its_schedules() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let mut document = json!({"name": "digest", "steps": [{"id": "s", "agent": "quick", "task": "go"}],
     "schedules": [
         {"cron": "0 7 * * MON-FRI", "timezone": "Europe/Berlin"},
@@ -334,15 +315,7 @@ fn a_workflow_document_declares_its_schedules() {
 /// ticks of; returns the fires (oldest first), when it was killed and when it started again.
 fn killed_for_five_ticks(catch_up: &str) -> (Vec<Value>, u128, u128) {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
     add(&env, &workflow, "ticker", &["--catch-up", catch_up]);
     wait_for(Duration::from_secs(3), "a first run", || {
@@ -445,15 +418,7 @@ fn the_http_api_manages_schedules() {
         let reply = api.send(method, path, Some(&api.key), body.as_deref());
         (reply.status, reply.body)
     };
-    let agent_script = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent_script.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
 
     let (status, created) = send(
