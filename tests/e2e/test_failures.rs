@@ -80,9 +80,9 @@ echo "ok on attempt $DO_ATTEMPT""#,
     );
 }
 
-#[test]
-fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
-    let env = TestEnv::new();
+/// Registers the agents of a workflow with a fallback: `broken` fails, `plan-b` prints
+/// `from-plan-b` and `echo` prints its input.
+pub(crate) fn fallback_agents(env: &TestEnv) {
     env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 1"])
         .ok();
     env.run(&[
@@ -95,6 +95,12 @@ fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
     .ok();
     env.run(&["agent", "add", "plan-b", "--shell", "echo from-plan-b"])
         .ok();
+}
+
+#[test]
+fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
+    let env = TestEnv::new();
+    fallback_agents(&env);
     let workflow = env.create(&json!({"name": "fallback", "steps": [
         {"id": "primary", "agent": "broken", "task": "t", "output": "result",
          "errorHandling": {"strategy": "fallback", "maxRetries": 1, "initialDelay": 0,
