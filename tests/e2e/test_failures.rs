@@ -127,7 +127,7 @@ fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
 
 /// Registers agent `name`, which fails saying "not fixed yet" until the file whose path this
 /// returns exists, then prints "fixed".
-fn fixable_agent(env: &TestEnv, name: &str) -> std::path::PathBuf {
+pub(crate) fn fixable_agent(env: &TestEnv, name: &str) -> std::path::PathBuf {
     let fixed = env.path(&format!("{name}-fixed"));
     env.run(&[
         "agent",
