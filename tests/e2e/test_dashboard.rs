@@ -253,6 +253,17 @@ fn http_login(agent: &ureq::Agent, daemon: &Api) -> (String, String) {
     (session, csrf)
 }
 
+/// An HTTP client that returns redirects and error statuses as answers, for the test to read,
+/// instead of following them or failing.
+fn unredirected_client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .build()
+        .into()
+}
+
 #[test]
 fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
     let env = TestEnv::new();
@@ -261,12 +272,7 @@ fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
     let workflow = env.create(&json!({"name": "slow", "steps": [
         {"id": "wait", "agent": "slow", "task": "t"}]}));
     let execution = execute(&env, &workflow);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .build()
-        .into();
+    let agent = unredirected_client();
     let (session, csrf) = http_login(&agent, &daemon);
     let cancel = format!("{}/executions/{execution}/cancel", daemon.base);
     let post = |body: String| {
@@ -340,12 +346,7 @@ fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
 
 /// A page fetched with the bearer key, as a program would: (status, HTML).
 fn page(daemon: &Api, path: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .build()
-        .into();
+    let agent = unredirected_client();
     let mut response = agent
         .get(&format!("{}{path}", daemon.base))
         .header("Authorization", &format!("Bearer {}", daemon.key))
