@@ -228,6 +228,36 @@ pub(crate) fn process_ends(pid: &str, limit: std::time::Duration) -> bool {
     poll(&mut [PollFd::new(&pidfd, PollFlags::IN)], Some(&timeout)).expect("poll") == 1
 }
 
+/// Kills this test's daemon with SIGKILL and waits until its process is gone, so that its
+/// socket no longer answers and its lock is released: a `daemon start` right after starts a
+/// new daemon instead of finding the dead one still running.
+pub(crate) fn kill_daemon(env: &TestEnv) {
+    let pid = env.json(&["daemon", "status"])["pid"]
+        .as_u64()
+        .expect("pid")
+        .to_string();
+    let killed = Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    assert!(
+        process_ends(&pid, std::time::Duration::from_secs(10)),
+        "the daemon {pid} still runs 10 s after SIGKILL"
+    );
+}
+
+/// Milliseconds since 1970 of an RFC 3339 time in a document.
+pub(crate) fn ms(time: &Value) -> u128 {
+    let text = time
+        .as_str()
+        .unwrap_or_else(|| panic!("a time, not {time}"));
+    let at = humantime::parse_rfc3339(text).expect("RFC 3339");
+    at.duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+}
+
 /// Finds a step by id anywhere in a status document's step tree.
 pub(crate) fn find_step<'a>(steps: &'a Value, id: &str) -> Option<&'a Value> {
     steps.as_array()?.iter().find_map(|step| {

@@ -160,8 +160,12 @@ pub(crate) fn assert_envelope(reply: &Reply, status: u16, success: bool) {
     );
 }
 
-pub(crate) fn register_agents(env: &TestEnv) {
-    for name in ["mira", "priya", "tom", "rae", "quinn", "dev"] {
+/// The agents examples/saas-launch.json names.
+pub(crate) const SAAS_AGENTS: [&str; 6] = ["mira", "priya", "tom", "rae", "quinn", "dev"];
+
+/// Registers each of `names` as an agent that prints `NAME-done`.
+pub(crate) fn register_agents(env: &TestEnv, names: &[&str]) {
+    for name in names {
         env.run(&[
             "agent",
             "add",

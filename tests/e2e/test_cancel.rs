@@ -2,40 +2,20 @@
 //! sent while another is ending the execution's steps is refused, and the first one's reason
 //! stays. Over the socket (the CLI) and over HTTP.
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, kill_daemon};
+use crate::http_api::Api;
 use crate::test_store_faults::eventually;
 use serde_json::{Value, json};
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-/// The daemon with its HTTP API on a free port: the base URL and the key.
-fn start_with_http(env: &TestEnv) -> (String, String) {
-    env.run(&["daemon", "start", "--http", "127.0.0.1:0"]).ok();
-    let addr = std::fs::read_to_string(env.path("data/http.addr")).expect("http.addr");
-    let key = env.run(&["daemon", "api-key"]).ok().trim().to_owned();
-    (format!("http://{}", addr.trim()), key)
-}
-
 /// `POST /agents/workflows/executions/ID/cancel`: the status code and the envelope.
-fn http_cancel(base: &str, key: &str, execution: &str, reason: &str) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .post(&format!(
-            "{base}/agents/workflows/executions/{execution}/cancel"
-        ))
-        .header("Authorization", &format!("Bearer {key}"))
-        .header("Content-Type", "application/json")
-        .send(json!({ "reason": reason }).to_string())
-        .expect("cancel over HTTP");
-    let status = response.status().as_u16();
-    let body = response.body_mut().read_to_string().expect("body");
-    (
-        status,
-        serde_json::from_str(&body).expect("a JSON envelope"),
-    )
+fn http_cancel(api: &Api, execution: &str, reason: &str) -> (u16, Value) {
+    let reply = api.post(
+        &format!("/agents/workflows/executions/{execution}/cancel"),
+        &json!({ "reason": reason }),
+    );
+    (reply.status, reply.body)
 }
 
 /// Executes the one-step workflow `workflow` and waits until its step runs.
@@ -53,10 +33,40 @@ fn execute_running(env: &TestEnv, workflow: &str) -> String {
     execution
 }
 
+/// Registers agent `stubborn`, which runs `prelude` and then ignores SIGTERM until it is
+/// killed, and executes a workflow of one step of it until the step runs.
+fn stubborn_running(env: &TestEnv, prelude: &str) -> String {
+    let script = format!("{prelude}trap '' TERM; while :; do sleep 0.05; done");
+    env.run(&["agent", "add", "stubborn", "--shell", &script])
+        .ok();
+    let workflow = env.create(&json!({"name": "stubborn", "steps": [
+        {"id": "wait", "agent": "stubborn", "task": "t"}]}));
+    execute_running(env, &workflow)
+}
+
+/// Starts `workflow cancel EXECUTION --reason first`, which waits for the execution to end,
+/// and returns it once the daemon has recorded the cancel.
+fn cancel_first(env: &TestEnv, execution: &str) -> Child {
+    let first = env
+        .command()
+        .args(["workflow", "cancel", execution, "--reason", "first"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("first cancel");
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            env.json(&["workflow", "execution", execution])["cancelReason"] == "first"
+        }),
+        "the first cancel is recorded"
+    );
+    first
+}
+
 #[test]
 fn a_cancel_answers_once_the_execution_is_cancelled_over_the_socket_and_http() {
     let env = TestEnv::new();
-    let (base, key) = start_with_http(&env);
+    let api = Api::start(&env);
     env.run(&["agent", "add", "slow", "--", "/bin/sleep", "30"])
         .ok();
     let workflow = env.create(&json!({"name": "slow", "steps": [
@@ -70,7 +80,7 @@ fn a_cancel_answers_once_the_execution_is_cancelled_over_the_socket_and_http() {
     );
 
     let execution = execute_running(&env, &workflow);
-    let (status, envelope) = http_cancel(&base, &key, &execution, "changed");
+    let (status, envelope) = http_cancel(&api, &execution, "changed");
     assert_eq!(status, 200, "{envelope}");
     assert_eq!(envelope["data"]["status"], "cancelled", "{envelope}");
     assert_eq!(envelope["data"]["cancelReason"], "changed", "{envelope}");
@@ -81,32 +91,9 @@ fn a_second_cancel_while_the_first_ends_the_steps_is_refused_and_the_first_reaso
     let env = TestEnv::new();
     // The agent ignores SIGTERM: its step ends only at the SIGKILL, 2 s after the cancel.
     env.write_config("[daemon]\nkill_grace = 2\n");
-    let (base, key) = start_with_http(&env);
-    env.run(&[
-        "agent",
-        "add",
-        "stubborn",
-        "--shell",
-        "trap '' TERM; while :; do sleep 0.05; done",
-    ])
-    .ok();
-    let workflow = env.create(&json!({"name": "stubborn", "steps": [
-        {"id": "wait", "agent": "stubborn", "task": "t"}]}));
-    let execution = execute_running(&env, &workflow);
-
-    let first = env
-        .command()
-        .args(["workflow", "cancel", &execution, "--reason", "first"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("first cancel");
-    assert!(
-        eventually(Duration::from_secs(20), || {
-            env.json(&["workflow", "execution", &execution])["cancelReason"] == "first"
-        }),
-        "the first cancel is recorded"
-    );
+    let api = Api::start(&env);
+    let execution = stubborn_running(&env, "");
+    let first = cancel_first(&env, &execution);
 
     let second = env.run(&["workflow", "cancel", &execution, "--reason", "second"]);
     assert_eq!(second.code, 2, "{}", second.stderr);
@@ -115,7 +102,7 @@ fn a_second_cancel_while_the_first_ends_the_steps_is_refused_and_the_first_reaso
         "{}",
         second.stderr
     );
-    let (status, envelope) = http_cancel(&base, &key, &execution, "third");
+    let (status, envelope) = http_cancel(&api, &execution, "third");
     assert_eq!(status, 409, "{envelope}");
     assert!(
         envelope["error"]["message"]
@@ -142,42 +129,9 @@ fn a_cancel_under_way_when_the_daemon_dies_is_finished_by_the_next_daemon() {
     // The step would take 30 s to end: the daemon dies long before.
     env.write_config("[daemon]\nkill_grace = 30\n");
     let ledger = env.path("ledger");
-    env.run(&[
-        "agent",
-        "add",
-        "stubborn",
-        "--shell",
-        &format!(
-            "echo run >> '{}'; trap '' TERM; while :; do sleep 0.05; done",
-            ledger.display()
-        ),
-    ])
-    .ok();
-    let workflow = env.create(&json!({"name": "stubborn", "steps": [
-        {"id": "wait", "agent": "stubborn", "task": "t"}]}));
-    let execution = execute_running(&env, &workflow);
-    let first = env
-        .command()
-        .args(["workflow", "cancel", &execution, "--reason", "first"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cancel");
-    assert!(
-        eventually(Duration::from_secs(20), || {
-            env.json(&["workflow", "execution", &execution])["cancelReason"] == "first"
-        }),
-        "the cancel is recorded"
-    );
-    let pid = env.json(&["daemon", "status"])["pid"]
-        .as_i64()
-        .and_then(|pid| i32::try_from(pid).ok())
-        .expect("pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill the daemon");
+    let execution = stubborn_running(&env, &format!("echo run >> '{}'; ", ledger.display()));
+    let first = cancel_first(&env, &execution);
+    kill_daemon(&env);
     let lost = first.wait_with_output().expect("the cancel ends");
     assert!(!lost.status.success(), "its daemon died: {lost:?}");
 

@@ -9,22 +9,16 @@
 
 use crate::browser::Browser;
 use crate::common::{TestEnv, repo_root};
+use crate::http_api::{Api, SAAS_AGENTS, register_agents};
+use crate::test_failures::fixable_agent;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
-struct Daemon {
-    base: String,
-    key: String,
-}
-
-fn start_daemon(env: &TestEnv) -> Daemon {
-    env.run(&["daemon", "start", "--http", "127.0.0.1:0"]).ok();
-    let addr = std::fs::read_to_string(env.path("data/http.addr")).expect("http.addr");
-    let key = env.run(&["daemon", "api-key"]).ok().trim().to_owned();
-    Daemon {
-        base: format!("http://{}", addr.trim()),
-        key,
-    }
+/// The daemon with its HTTP listener, and a browser on it; `None` (the test passes) where
+/// there is no browser to drive.
+fn start_with_browser(env: &TestEnv) -> Option<(Api, Browser)> {
+    let daemon = Api::start(env);
+    let browser = Browser::start(&daemon.base)?;
+    Some((daemon, browser))
 }
 
 fn saas_example() -> Value {
@@ -45,24 +39,15 @@ fn execute(env: &TestEnv, workflow: &str) -> String {
 #[test]
 fn a_running_step_turns_completed_on_the_page_without_a_reload() {
     let env = TestEnv::new();
-    let daemon = start_daemon(&env);
-    let Some(browser) = Browser::start(&daemon.base) else {
+    let Some((daemon, browser)) = start_with_browser(&env) else {
         return;
     };
     let gate = env.gated_agent(
         "mira",
         "echo 'researching' >&2; echo '{\"market\": \"SMB\"}'",
     );
-    for name in ["priya", "tom", "rae", "quinn", "dev"] {
-        env.run(&[
-            "agent",
-            "add",
-            name,
-            "--shell",
-            &format!("echo {name}-done"),
-        ])
-        .ok();
-    }
+    // The example's other agents.
+    register_agents(&env, &SAAS_AGENTS[1..]);
     let workflow = env.create(&saas_example());
     let execution = execute(&env, &workflow);
 
@@ -110,8 +95,7 @@ fn a_running_step_turns_completed_on_the_page_without_a_reload() {
 #[test]
 fn a_running_attempts_log_is_followed_on_its_page() {
     let env = TestEnv::new();
-    let daemon = start_daemon(&env);
-    let Some(browser) = Browser::start(&daemon.base) else {
+    let Some((daemon, browser)) = start_with_browser(&env) else {
         return;
     };
     let gate = env.path("gate-talker");
@@ -142,22 +126,10 @@ fn a_running_attempts_log_is_followed_on_its_page() {
     );
 }
 
-/// Fails (`not fixed yet` on stderr) until the file whose path this returns exists.
-fn fixable_agent(env: &TestEnv, name: &str) -> PathBuf {
-    let fixed = env.path(&format!("fixed-{name}"));
-    let script = format!(
-        "test -e '{}' || {{ echo 'not fixed yet' >&2; exit 1; }}; echo fixed",
-        fixed.display()
-    );
-    env.run(&["agent", "add", name, "--shell", &script]).ok();
-    fixed
-}
-
 #[test]
 fn a_failed_steps_log_opens_and_retry_completes_an_escalated_execution() {
     let env = TestEnv::new();
-    let daemon = start_daemon(&env);
-    let Some(browser) = Browser::start(&daemon.base) else {
+    let Some((daemon, browser)) = start_with_browser(&env) else {
         return;
     };
     let fixed = fixable_agent(&env, "build");
@@ -197,8 +169,7 @@ fn a_failed_steps_log_opens_and_retry_completes_an_escalated_execution() {
 #[test]
 fn cancel_with_a_reason_and_a_wrong_key_is_refused() {
     let env = TestEnv::new();
-    let daemon = start_daemon(&env);
-    let Some(browser) = Browser::start(&daemon.base) else {
+    let Some((daemon, browser)) = start_with_browser(&env) else {
         return;
     };
     browser.goto("/login");
@@ -246,7 +217,7 @@ fn cancel_with_a_reason_and_a_wrong_key_is_refused() {
 }
 
 /// A login over plain HTTP: the session cookie and the page's anti-forgery token.
-fn http_login(agent: &ureq::Agent, daemon: &Daemon) -> (String, String) {
+fn http_login(agent: &ureq::Agent, daemon: &Api) -> (String, String) {
     let mut response = agent
         .post(&format!("{}/login", daemon.base))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -282,20 +253,26 @@ fn http_login(agent: &ureq::Agent, daemon: &Daemon) -> (String, String) {
     (session, csrf)
 }
 
-#[test]
-fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
-    let env = TestEnv::new();
-    let daemon = start_daemon(&env);
-    let _gate = env.gated_agent("slow", "echo done");
-    let workflow = env.create(&json!({"name": "slow", "steps": [
-        {"id": "wait", "agent": "slow", "task": "t"}]}));
-    let execution = execute(&env, &workflow);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// An HTTP client that returns redirects and error statuses as answers, for the test to read,
+/// instead of following them or failing.
+fn unredirected_client() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
         .build()
-        .into();
+        .into()
+}
+
+#[test]
+fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
+    let env = TestEnv::new();
+    let daemon = Api::start(&env);
+    let _gate = env.gated_agent("slow", "echo done");
+    let workflow = env.create(&json!({"name": "slow", "steps": [
+        {"id": "wait", "agent": "slow", "task": "t"}]}));
+    let execution = execute(&env, &workflow);
+    let agent = unredirected_client();
     let (session, csrf) = http_login(&agent, &daemon);
     let cancel = format!("{}/executions/{execution}/cancel", daemon.base);
     let post = |body: String| {
@@ -368,13 +345,8 @@ fn a_post_without_the_sessions_anti_forgery_token_is_refused() {
 }
 
 /// A page fetched with the bearer key, as a program would: (status, HTML).
-fn page(daemon: &Daemon, path: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .build()
-        .into();
+fn page(daemon: &Api, path: &str) -> (u16, String) {
+    let agent = unredirected_client();
     let mut response = agent
         .get(&format!("{}{path}", daemon.base))
         .header("Authorization", &format!("Bearer {}", daemon.key))
@@ -387,7 +359,7 @@ fn page(daemon: &Daemon, path: &str) -> (u16, String) {
 #[test]
 fn the_pages_show_branches_iterations_team_members_workflows_and_agents() {
     let env = TestEnv::new();
-    let daemon = start_daemon(&env);
+    let daemon = Api::start(&env);
     for name in ["tom", "rae", "checker"] {
         env.run(&["agent", "add", name, "--shell", &format!("echo {name}-out")])
             .ok();

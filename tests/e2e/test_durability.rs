@@ -1,34 +1,10 @@
 //! A daemon killed at any moment resumes every execution and loses or doubles nothing.
 
-use crate::common::{TestEnv, all_steps, find_step, process_ends};
+use crate::common::{TestEnv, all_steps, find_step, kill_daemon, ms, process_ends};
 use crate::test_failures::execute_until;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-fn kill_daemon(env: &TestEnv) {
-    let pid = env.json(&["daemon", "status"])["pid"]
-        .as_u64()
-        .expect("pid")
-        .to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    // The next command must not find the dead daemon's socket answering.
-    while std::os::unix::net::UnixStream::connect(env.socket()).is_ok() {
-        std::thread::yield_now();
-    }
-}
-
-fn ms(time: &Value) -> u128 {
-    humantime::parse_rfc3339(time.as_str().expect("time"))
-        .expect("RFC 3339")
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis()
-}
 
 /// A pseudo-random number from the clock: the moments of the kills must not be chosen.
 fn random_below(n: u64) -> u64 {

@@ -1,17 +1,7 @@
-use crate::common::{TestEnv, find_step, process_ends};
+use crate::common::{TestEnv, find_step, ms, process_ends};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-
-fn ms(time: &Value) -> u128 {
-    let text = time
-        .as_str()
-        .unwrap_or_else(|| panic!("a time, not {time}"));
-    let at = humantime::parse_rfc3339(text).expect("RFC 3339");
-    at.duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis()
-}
 
 /// `execute --wait` in the background; returns it with its execution id once `until` lines
 /// (substrings of its progress lines on stderr) have all appeared.
@@ -90,9 +80,9 @@ echo "ok on attempt $DO_ATTEMPT""#,
     );
 }
 
-#[test]
-fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
-    let env = TestEnv::new();
+/// Registers the agents of a workflow with a fallback: `broken` fails, `plan-b` prints
+/// `from-plan-b` and `echo` prints its input.
+pub(crate) fn fallback_agents(env: &TestEnv) {
     env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 1"])
         .ok();
     env.run(&[
@@ -105,6 +95,12 @@ fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
     .ok();
     env.run(&["agent", "add", "plan-b", "--shell", "echo from-plan-b"])
         .ok();
+}
+
+#[test]
+fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
+    let env = TestEnv::new();
+    fallback_agents(&env);
     let workflow = env.create(&json!({"name": "fallback", "steps": [
         {"id": "primary", "agent": "broken", "task": "t", "output": "result",
          "errorHandling": {"strategy": "fallback", "maxRetries": 1, "initialDelay": 0,
@@ -131,7 +127,7 @@ fn exhausted_retries_run_the_fallback_and_continue_goes_on_with_null() {
 
 /// Registers agent `name`, which fails saying "not fixed yet" until the file whose path this
 /// returns exists, then prints "fixed".
-fn fixable_agent(env: &TestEnv, name: &str) -> std::path::PathBuf {
+pub(crate) fn fixable_agent(env: &TestEnv, name: &str) -> std::path::PathBuf {
     let fixed = env.path(&format!("{name}-fixed"));
     env.run(&[
         "agent",

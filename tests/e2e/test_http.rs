@@ -2,7 +2,7 @@
 //! bearer key, against a real daemon listening on a free port.
 
 use crate::common::{TestEnv, repo_root};
-use crate::http_api::{Api, Events, assert_envelope, register_agents};
+use crate::http_api::{Api, Events, SAAS_AGENTS, assert_envelope, register_agents};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 
@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 fn the_api_documents_examples_run_over_http_and_the_cli_sees_the_same_objects() {
     let env = TestEnv::new();
     let api = Api::start(&env);
-    register_agents(&env);
+    register_agents(&env, &SAAS_AGENTS);
     let example: Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("examples/saas-launch.json")).expect("example"),
     )
@@ -478,7 +478,7 @@ fn the_api_documents_curl_examples_run_verbatim() {
     // The example names a Slack channel: config.toml must map it to an incoming webhook.
     env.write_config("[notifications.slack]\n\"#product-launches\" = \"http://127.0.0.1:9/\"\n");
     let api = Api::start(&env);
-    register_agents(&env);
+    register_agents(&env, &SAAS_AGENTS);
 
     let created = run_doc_curl(&api, DOC_CREATE, &[]);
     assert_eq!(created["success"], true, "{created}");

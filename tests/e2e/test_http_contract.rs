@@ -4,7 +4,7 @@
 
 use crate::common::TestEnv;
 use crate::http_api::{Api, Events, assert_envelope};
-use crate::test_failures::webhook_server;
+use crate::test_failures::{fallback_agents, webhook_server};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -377,18 +377,7 @@ fn notify_on_error_and_the_escalation_reach_the_webhook() {
 fn the_workflows_fallback_runs_for_each_step_that_exhausted_its_retries() {
     let env = TestEnv::new();
     let api = Api::start(&env);
-    env.run(&["agent", "add", "broken", "--shell", "echo nope >&2; exit 1"])
-        .ok();
-    env.run(&["agent", "add", "plan-b", "--shell", "echo from-plan-b"])
-        .ok();
-    env.run(&[
-        "agent",
-        "add",
-        "echo",
-        "--shell",
-        r#"printf '%s' "$DO_INPUT""#,
-    ])
-    .ok();
+    fallback_agents(&env);
     let workflow = env.create(&json!({"name": "fallback", "steps": [
             {"id": "first", "agent": "broken", "task": "t", "output": "one"},
             {"id": "second", "agent": "broken", "task": "t", "output": "two"},

@@ -1,7 +1,7 @@
 //! Schedules: 1-second cron expressions (6 fields) against the real daemon, overlap, pause,
 //! and a daemon killed for five ticks.
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, kill_daemon, ms};
 use crate::http_api::Api;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -29,12 +29,17 @@ fn now_ms() -> u128 {
         .as_millis()
 }
 
-fn ms(time: &Value) -> u128 {
-    humantime::parse_rfc3339(time.as_str().expect("a time"))
-        .expect("RFC 3339")
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis()
+/// Registers agent `quick`, a script that runs `body`.
+fn quick_agent(env: &TestEnv, body: &str) {
+    let script = env.script("quick", body);
+    env.run(&[
+        "agent",
+        "add",
+        "quick",
+        "--",
+        script.to_str().expect("utf-8"),
+    ])
+    .ok();
 }
 
 /// A workflow of one step run by `agent`.
@@ -77,15 +82,7 @@ fn execution(env: &TestEnv, id: &Value) -> Value {
 #[test]
 fn a_one_second_schedule_fires_on_time_and_its_execution_carries_its_name() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo \"$DO_EXECUTION_INPUT\"");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo \"$DO_EXECUTION_INPUT\"");
     let workflow = workflow(&env, "quick");
     let created = add(
         &env,
@@ -211,15 +208,7 @@ fn overlap_queue_holds_a_tick_until_the_previous_run_ends() {
 #[test]
 fn a_paused_schedule_fires_only_when_triggered_and_a_removed_one_not_at_all() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
     let created = add(&env, &workflow, "held", &["--paused"]);
     assert!(created["nextFireAt"].is_null(), "{created}");
@@ -261,15 +250,7 @@ fn a_paused_schedule_fires_only_when_triggered_and_a_removed_one_not_at_all() {
 #[test]
 fn a_bad_expression_or_zone_is_refused_with_what_to_write() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
     let bad = env.run(&["schedule", "add", &workflow, "--cron", "every day"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
@@ -290,15 +271,7 @@ fn a_bad_expression_or_zone_is_refused_with_what_to_write() {
 #[test]
 fn a_workflow_document_declares_its_schedules() {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let mut document = json!({"name": "digest", "steps": [{"id": "s", "agent": "quick", "task": "go"}],
     "schedules": [
         {"cron": "0 7 * * MON-FRI", "timezone": "Europe/Berlin"},
@@ -338,34 +311,11 @@ fn a_workflow_document_declares_its_schedules() {
 
 // ---- a daemon killed for five ticks ----
 
-fn kill_daemon(env: &TestEnv) {
-    let pid = env.json(&["daemon", "status"])["pid"]
-        .as_u64()
-        .expect("pid")
-        .to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    while std::os::unix::net::UnixStream::connect(env.socket()).is_ok() {
-        std::thread::yield_now();
-    }
-}
-
 /// Fires the daemon made of a 1-second schedule with `catch_up` that it was killed for five
 /// ticks of; returns the fires (oldest first), when it was killed and when it started again.
 fn killed_for_five_ticks(catch_up: &str) -> (Vec<Value>, u128, u128) {
     let env = TestEnv::new();
-    let agent = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
     add(&env, &workflow, "ticker", &["--catch-up", catch_up]);
     wait_for(Duration::from_secs(3), "a first run", || {
@@ -468,15 +418,7 @@ fn the_http_api_manages_schedules() {
         let reply = api.send(method, path, Some(&api.key), body.as_deref());
         (reply.status, reply.body)
     };
-    let agent_script = env.script("quick", "echo ok");
-    env.run(&[
-        "agent",
-        "add",
-        "quick",
-        "--",
-        agent_script.to_str().expect("utf-8"),
-    ])
-    .ok();
+    quick_agent(&env, "echo ok");
     let workflow = workflow(&env, "quick");
 
     let (status, created) = send(

@@ -4,7 +4,7 @@
 
 use crate::common::TestEnv;
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Polls `condition` until it holds, for at most `limit`; whether it did.
@@ -35,28 +35,17 @@ fn logged(env: &TestEnv, text: &str) -> usize {
         .count()
 }
 
-/// Makes every write of a `step.completed` event fail, from the test's own connection to the
-/// daemon's database, while the table `test_fault` has a row: SQLite fails the daemon's
-/// statement as it would on a full disk, at a chosen transition (a step's end) only.
-fn refuse_step_ends(db: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(db).expect("open the daemon's database");
-    conn.busy_timeout(Duration::from_secs(10))
-        .expect("busy timeout");
-    conn.execute_batch(
-        "CREATE TABLE test_fault (active INTEGER);
-         CREATE TRIGGER test_fault_step_completed BEFORE INSERT ON events
-         WHEN NEW.kind = 'step.completed' AND EXISTS (SELECT 1 FROM test_fault)
-         BEGIN SELECT RAISE(ABORT, 'database or disk is full (injected by the test)'); END;
-         INSERT INTO test_fault VALUES (1);",
-    )
-    .expect("install the fault");
-    conn
+/// Three executions of a workflow of three steps (`a`, `b`, `c`), each held in its first step
+/// until the test opens `gate`; every step writes a line `EXECUTION STEP` to `ledger` as it
+/// starts.
+struct HeldChains {
+    ledger: PathBuf,
+    gate: PathBuf,
+    executions: Vec<String>,
 }
 
-#[test]
-fn a_step_end_that_cannot_be_recorded_starts_nothing_and_everything_goes_on_once_it_can() {
-    let env = TestEnv::new();
-    env.write_config("[daemon]\nmax_parallel = 3\n");
+/// Starts the three executions and waits until each one's first step has started.
+fn start_held_chains(env: &TestEnv) -> HeldChains {
     let ledger = env.path("ledger");
     let gate = env.path("gate");
     let script = format!(
@@ -83,6 +72,62 @@ fn a_step_end_that_cannot_be_recorded_starts_nothing_and_everything_goes_on_once
         "every execution's first step starts: {:?}",
         lines(&ledger)
     );
+    HeldChains {
+        ledger,
+        gate,
+        executions,
+    }
+}
+
+/// Waits for `execution` to end, asserts it completed and returns its status document.
+#[track_caller]
+fn wait_completed(env: &TestEnv, execution: &str) -> serde_json::Value {
+    let done = env.run(&["--json", "workflow", "execution", execution, "--wait"]);
+    let status: serde_json::Value = serde_json::from_str(&done.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", done.stdout, done.stderr));
+    assert_eq!(status["status"], "completed", "{status}");
+    status
+}
+
+#[track_caller]
+fn assert_each_step_ran_once(ledger: &Path, executions: &[String]) {
+    let mut runs = lines(ledger);
+    runs.sort();
+    let mut expected: Vec<String> = executions
+        .iter()
+        .flat_map(|e| ["a", "b", "c"].map(|step| format!("{e} {step}")))
+        .collect();
+    expected.sort();
+    assert_eq!(runs, expected, "every step ran exactly once");
+}
+
+/// Makes every write of a `step.completed` event fail, from the test's own connection to the
+/// daemon's database, while the table `test_fault` has a row: SQLite fails the daemon's
+/// statement as it would on a full disk, at a chosen transition (a step's end) only.
+fn refuse_step_ends(db: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).expect("open the daemon's database");
+    conn.busy_timeout(Duration::from_secs(10))
+        .expect("busy timeout");
+    conn.execute_batch(
+        "CREATE TABLE test_fault (active INTEGER);
+         CREATE TRIGGER test_fault_step_completed BEFORE INSERT ON events
+         WHEN NEW.kind = 'step.completed' AND EXISTS (SELECT 1 FROM test_fault)
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full (injected by the test)'); END;
+         INSERT INTO test_fault VALUES (1);",
+    )
+    .expect("install the fault");
+    conn
+}
+
+#[test]
+fn a_step_end_that_cannot_be_recorded_starts_nothing_and_everything_goes_on_once_it_can() {
+    let env = TestEnv::new();
+    env.write_config("[daemon]\nmax_parallel = 3\n");
+    let HeldChains {
+        ledger,
+        gate,
+        executions,
+    } = start_held_chains(&env);
 
     let fault = refuse_step_ends(&env.path("data/do.db"));
     std::fs::write(&gate, "").expect("open the gate");
@@ -112,22 +157,12 @@ fn a_step_end_that_cannot_be_recorded_starts_nothing_and_everything_goes_on_once
         .execute("DELETE FROM test_fault", [])
         .expect("lift the fault");
     for execution in &executions {
-        let done = env.run(&["--json", "workflow", "execution", execution, "--wait"]);
-        let status: serde_json::Value = serde_json::from_str(&done.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {} {}", done.stdout, done.stderr));
-        assert_eq!(status["status"], "completed", "{status}");
+        let status = wait_completed(&env, execution);
         for step in status["steps"].as_array().expect("steps") {
             assert_eq!(step["status"], "completed", "{step}");
         }
     }
-    let mut runs = lines(&ledger);
-    runs.sort();
-    let mut expected: Vec<String> = executions
-        .iter()
-        .flat_map(|e| ["a", "b", "c"].map(|step| format!("{e} {step}")))
-        .collect();
-    expected.sort();
-    assert_eq!(runs, expected, "every step ran exactly once");
+    assert_each_step_ran_once(&ledger, &executions);
 }
 
 /// A tmpfs of `size` mounted on `dir`, unmounted on drop (after the test's daemon stopped).
@@ -194,32 +229,11 @@ fn executions_stopped_by_a_full_disk_finish_once_space_is_back_without_a_restart
         &mut ready,
     )
     .expect("ready");
-    let ledger = env.path("ledger");
-    let gate = env.path("gate");
-    let script = format!(
-        "echo \"$DO_EXECUTION_ID $DO_STEP_ID\" >> '{}'; \
-         while [ ! -e '{}' ]; do sleep 0.02; done; echo done",
-        ledger.display(),
-        gate.display()
-    );
-    env.run(&["agent", "add", "step", "--shell", &script]).ok();
-    let workflow = env.create(&json!({"name": "chain", "steps": [
-        {"id": "a", "agent": "step", "task": "t"},
-        {"id": "b", "agent": "step", "task": "t"},
-        {"id": "c", "agent": "step", "task": "t"}]}));
-    let executions: Vec<String> = (0..3)
-        .map(|_| {
-            env.json(&["workflow", "execute", &workflow])["executionId"]
-                .as_str()
-                .expect("executionId")
-                .to_owned()
-        })
-        .collect();
-    assert!(
-        eventually(Duration::from_secs(20), || lines(&ledger).len() == 3),
-        "every execution's first step starts: {:?}",
-        lines(&ledger)
-    );
+    let HeldChains {
+        ledger,
+        gate,
+        executions,
+    } = start_held_chains(&env);
     let filler = env.path("data/filler");
     let filled = std::process::Command::new("dd")
         .arg("if=/dev/zero")
@@ -251,19 +265,9 @@ fn executions_stopped_by_a_full_disk_finish_once_space_is_back_without_a_restart
 
     std::fs::remove_file(&filler).expect("free the disk");
     for execution in &executions {
-        let done = env.run(&["--json", "workflow", "execution", execution, "--wait"]);
-        let status: serde_json::Value = serde_json::from_str(&done.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {} {}", done.stdout, done.stderr));
-        assert_eq!(status["status"], "completed", "{status}");
+        wait_completed(&env, execution);
     }
-    let mut runs = lines(&ledger);
-    runs.sort();
-    let mut expected: Vec<String> = executions
-        .iter()
-        .flat_map(|e| ["a", "b", "c"].map(|step| format!("{e} {step}")))
-        .collect();
-    expected.sort();
-    assert_eq!(runs, expected, "every step ran exactly once");
+    assert_each_step_ran_once(&ledger, &executions);
     env.run(&["daemon", "stop"]).ok();
     assert!(daemon.wait().expect("the daemon ends").success());
 }

@@ -36,9 +36,9 @@ fn status_until(env: &TestEnv, execution: &str, ready: impl Fn(&Value) -> bool) 
     }
 }
 
-#[test]
-fn a_failed_steps_last_stderr_lines_show_in_wait_and_watch() {
-    let env = TestEnv::new();
+/// Registers agent `broken`, which writes two lines to stderr and exits 3, and creates a
+/// workflow of one step `three` of it.
+fn failing_workflow(env: &TestEnv) -> String {
     env.run(&[
         "agent",
         "add",
@@ -47,8 +47,25 @@ fn a_failed_steps_last_stderr_lines_show_in_wait_and_watch() {
         "echo checking >&2; echo 'boom: disk full' >&2; exit 3",
     ])
     .ok();
-    let workflow = env.create(&json!({"name": "fails", "steps": [
-        {"id": "three", "agent": "broken", "task": "t"}]}));
+    env.create(&json!({"name": "fails", "steps": [
+        {"id": "three", "agent": "broken", "task": "t"}]}))
+}
+
+/// Runs `do ARGS` on a terminal until it exits; its exit status and all it wrote.
+fn on_pty_to_the_end(env: &TestEnv, args: &[&str]) -> (std::process::ExitStatus, String) {
+    let mut command = env.command();
+    command.args(args);
+    let (mut child, output) = spawn_on_pty(command);
+    let mut seen = Vec::new();
+    drain(&output, &mut seen);
+    let status = child.wait().expect("wait");
+    (status, String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[test]
+fn a_failed_steps_last_stderr_lines_show_in_wait_and_watch() {
+    let env = TestEnv::new();
+    let workflow = failing_workflow(&env);
     let waited = env.run(&["workflow", "execute", &workflow, "--wait"]);
     assert_eq!(waited.code, 1);
     assert!(
@@ -325,23 +342,8 @@ fn durations_read_the_same_everywhere_in_the_cli() {
 #[test]
 fn the_live_view_shows_a_failed_steps_last_stderr_lines_under_it() {
     let env = TestEnv::new();
-    env.run(&[
-        "agent",
-        "add",
-        "broken",
-        "--shell",
-        "echo checking >&2; echo 'boom: disk full' >&2; exit 3",
-    ])
-    .ok();
-    let workflow = env.create(&json!({"name": "fails", "steps": [
-        {"id": "three", "agent": "broken", "task": "t"}]}));
-    let mut command = env.command();
-    command.args(["workflow", "execute", &workflow, "--watch"]);
-    let (mut child, output) = spawn_on_pty(command);
-    let mut seen = Vec::new();
-    drain(&output, &mut seen);
-    let status = child.wait().expect("wait");
-    let text = String::from_utf8_lossy(&seen);
+    let workflow = failing_workflow(&env);
+    let (status, text) = on_pty_to_the_end(&env, &["workflow", "execute", &workflow, "--watch"]);
     assert_eq!(status.code(), Some(1), "{text}");
     assert!(text.contains("three  failed"), "the step's line: {text}");
     // The bars' terminal library pads each line to the terminal's width: the lines follow,
@@ -372,13 +374,7 @@ fn the_live_view_of_a_retry_counts_the_steps_done_before_it() {
     assert_eq!(status["status"], "escalated");
     let id = status["executionId"].as_str().expect("id");
     std::fs::write(&ok, "").expect("fixed");
-    let mut command = env.command();
-    command.args(["workflow", "retry", id, "testing", "--watch"]);
-    let (mut child, output) = spawn_on_pty(command);
-    let mut seen = Vec::new();
-    drain(&output, &mut seen);
-    let exit = child.wait().expect("wait");
-    let text = String::from_utf8_lossy(&seen);
+    let (exit, text) = on_pty_to_the_end(&env, &["workflow", "retry", id, "testing", "--watch"]);
     assert_eq!(exit.code(), Some(0), "{text}");
     assert!(text.contains("completed in"), "{text}");
     assert!(text.contains("· 2/2 steps"), "{text}");

@@ -63,6 +63,36 @@ fn enum_param<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// What both lists' queries say: their `status` filter (a value of `S`) and their page.
+struct ListQuery<S> {
+    /// Every parameter, for the list's other filters.
+    params: HashMap<String, String>,
+    status: Option<S>,
+    limit: u32,
+    offset: u32,
+}
+
+impl<S: serde::de::DeserializeOwned> ListQuery<S> {
+    /// The query, or the 400 that refuses it.
+    #[allow(clippy::result_large_err)]
+    fn read(query: QueryResult) -> Result<ListQuery<S>, Response> {
+        let Ok(Query(params)) = query else {
+            return Err(bad_field(
+                "query",
+                "cannot parse the query string".to_owned(),
+            ));
+        };
+        let status = enum_param::<S>(&params, "status")?;
+        let (limit, offset) = page(&params)?;
+        Ok(ListQuery {
+            params,
+            status,
+            limit,
+            offset,
+        })
+    }
+}
+
 /// Answers a page of a list: asks the handler for one more item than the page holds, and
 /// says in `metadata.nextOffset` where the next page starts when there is one.
 async fn list_page(
@@ -89,21 +119,19 @@ async fn list_page(
 }
 
 pub(crate) async fn list(State(shared): State<Arc<Shared>>, query: QueryResult) -> Response {
-    let Ok(Query(query)) = query else {
-        return bad_field("query", "cannot parse the query string".to_owned());
-    };
-    let status = match enum_param::<WorkflowStatus>(&query, "status") {
-        Ok(status) => status,
-        Err(response) => return response,
-    };
-    let (limit, offset) = match page(&query) {
-        Ok(page) => page,
+    let ListQuery {
+        params,
+        status,
+        limit,
+        offset,
+    } = match ListQuery::<WorkflowStatus>::read(query) {
+        Ok(query) => query,
         Err(response) => return response,
     };
     list_page(&shared, limit, offset, |limit| {
         Request::ListWorkflows(ListWorkflows {
             status,
-            category: query.get("category").cloned(),
+            category: params.get("category").cloned(),
             all: false,
             limit,
             offset,
@@ -117,20 +145,18 @@ pub(crate) async fn list_executions(
     State(shared): State<Arc<Shared>>,
     query: QueryResult,
 ) -> Response {
-    let Ok(Query(query)) = query else {
-        return bad_field("query", "cannot parse the query string".to_owned());
-    };
-    let status = match enum_param::<ExecutionStatus>(&query, "status") {
-        Ok(status) => status,
-        Err(response) => return response,
-    };
-    let (limit, offset) = match page(&query) {
-        Ok(page) => page,
+    let ListQuery {
+        params,
+        status,
+        limit,
+        offset,
+    } = match ListQuery::<ExecutionStatus>::read(query) {
+        Ok(query) => query,
         Err(response) => return response,
     };
     list_page(&shared, limit, offset, |limit| {
         Request::ListExecutions(ListExecutions {
-            workflow_id: query.get("workflowId").cloned(),
+            workflow_id: params.get("workflowId").cloned(),
             status,
             limit,
             offset,

@@ -53,6 +53,22 @@ fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, R
     serde_json::from_value(whole_numbers(body)).map_err(|e| bad_field("$", e.to_string()))
 }
 
+/// What adding an agent or creating a team sends: the spec in the body and `?replace`, or the
+/// answer that refuses them (a bad `replace` before the body is read).
+#[allow(clippy::result_large_err)]
+async fn registration<T: serde::de::DeserializeOwned>(
+    shared: &Arc<Shared>,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(T, bool), Response> {
+    let replace = replace(query)?;
+    let spec = read_json(shared, headers, body, false)
+        .await
+        .and_then(parse)?;
+    Ok((spec, replace))
+}
+
 /// `2.0` as `2`: JSON Schema counts a number with a zero fraction as an integer, and so do
 /// clients that write every number as a float.
 fn whole_numbers(value: serde_json::Value) -> serde_json::Value {
@@ -112,15 +128,8 @@ async fn add_agent(
             ),
         );
     }
-    let replace = match replace(&query) {
-        Ok(replace) => replace,
-        Err(response) => return response,
-    };
-    let agent: AgentSpec = match read_json(&shared, &headers, body, false)
-        .await
-        .and_then(parse)
-    {
-        Ok(agent) => agent,
+    let (agent, replace) = match registration::<AgentSpec>(&shared, &query, &headers, body).await {
+        Ok(registration) => registration,
         Err(response) => return response,
     };
     let request = Request::AddAgent(AddAgent { agent, replace });
@@ -145,15 +154,8 @@ async fn create_team(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let replace = match replace(&query) {
-        Ok(replace) => replace,
-        Err(response) => return response,
-    };
-    let team: TeamSpec = match read_json(&shared, &headers, body, false)
-        .await
-        .and_then(parse)
-    {
-        Ok(team) => team,
+    let (team, replace) = match registration::<TeamSpec>(&shared, &query, &headers, body).await {
+        Ok(registration) => registration,
         Err(response) => return response,
     };
     let request = Request::CreateTeam(CreateTeam { team, replace });

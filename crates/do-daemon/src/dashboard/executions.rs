@@ -3,7 +3,7 @@
 
 use super::auth::Csrf;
 use super::layout::{self, Nav};
-use super::{Dashboard, ask, error_page, html, see_other, steps};
+use super::{Dashboard, ask, ask_page, error_page, html, see_other, steps};
 use crate::{handlers, http, logs, status};
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -15,9 +15,6 @@ use do_proto::{
 };
 use maud::{Markup, html as markup};
 use std::collections::HashMap;
-
-/// Rows per page of the executions list.
-const PAGE: u32 = 50;
 
 #[derive(serde::Deserialize)]
 pub(crate) struct ListQuery {
@@ -63,18 +60,18 @@ pub(crate) async fn list(
     };
     let workflow = query.workflow.filter(|w| !w.is_empty());
     let page = query.page.unwrap_or(1).max(1);
-    let request = Request::ListExecutions(ListExecutions {
-        workflow_id: workflow.clone(),
-        status,
-        limit: PAGE + 1,
-        offset: (page - 1).saturating_mul(PAGE),
+    let paged = ask_page(&dashboard.shared, page, |limit, offset| {
+        Request::ListExecutions(ListExecutions {
+            workflow_id: workflow.clone(),
+            status,
+            limit,
+            offset,
+        })
     });
-    let mut rows: Vec<ExecutionData> = match ask(&dashboard.shared, request).await {
-        Ok(rows) => rows,
+    let (rows, more): (Vec<ExecutionData>, bool) = match paged.await {
+        Ok(paged) => paged,
         Err(e) => return error_page(csrf, &e),
     };
-    let more = rows.len() > PAGE as usize;
-    rows.truncate(PAGE as usize);
     let workflows: Vec<WorkflowData> = ask(
         &dashboard.shared,
         Request::ListWorkflows(ListWorkflows {

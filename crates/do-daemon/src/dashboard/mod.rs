@@ -102,6 +102,24 @@ async fn ask<T: DeserializeOwned>(shared: &Arc<Shared>, request: Request) -> Res
     decode(handlers::dispatch(shared, request).await)
 }
 
+/// Rows per page of a list page.
+const PAGE: u32 = 50;
+
+/// Page `page` (from 1) of a list the handlers page with a limit and an offset: its rows, and
+/// whether there is a next page (known from asking for one row more than a page holds).
+/// `request` builds the request from its limit and offset.
+async fn ask_page<T: DeserializeOwned>(
+    shared: &Arc<Shared>,
+    page: u32,
+    request: impl FnOnce(u32, u32) -> Request,
+) -> Result<(Vec<T>, bool), ApiError> {
+    let offset = (page - 1).saturating_mul(PAGE);
+    let mut rows: Vec<T> = ask(shared, request(PAGE + 1, offset)).await?;
+    let more = rows.len() > PAGE as usize;
+    rows.truncate(PAGE as usize);
+    Ok((rows, more))
+}
+
 fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, ApiError> {
     let data = answer?;
     serde_json::from_str(data.get()).map_err(|e| {

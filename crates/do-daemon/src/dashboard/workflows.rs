@@ -3,7 +3,7 @@
 
 use super::auth::Csrf;
 use super::layout::{self, Nav};
-use super::{Dashboard, ask, error_page, executions, html, see_other};
+use super::{Dashboard, ask, ask_page, error_page, executions, html, see_other};
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,8 +14,6 @@ use do_proto::{
     Request, WorkflowData, WorkflowVersion,
 };
 use maud::{Markup, html as markup};
-
-const PAGE: u32 = 50;
 
 /// Executions shown on a workflow's page.
 const RECENT: u32 = 10;
@@ -34,19 +32,19 @@ pub(crate) async fn list(
     let csrf = csrf.as_deref();
     let page = query.page.unwrap_or(1).max(1);
     let all = query.archived.as_deref() == Some("1");
-    let request = Request::ListWorkflows(ListWorkflows {
-        status: None,
-        category: None,
-        all,
-        limit: PAGE + 1,
-        offset: (page - 1).saturating_mul(PAGE),
+    let paged = ask_page(&dashboard.shared, page, |limit, offset| {
+        Request::ListWorkflows(ListWorkflows {
+            status: None,
+            category: None,
+            all,
+            limit,
+            offset,
+        })
     });
-    let mut rows: Vec<WorkflowData> = match ask(&dashboard.shared, request).await {
-        Ok(rows) => rows,
+    let (rows, more): (Vec<WorkflowData>, bool) = match paged.await {
+        Ok(paged) => paged,
         Err(e) => return error_page(csrf, &e),
     };
-    let more = rows.len() > PAGE as usize;
-    rows.truncate(PAGE as usize);
     let url = |page: u32| {
         let archived = if all { "&archived=1" } else { "" };
         format!("/workflows?page={page}{archived}")
