@@ -28,7 +28,7 @@
 //! Parentheses, brackets and calls nest at most 64 levels deep; operator chains and
 //! access paths are stored flat, so neither a deep nor a long expression can overflow the stack.
 
-use crate::validate::did_you_mean;
+use crate::suggest::did_you_mean;
 use serde_json::{Map, Number, Value};
 use std::cmp::Ordering;
 use std::collections::HashSet;
