@@ -6,6 +6,7 @@ pub mod engine;
 pub mod expr;
 pub mod model;
 pub mod schedule;
+mod suggest;
 pub mod template;
 pub mod validate;
 pub mod workflow;

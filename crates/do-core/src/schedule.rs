@@ -266,7 +266,7 @@ pub fn parse_schedules(
         let path = format!("schedules[{i}]");
         for field in item.as_object().into_iter().flat_map(|o| o.keys()) {
             if !FIELDS.contains(&field.as_str()) {
-                let hint = match crate::validate::did_you_mean(field, FIELDS.iter().copied()) {
+                let hint = match crate::suggest::did_you_mean(field, FIELDS.iter().copied()) {
                     Some(known) => format!("did you mean `{known}`?"),
                     None => format!("a schedule has {}", FIELDS.join(", ")),
                 };
