@@ -2,7 +2,6 @@
 //! of email deliveries. The event goes on stdin, never on a command line.
 
 use super::Delivery;
-use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::Value;
 use std::process::Stdio;
@@ -15,6 +14,9 @@ use tokio::process::Command;
 const STDERR_GRACE: Duration = Duration::from_secs(1);
 /// Bytes of a command's stderr kept to quote its last line.
 const STDERR_TAIL_BYTES: usize = 8 * 1024;
+/// How long a command that outlived its timeout has to exit on SIGTERM before its group is
+/// killed: the daemon's default `kill_grace`, which agents get.
+const COMMAND_KILL_GRACE: Duration = Duration::from_secs(5);
 
 pub(super) async fn deliver_command(
     cmd: &str,
@@ -28,7 +30,8 @@ pub(super) async fn deliver_command(
 }
 
 /// Runs `argv` in its own process group with `stdin` on its stdin and the `DO_EVENT_TYPE` and
-/// `DO_EXECUTION_ID` environment; ok on exit 0. On timeout the whole group is killed.
+/// `DO_EXECUTION_ID` environment; ok on exit 0. On timeout the whole group is ended as an
+/// agent's is: SIGTERM, then SIGKILL after [`COMMAND_KILL_GRACE`].
 pub(super) async fn run_process(
     argv: &[String],
     stdin: Vec<u8>,
@@ -41,7 +44,6 @@ pub(super) async fn run_process(
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
     for (var, field) in [
         ("DO_EVENT_TYPE", "type"),
@@ -51,7 +53,7 @@ pub(super) async fn run_process(
             command.env(var, value);
         }
     }
-    let mut child = crate::reaper::spawn(&mut command, None)
+    let mut child = crate::process::spawn_group(&mut command, None)
         .map_err(|e| format!("cannot start `{}`: {e}", argv[0]))?;
     let _own = crate::reaper::OwnChild(child.id());
     let pgid = child.id().map(|id| Pid::from_raw(id as i32));
@@ -102,9 +104,8 @@ pub(super) async fn run_process(
         Ok(Err(e)) => Err(format!("cannot wait for the process: {e}")),
         Err(_) => {
             if let Some(pgid) = pgid {
-                let _ = killpg(pgid, Signal::SIGKILL);
+                let _ = crate::process::end_group(pgid, COMMAND_KILL_GRACE, &mut child).await;
             }
-            let _ = child.kill().await;
             Err(format!(
                 "timed out after {}, killed",
                 humantime::format_duration(timeout)

@@ -243,6 +243,28 @@ async fn command_that_ignores_stdin_still_succeeds() {
 }
 
 #[tokio::test]
+async fn command_over_its_timeout_is_sent_sigterm_before_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("terminated");
+    // The marker's path is the script's $0, never part of the shell string.
+    let argv = [
+        "sh".to_owned(),
+        "-c".to_owned(),
+        "trap 'echo term > \"$0\"; exit 1' TERM; while :; do sleep 0.05; done".to_owned(),
+        marker.display().to_string(),
+    ];
+    let result = run_process(&argv, Vec::new(), &event(), Duration::from_millis(300)).await;
+    let error = result.unwrap_err();
+    assert!(error.contains("timed out"), "{error}");
+    let written = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert_eq!(
+        written.trim(),
+        "term",
+        "the command got no SIGTERM to clean up on"
+    );
+}
+
+#[tokio::test]
 async fn command_over_its_timeout_is_killed_with_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");

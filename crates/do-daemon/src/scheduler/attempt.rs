@@ -3,7 +3,8 @@
 
 use super::commit::{Effects, commit, row_mut};
 use super::{Message, RECORD_SPAWNED_AFTER, Scheduler};
-use crate::runner::{self, Outcome};
+use crate::process;
+use crate::runner::Outcome;
 use crate::status::append_event;
 use crate::time;
 use do_core::engine::NodeId;
@@ -120,7 +121,11 @@ impl Scheduler {
             // Still running, so its pid cannot have been reused yet. An agent that has exited
             // but whose end is not handled yet needs no record: once its leader is reaped,
             // recovery could not tell its group from another.
-            let Some(start) = running.attempt.pgid.and_then(runner::running_process_start) else {
+            let Some(start) = running
+                .attempt
+                .pgid
+                .and_then(process::running_process_start)
+            else {
                 continue;
             };
             running.attempt.pgid_start = Some(start);

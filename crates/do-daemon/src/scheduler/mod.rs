@@ -23,7 +23,8 @@ mod load;
 mod set_aside;
 mod start;
 
-use crate::runner::{self, Outcome};
+use crate::process;
+use crate::runner::Outcome;
 use crate::{Shared, time};
 use do_core::engine::{ExecutionState, NodeId};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
@@ -299,7 +300,7 @@ pub(crate) fn recover(shared: &Shared) -> Result<(), StoreError> {
             {
                 // The step runs again: what its last run left behind must not run beside it.
                 if let Some(pgid) = attempt.pgid
-                    && runner::end_survivor(pgid, attempt.pgid_start)
+                    && process::end_survivor(pgid, attempt.pgid_start)
                 {
                     tracing::info!(execution = %execution.id, step = %attempt.step_id, pgid, "ended a surviving process group");
                 }
