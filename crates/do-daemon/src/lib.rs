@@ -16,6 +16,7 @@ mod logs;
 mod notify;
 pub mod openapi;
 mod openapi_examples;
+mod process;
 mod reaper;
 mod runner;
 mod schedule_api;

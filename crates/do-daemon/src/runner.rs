@@ -203,8 +203,7 @@ async fn attempt(
         .envs(&spec.agent.env)
         .envs(secrets)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
     if let Some((json, index, file)) = &item {
         command
             .env("DO_ITEM_FILE", file)
@@ -232,7 +231,7 @@ async fn attempt(
         command.stdin(Stdio::piped());
     }
     let marker = crate::reaper::marker(&spec.execution_id, &spec.step_id, spec.attempt);
-    let mut child = match crate::reaper::spawn(&mut command, Some(&marker)) {
+    let mut child = match crate::process::spawn_group(&mut command, Some(&marker)) {
         Ok(child) => child,
         Err(e) => return failed(format!("cannot start agent `{agent}` (`{program}`): {e}")),
     };
@@ -290,11 +289,11 @@ async fn attempt(
         status = child.wait() => status,
         () = kill_requested => {
             killed = true;
-            end_group(pgid, spec.kill_grace, &mut child).await
+            crate::process::end_group(pgid, spec.kill_grace, &mut child).await
         }
         () = timed_out => {
             expired = true;
-            end_group(pgid, spec.kill_grace, &mut child).await
+            crate::process::end_group(pgid, spec.kill_grace, &mut child).await
         }
     };
     // Whatever the agent left behind in its group would keep the pipes open and outlive it;
@@ -398,36 +397,6 @@ fn secret_values(agent: &AgentSpec) -> Result<Vec<(String, std::ffi::OsString)>,
         .collect()
 }
 
-/// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
-pub(crate) fn process_start(pid: i32) -> Option<i64> {
-    process_stat(pid).map(|(_, start)| start)
-}
-
-/// When process `pid` started, as [`process_start`], or `None` once it has exited (a zombie
-/// that its parent has not reaped yet).
-pub(crate) fn running_process_start(pid: i32) -> Option<i64> {
-    process_stat(pid).and_then(|(state, start)| (state != "Z").then_some(start))
-}
-
-/// The state (field 3) and start time (field 22) of `/proc/PID/stat`.
-fn process_stat(pid: i32) -> Option<(String, i64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: count from its end.
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
-    let state = fields.next()?.to_owned();
-    let start = fields.nth(18)?.parse().ok()?;
-    Some((state, start))
-}
-
-/// Ends what is left of an agent's process group after the daemon that ran it died: only if
-/// its leader is still the same process (same start time), so a reused pid is never killed.
-pub(crate) fn end_survivor(pgid: i32, started: Option<i64>) -> bool {
-    if started.is_none() || process_start(pgid) != started {
-        return false;
-    }
-    killpg(Pid::from_raw(pgid), Signal::SIGKILL).is_ok()
-}
-
 /// The file that holds `text` (a task, a loop's item) for this attempt. Attempts of the execution
 /// with the same text share one, named by the text's hash: a fan-out or a loop of one task, and
 /// a step's retries, create one file instead of one each, which on a disk file system costs
@@ -481,22 +450,6 @@ fn prefilled_stdin(task: &str) -> std::io::Result<std::io::PipeReader> {
     let (reader, mut writer) = std::io::pipe()?;
     writer.write_all(task.as_bytes())?;
     Ok(reader)
-}
-
-/// SIGTERM to the whole process group, SIGKILL after the grace period.
-async fn end_group(
-    pgid: Pid,
-    grace: Duration,
-    child: &mut tokio::process::Child,
-) -> std::io::Result<ExitStatus> {
-    let _ = killpg(pgid, Signal::SIGTERM);
-    match tokio::time::timeout(grace, child.wait()).await {
-        Ok(status) => status,
-        Err(_) => {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            child.wait().await
-        }
-    }
 }
 
 fn failed(error: String) -> Outcome {

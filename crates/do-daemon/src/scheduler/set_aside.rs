@@ -2,7 +2,8 @@
 //! was not recorded is set aside (nothing of it starts, ends or is decided), its messages are
 //! held, and every [`RETRY_AFTER`] it is read back from the store and they are handled again.
 
-use super::{Deferred, Message, RETRY_AFTER, Running, Scheduler, commit};
+use super::commit::commit;
+use super::{Deferred, Message, RETRY_AFTER, Running, Scheduler};
 use crate::time;
 use do_core::engine::{NodeId, NodeKind};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
