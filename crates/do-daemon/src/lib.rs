@@ -27,7 +27,7 @@ mod status;
 mod time;
 
 pub use error::DaemonError;
-pub use http::{DEFAULT_HTTP_ADDR, api_key_path, ensure_api_key, http_addr_path, rotate_api_key};
+pub use http::DEFAULT_HTTP_ADDR;
 pub use http_listener::HttpLimits;
 pub use log::{LogLine, log_line, log_lines_dropped};
 pub use notify::NotifyConfig;
