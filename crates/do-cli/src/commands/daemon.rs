@@ -120,7 +120,7 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let mut config = do_daemon::Config::new(ctx.data_dir.clone(), ctx.socket.clone());
-    crate::config::FileConfig::load(&ctx.config_file)?.apply(&mut config);
+    crate::context::load_config(&ctx.config_file)?.apply(&mut config);
     if let Some(n) = args.max_parallel.max_parallel {
         config.max_parallel = n as usize;
     }
