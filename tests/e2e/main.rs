@@ -8,6 +8,7 @@ mod http_api;
 mod test_abuse;
 mod test_agents;
 mod test_cancel;
+mod test_cli_boundary;
 mod test_cli_surface;
 mod test_completions;
 mod test_corpus;

@@ -750,3 +750,21 @@ fn step_logs_are_served_as_server_sent_events() {
         missing.body
     );
 }
+
+/// The daemon keeps the API key: `daemon api-key` asks it over the socket (starting one if none
+/// runs), and `daemon status` reports the HTTP address from the daemon, null when it serves none.
+#[test]
+fn the_api_key_and_the_http_address_come_from_the_daemon() {
+    let env = TestEnv::new();
+    let answer = env.json(&["daemon", "api-key"]);
+    let key = answer["apiKey"].as_str().expect("apiKey");
+    assert_eq!(key.len(), 64, "{answer}");
+    let path = answer["path"].as_str().expect("path");
+    assert!(path.ends_with("api-key"), "{answer}");
+    let status = env.json(&["daemon", "status"]);
+    assert!(status["pid"].is_u64(), "a daemon answers: {status}");
+    assert_eq!(status["http"], Value::Null, "{status}");
+    let rotated = env.json(&["daemon", "api-key", "--rotate"]);
+    assert_ne!(rotated["apiKey"], answer["apiKey"], "{rotated}");
+    assert_eq!(rotated["path"], answer["path"], "{rotated}");
+}

@@ -2,6 +2,7 @@
 //! (started on demand).
 
 use crate::cli::GlobalArgs;
+use crate::exit::UsageError;
 use anyhow::{Context as _, bail};
 use do_proto::{Client, ClientError};
 use std::fs::File;
@@ -108,7 +109,7 @@ impl Context {
     /// Starts `do daemon run` in the background and waits until it listens.
     pub(crate) fn spawn_daemon(&self, options: &DaemonOptions) -> anyhow::Result<()> {
         // A bad config file is this command's usage error, not a daemon that failed to start.
-        crate::config::FileConfig::load(&self.config_file)?;
+        load_config(&self.config_file)?;
         do_daemon::create_private_dir(&self.data_dir)
             .with_context(|| format!("cannot create the data dir `{}`", self.data_dir.display()))?;
         let log_path = self.log_path();
@@ -192,4 +193,9 @@ fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(10)..].join("\n")
+}
+
+/// The daemon's config file, parsed by the daemon's own reader; a bad one is a usage error.
+pub(crate) fn load_config(path: &Path) -> Result<do_daemon::ConfigFile, UsageError> {
+    do_daemon::ConfigFile::load(path).map_err(|e| UsageError(e.to_string()))
 }

@@ -3,7 +3,6 @@
 mod cli;
 mod commands;
 mod complete;
-mod config;
 mod context;
 mod document;
 mod duration;

@@ -9,8 +9,8 @@ use do_core::model::{ExecutionStatus, Priority, WorkflowStatus, json_type};
 use do_core::validate::{Diagnostic, did_you_mean, parse_document};
 use do_core::workflow::{StepKind, WorkflowDocument};
 use do_proto::{
-    AddAgent, AgentData, ApiError, ById, ByName, CancelExecution, CreateTeam, CreateWorkflow,
-    DaemonStatusData, DeleteWorkflow, DeletedWorkflow, ErrorCode, Event, EventKind,
+    AddAgent, AgentData, ApiError, ApiKey, ApiKeyData, ById, ByName, CancelExecution, CreateTeam,
+    CreateWorkflow, DaemonStatusData, DeleteWorkflow, DeletedWorkflow, ErrorCode, Event, EventKind,
     ExecuteWorkflow, ExecutionData, HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION,
     Request, RetryStep, RunData, RunOutcome, RunWorkflow, TeamData, UpdateWorkflow, ValidationData,
     Watch, WorkflowData, WorkflowVersion,
@@ -172,6 +172,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::ResumeSchedule(ById { id }) => schedule_api::set_paused(shared, &id, false),
         Request::RemoveSchedule(ById { id }) => schedule_api::remove(shared, &id),
         Request::DaemonStatus(_) => daemon_status(shared),
+        Request::DaemonApiKey(ApiKey { rotate }) => api_key(shared, rotate),
         Request::Hello(_)
         | Request::WatchExecution(_)
         | Request::ExecutionLogs(_)
@@ -937,5 +938,37 @@ fn daemon_status(shared: &Shared) -> Answer {
             .load(std::sync::atomic::Ordering::Relaxed),
         max_parallel: u32::try_from(shared.config.max_parallel).unwrap_or(u32::MAX),
         log_lines_dropped: crate::log_lines_dropped(),
+        http: bound_http_addr(shared),
+    })
+}
+
+/// The address the HTTP API listens on, as written to DATA_DIR/http.addr when it bound.
+fn bound_http_addr(shared: &Shared) -> Option<String> {
+    let text =
+        std::fs::read_to_string(crate::http::http_addr_path(&shared.config.data_dir)).ok()?;
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The HTTP API's key: the daemon keeps the file, so a client never opens the data dir.
+fn api_key(shared: &Shared, rotate: bool) -> Answer {
+    let data_dir = &shared.config.data_dir;
+    let path = crate::http::api_key_path(data_dir);
+    let key = if rotate {
+        crate::http::rotate_api_key(data_dir)
+    } else {
+        crate::http::ensure_api_key(data_dir)
+    }
+    .map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "cannot read or write the API key `{}`: {e}; check the data dir's permissions",
+                path.display()
+            ),
+        )
+    })?;
+    to_data(&ApiKeyData {
+        api_key: key,
+        path: path.display().to_string(),
     })
 }

@@ -38,17 +38,17 @@ use tokio::sync::mpsc;
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7878";
 
 /// The file holding the API key, in the data dir.
-pub fn api_key_path(data_dir: &Path) -> PathBuf {
+pub(crate) fn api_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("api-key")
 }
 
 /// The file the daemon writes its bound HTTP address to (useful with port 0).
-pub fn http_addr_path(data_dir: &Path) -> PathBuf {
+pub(crate) fn http_addr_path(data_dir: &Path) -> PathBuf {
     data_dir.join("http.addr")
 }
 
 /// Reads the API key, creating a random one (0600) if there is none yet.
-pub fn ensure_api_key(data_dir: &Path) -> std::io::Result<String> {
+pub(crate) fn ensure_api_key(data_dir: &Path) -> std::io::Result<String> {
     match std::fs::read_to_string(api_key_path(data_dir)) {
         Ok(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
         Ok(_) => rotate_api_key(data_dir),
@@ -59,7 +59,7 @@ pub fn ensure_api_key(data_dir: &Path) -> std::io::Result<String> {
 
 /// Writes a new random API key (32 bytes from the system's random source, hex) and returns it.
 /// The running daemon reads the file on every request, so the old key stops working at once.
-pub fn rotate_api_key(data_dir: &Path) -> std::io::Result<String> {
+pub(crate) fn rotate_api_key(data_dir: &Path) -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
     let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -3,6 +3,7 @@
 //!
 //! [`run`] is public so that `do daemon run` and in-process tests start the very same daemon.
 
+mod config_file;
 mod dashboard;
 mod error;
 mod handlers;
@@ -26,8 +27,9 @@ mod server;
 mod status;
 mod time;
 
+pub use config_file::{ConfigError, ConfigFile};
 pub use error::DaemonError;
-pub use http::{DEFAULT_HTTP_ADDR, api_key_path, ensure_api_key, http_addr_path, rotate_api_key};
+pub use http::DEFAULT_HTTP_ADDR;
 pub use http_listener::HttpLimits;
 pub use log::{LogLine, log_line, log_lines_dropped};
 pub use notify::NotifyConfig;

@@ -105,6 +105,16 @@ pub enum Request {
     DaemonStatus(Empty),
     #[serde(rename = "daemon.stop")]
     StopDaemon(Stop),
+    /// The HTTP API's key, created on first use; `rotate` replaces it with a new one.
+    #[serde(rename = "daemon.apiKey")]
+    DaemonApiKey(ApiKey),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    #[serde(default)]
+    pub rotate: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

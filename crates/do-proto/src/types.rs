@@ -31,6 +31,17 @@ pub struct DaemonStatusData {
     /// Log lines the daemon could not write (a full disk, a log pipe that is behind).
     #[serde(default)]
     pub log_lines_dropped: u64,
+    /// The address the HTTP API listens on, or null when the daemon serves none.
+    #[serde(default)]
+    pub http: Option<String>,
+}
+
+/// Answer to `daemon.apiKey`: the HTTP API's key and the file the daemon keeps it in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyData {
+    pub api_key: String,
+    pub path: String,
 }
 
 /// A stored workflow: the API's create response.

@@ -5,7 +5,7 @@ use crate::exit::{SUCCESS, UNREACHABLE};
 use crate::render::print_json;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use do_proto::{Client, ClientError, DaemonStatusData, Empty, Request, Stop};
+use do_proto::{ApiKey, ApiKeyData, Client, ClientError, DaemonStatusData, Empty, Request, Stop};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
 
@@ -19,7 +19,8 @@ pub(crate) enum DaemonCommand {
     Stop(StopArgs),
     /// Tell whether the daemon runs, and what it is doing.
     Status,
-    /// Print the HTTP API's key (DATA_DIR/api-key), creating it if there is none.
+    /// Print the HTTP API's key (the daemon keeps it in DATA_DIR/api-key), creating it if
+    /// there is none; starts the daemon if none runs.
     ApiKey(ApiKeyArgs),
     /// Write a systemd user unit that runs the daemon at login (`--print` only prints it).
     ///
@@ -119,7 +120,7 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let mut config = do_daemon::Config::new(ctx.data_dir.clone(), ctx.socket.clone());
-    crate::config::FileConfig::load(&ctx.config_file)?.apply(&mut config);
+    crate::context::load_config(&ctx.config_file)?.apply(&mut config);
     if let Some(n) = args.max_parallel.max_parallel {
         config.max_parallel = n as usize;
     }
@@ -146,7 +147,7 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
 fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
     if let Ok(mut client) = Client::connect(&ctx.socket) {
         let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
-        if args.http.http.is_some() && http_addr(ctx).is_none() && !ctx.json {
+        if args.http.http.is_some() && status.http.is_none() && !ctx.json {
             writeln!(
                 std::io::stderr(),
                 "The running daemon serves no HTTP API; `{}` then `{}` to have one.",
@@ -167,9 +168,9 @@ fn cmd_start(ctx: &Context, args: &StartArgs) -> anyhow::Result<u8> {
 
 fn report(ctx: &Context, what: &str, status: &DaemonStatusData) -> anyhow::Result<u8> {
     if ctx.json {
-        print_json(&with_http(ctx, status)?)?;
+        print_json(status)?;
     } else if !ctx.quiet {
-        let http = match http_addr(ctx) {
+        let http = match &status.http {
             Some(addr) => format!(", HTTP API on http://{addr}"),
             None => String::new(),
         };
@@ -184,35 +185,14 @@ fn report(ctx: &Context, what: &str, status: &DaemonStatusData) -> anyhow::Resul
     Ok(SUCCESS)
 }
 
-/// The status document with `http`: the HTTP API's address, or null.
-fn with_http(ctx: &Context, status: &DaemonStatusData) -> anyhow::Result<Value> {
-    let mut value = serde_json::to_value(status)?;
-    if let Value::Object(map) = &mut value {
-        map.insert("http".into(), json!(http_addr(ctx)));
-    }
-    Ok(value)
-}
-
-/// The address the running daemon's HTTP API listens on, if it serves one.
-fn http_addr(ctx: &Context) -> Option<String> {
-    let text = std::fs::read_to_string(do_daemon::http_addr_path(&ctx.data_dir)).ok()?;
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
 fn cmd_api_key(ctx: &Context, args: &ApiKeyArgs) -> anyhow::Result<u8> {
-    std::fs::create_dir_all(&ctx.data_dir)
-        .with_context(|| format!("cannot create the data dir `{}`", ctx.data_dir.display()))?;
-    let path = do_daemon::api_key_path(&ctx.data_dir);
-    let key = if args.rotate {
-        do_daemon::rotate_api_key(&ctx.data_dir)
-    } else {
-        do_daemon::ensure_api_key(&ctx.data_dir)
-    }
-    .with_context(|| format!("cannot read or write the API key `{}`", path.display()))?;
+    let answer: ApiKeyData = ctx.client()?.call(Request::DaemonApiKey(ApiKey {
+        rotate: args.rotate,
+    }))?;
     if ctx.json {
-        print_json(&json!({"apiKey": key, "path": path}))?;
+        print_json(&answer)?;
     } else {
-        writeln!(std::io::stdout(), "{key}")?;
+        writeln!(std::io::stdout(), "{}", answer.api_key)?;
     }
     Ok(SUCCESS)
 }
@@ -272,7 +252,7 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
     };
     let status: DaemonStatusData = client.call(Request::DaemonStatus(Empty {}))?;
     if ctx.json {
-        print_json(&with_http(ctx, &status)?)?;
+        print_json(&status)?;
         return Ok(SUCCESS);
     }
     if ctx.quiet {
@@ -286,7 +266,7 @@ fn cmd_status(ctx: &Context) -> anyhow::Result<u8> {
     )?;
     writeln!(out, "socket:     {}", status.socket)?;
     writeln!(out, "data dir:   {}", status.data_dir)?;
-    if let Some(addr) = http_addr(ctx) {
+    if let Some(addr) = &status.http {
         writeln!(out, "http:       http://{addr}")?;
     }
     writeln!(

@@ -15,7 +15,7 @@ use std::path::Path;
 /// place the workflow commands read the daemon's settings, as the socket does not tell its
 /// limits; the daemon checks the document's size again as it receives it.
 pub(super) fn read_document(ctx: &Context, file: &Path) -> anyhow::Result<Value> {
-    let limits = crate::config::FileConfig::load(&ctx.config_file)?.limits();
+    let limits = crate::context::load_config(&ctx.config_file)?.limits();
     read_within(file, limits.document_bytes)
 }
 

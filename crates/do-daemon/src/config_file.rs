@@ -26,15 +26,14 @@
 //! pending_request_bytes = 67108864 # all requests being read on the socket at once (4 ×)
 //! ```
 
-use crate::exit::UsageError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FileConfig {
+pub struct ConfigFile {
     #[serde(default)]
     daemon: DaemonSection,
     #[serde(default)]
@@ -49,7 +48,7 @@ struct LimitsSection {
     document_bytes: Option<u64>,
     input_bytes: Option<u64>,
     output_bytes: Option<u64>,
-    output_overflow: Option<do_daemon::Overflow>,
+    output_overflow: Option<crate::Overflow>,
     log_bytes: Option<u64>,
     request_bytes: Option<u64>,
     pending_request_bytes: Option<u64>,
@@ -75,62 +74,58 @@ struct NotificationsSection {
     slack: BTreeMap<String, String>,
 }
 
-impl FileConfig {
+impl ConfigFile {
     /// Reads the file; a missing file is the defaults, an unreadable or invalid one an error
     /// that names it.
-    pub(crate) fn load(path: &Path) -> Result<FileConfig, UsageError> {
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
             Err(e) => {
-                return Err(UsageError(format!(
-                    "cannot read the config file `{}`: {e}",
-                    path.display()
-                )));
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source: e,
+                });
             }
         };
-        let config: FileConfig = toml::from_str(&text)
-            .map_err(|e| UsageError(format!("config file `{}`: {e}", path.display())))?;
+        let config: ConfigFile = toml::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
         if config.daemon.http_connections == Some(0) {
-            return Err(UsageError(format!(
-                "config file `{}`: daemon.http_connections must be at least 1",
-                path.display()
-            )));
+            return Err(invalid(
+                path,
+                "daemon.http_connections must be at least 1".to_owned(),
+            ));
         }
         if config
             .daemon
             .http_header_timeout
             .is_some_and(|t| !(t > 0.0 && t <= 3600.0))
         {
-            return Err(UsageError(format!(
-                "config file `{}`: daemon.http_header_timeout must be more than 0 and at most \
-                 3600 seconds",
-                path.display()
-            )));
+            return Err(invalid(
+                path,
+                "daemon.http_header_timeout must be more than 0 and at most 3600 seconds"
+                    .to_owned(),
+            ));
         }
         if config.daemon.max_parallel == Some(0) {
-            return Err(UsageError(format!(
-                "config file `{}`: daemon.max_parallel must be at least 1",
-                path.display()
-            )));
+            return Err(invalid(
+                path,
+                "daemon.max_parallel must be at least 1".to_owned(),
+            ));
         }
         if let Some(addr) = &config.daemon.http
             && addr.parse::<std::net::SocketAddr>().is_err()
         {
-            return Err(UsageError(format!(
-                "config file `{}`: daemon.http must be an address and port such as \"127.0.0.1:7878\", found {addr:?}",
-                path.display()
-            )));
+            return Err(invalid(
+                path,
+                "daemon.http must be an address and port such as \"127.0.0.1:7878\", found {addr:?}".to_owned(),
+            ));
         }
         for (field, value) in [
             ("daemon.kill_grace", config.daemon.kill_grace),
             ("notifications.timeout", config.notifications.timeout),
         ] {
             if value.is_some_and(|v| !(0.0..=3600.0).contains(&v)) {
-                return Err(UsageError(format!(
-                    "config file `{}`: {field} must be 0 to 3600 seconds",
-                    path.display()
-                )));
+                return Err(invalid(path, format!("{field} must be 0 to 3600 seconds")));
             }
         }
         let limits = config.limits();
@@ -142,40 +137,38 @@ impl FileConfig {
             ("limits.request_bytes", limits.request_bytes),
         ] {
             if value == 0 {
-                return Err(UsageError(format!(
-                    "config file `{}`: {field} must be at least 1 byte",
-                    path.display()
-                )));
+                return Err(invalid(path, format!("{field} must be at least 1 byte")));
             }
         }
         if limits.request_bytes <= limits.document_bytes.max(limits.input_bytes) {
-            return Err(UsageError(format!(
-                "config file `{}`: limits.request_bytes ({}) must be larger than \
+            return Err(invalid(
+                path,
+                format!(
+                    "limits.request_bytes ({}) must be larger than \
                  limits.document_bytes ({}) and limits.input_bytes ({}), which travel in a request",
-                path.display(),
-                limits.request_bytes,
-                limits.document_bytes,
-                limits.input_bytes
-            )));
+                    limits.request_bytes, limits.document_bytes, limits.input_bytes
+                ),
+            ));
         }
         if limits.pending_request_bytes < limits.request_bytes {
-            return Err(UsageError(format!(
-                "config file `{}`: limits.pending_request_bytes ({}) must be at least \
+            return Err(invalid(
+                path,
+                format!(
+                    "limits.pending_request_bytes ({}) must be at least \
                  limits.request_bytes ({}), or no request of that size could be read",
-                path.display(),
-                limits.pending_request_bytes,
-                limits.request_bytes
-            )));
+                    limits.pending_request_bytes, limits.request_bytes
+                ),
+            ));
         }
         Ok(config)
     }
 
     /// The `[limits]` section over the defaults.
-    pub(crate) fn limits(&self) -> do_daemon::Limits {
-        let defaults = do_daemon::Limits::default();
+    pub fn limits(&self) -> crate::Limits {
+        let defaults = crate::Limits::default();
         let section = &self.limits;
         let request_bytes = section.request_bytes.unwrap_or(defaults.request_bytes);
-        do_daemon::Limits {
+        crate::Limits {
             document_bytes: section.document_bytes.unwrap_or(defaults.document_bytes),
             input_bytes: section.input_bytes.unwrap_or(defaults.input_bytes),
             output_bytes: section.output_bytes.unwrap_or(defaults.output_bytes),
@@ -189,7 +182,7 @@ impl FileConfig {
     }
 
     /// Applies the file's settings over the daemon's defaults.
-    pub(crate) fn apply(self, config: &mut do_daemon::Config) {
+    pub fn apply(self, config: &mut crate::Config) {
         config.limits = self.limits();
         if let Some(n) = self.daemon.max_parallel {
             config.max_parallel = n as usize;
@@ -213,5 +206,24 @@ impl FileConfig {
         if let Some(timeout) = self.notifications.timeout {
             config.notify.timeout = Duration::from_secs_f64(timeout);
         }
+    }
+}
+
+/// A config file that cannot be read or has a bad setting; the message names the file and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file `{}`: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+fn invalid(path: &Path, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
     }
 }
