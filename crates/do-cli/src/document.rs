@@ -107,6 +107,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_validation_error_names_each_field_by_its_json_path() {
+        let document = r#"{"name": "v", "steps": [
+            {"id": "a", "type": "task", "agent": "x", "task": "t", "output": "o"},
+            {"id": "a", "type": "task", "task": "t", "input": "missing"},
+            {"id": "p", "type": "parallel", "steps": []}
+        ]}"#;
+        let errors = do_core::validate::parse_document_str(document).expect_err("invalid");
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(shown.join("\n"));
+    }
+
+    #[test]
     fn duplicate_keys_are_refused_in_json_and_yaml() {
         let error = serde_json::from_str::<Strict>("{\"a\": {\"b\": 1, \"b\": 2}}")
             .err()

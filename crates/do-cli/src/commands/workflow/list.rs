@@ -187,3 +187,32 @@ fn add_step_rows(t: &mut comfy_table::Table, step: &Step, depth: usize) {
         add_step_rows(t, child, depth + 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Look, table_in};
+    use do_core::workflow::WorkflowDocument;
+    use serde_json::json;
+
+    #[test]
+    fn the_steps_of_a_workflow_as_a_table() {
+        let document: WorkflowDocument = serde_json::from_value(json!({"name": "launch", "steps": [
+            {"id": "research", "type": "task", "agent": "analyst", "task": "research", "output": "notes"},
+            {"id": "build", "type": "parallel", "steps": [
+                {"id": "backend", "type": "task", "agent": "coder", "task": "api", "input": "notes", "output": "api"},
+                {"id": "frontend", "type": "task", "agent": "coder", "task": "ui", "input": ["notes", "api"]},
+            ]},
+        ]}))
+        .expect("a workflow document");
+        let look = Look {
+            terminal: false,
+            color: false,
+        };
+        let mut t = table_in(look, &["STEP", "TYPE", "AGENT", "INPUT", "OUTPUT"]);
+        for step in &document.steps {
+            add_step_rows(&mut t, step, 0);
+        }
+        insta::assert_snapshot!(t.to_string());
+    }
+}

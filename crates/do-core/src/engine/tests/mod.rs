@@ -1,6 +1,7 @@
 //! The execution state machine, tested by driving [`ExecutionState`] through the events the
 //! daemon feeds it; one file per concern.
 
+mod controls;
 mod decisions;
 mod error_handling;
 mod flow;
