@@ -71,19 +71,30 @@ impl Api {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Reply {
-        let mut builder = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let response = match body {
-            Some(body) => self
-                .agent
-                .run(builder.body(body.to_owned()).expect("request")),
-            None => self.agent.run(builder.body(()).expect("request")),
+        let run = || {
+            let mut builder = ureq::http::Request::builder()
+                .method(method)
+                .uri(format!("{}{path}", self.base));
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
+            }
+            match body {
+                Some(body) => self
+                    .agent
+                    .run(builder.body(body.to_owned()).expect("request")),
+                None => self.agent.run(builder.body(()).expect("request")),
+            }
         };
-        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut response = match run() {
+            // A server may close an idle kept-alive connection just as a request is sent on
+            // it; a GET is then sent again on a new one, as HTTP clients do (RFC 9112, 9.3.1).
+            Err(ureq::Error::Io(e)) if method == "GET" => {
+                eprintln!("{method} {path}: {e}; sent again on a new connection");
+                run()
+            }
+            other => other,
+        }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
         let content_type = response
             .headers()
