@@ -1,0 +1,96 @@
+//! Typed payloads of events whose `data` the daemon and its clients both read, so that the field
+//! names on the wire are written in one place instead of probed by name in every reader.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Event, EventKind};
+
+/// A payload that belongs to exactly one event kind.
+pub trait EventPayload: Serialize + DeserializeOwned {
+    const KIND: EventKind;
+}
+
+/// `step.progress`: the agent's last `::progress N` line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepProgress {
+    pub percentage: u8,
+}
+
+impl EventPayload for StepProgress {
+    const KIND: EventKind = EventKind::StepProgress;
+}
+
+/// `step.retrying`: a failed attempt and when the next one starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRetrying {
+    pub error: String,
+    /// Seconds until the next attempt.
+    pub delay: f64,
+    /// The attempt that failed.
+    pub attempt: u32,
+    pub max_retries: u32,
+    /// RFC 3339 time of the next attempt.
+    pub retry_at: String,
+}
+
+impl EventPayload for StepRetrying {
+    const KIND: EventKind = EventKind::StepRetrying;
+}
+
+impl Event {
+    /// The event's `data` as payload `P`, or `None` when the event is of another kind or its
+    /// data does not have `P`'s shape.
+    pub fn payload<P: EventPayload>(&self) -> Option<P> {
+        if self.kind != P::KIND {
+            return None;
+        }
+        serde_json::from_value(self.data.clone()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(kind: EventKind, data: serde_json::Value) -> Event {
+        Event {
+            execution_id: "e1".into(),
+            seq: 1,
+            at: "2026-01-01T00:00:00Z".into(),
+            kind,
+            step_id: Some("s".into()),
+            data,
+        }
+    }
+
+    /// The JSON the daemon writes today reads back as the typed payload and serializes to the
+    /// same JSON, so the wire format does not change.
+    #[test]
+    fn payloads_round_trip_the_daemons_json() {
+        let retrying = json!({
+            "error": "exit 1", "delay": 1.5, "attempt": 2, "maxRetries": 3,
+            "retryAt": "2026-01-01T00:00:01Z",
+        });
+        let typed: StepRetrying = event(EventKind::StepRetrying, retrying.clone())
+            .payload()
+            .expect("step.retrying payload");
+        assert_eq!(typed.max_retries, 3);
+        assert_eq!(serde_json::to_value(&typed).unwrap(), retrying);
+
+        let progress = json!({"percentage": 40});
+        let typed: StepProgress = event(EventKind::StepProgress, progress.clone())
+            .payload()
+            .expect("step.progress payload");
+        assert_eq!(serde_json::to_value(&typed).unwrap(), progress);
+    }
+
+    #[test]
+    fn payload_of_another_kind_is_none() {
+        let e = event(EventKind::StepFailed, json!({"percentage": 40}));
+        assert_eq!(e.payload::<StepProgress>(), None);
+    }
+}
