@@ -5,10 +5,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::types::{Event, EventKind};
+use do_core::model::ExecutionStatus;
 
-/// A payload that belongs to exactly one event kind.
+/// A payload and the event kinds that carry it.
 pub trait EventPayload: Serialize + DeserializeOwned {
-    const KIND: EventKind;
+    const KINDS: &'static [EventKind];
 }
 
 /// `step.progress`: the agent's last `::progress N` line.
@@ -19,7 +20,7 @@ pub struct StepProgress {
 }
 
 impl EventPayload for StepProgress {
-    const KIND: EventKind = EventKind::StepProgress;
+    const KINDS: &'static [EventKind] = &[EventKind::StepProgress];
 }
 
 /// `step.retrying`: a failed attempt and when the next one starts.
@@ -37,14 +38,29 @@ pub struct StepRetrying {
 }
 
 impl EventPayload for StepRetrying {
-    const KIND: EventKind = EventKind::StepRetrying;
+    const KINDS: &'static [EventKind] = &[EventKind::StepRetrying];
+}
+
+/// `execution.finished` and `execution.escalated`: the execution's status and whether
+/// notifications of its end are still to come (`notifications.done`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionEnded {
+    pub status: ExecutionStatus,
+    pub error: Option<String>,
+    pub notifying: bool,
+}
+
+impl EventPayload for ExecutionEnded {
+    const KINDS: &'static [EventKind] =
+        &[EventKind::ExecutionFinished, EventKind::ExecutionEscalated];
 }
 
 impl Event {
     /// The event's `data` as payload `P`, or `None` when the event is of another kind or its
     /// data does not have `P`'s shape.
     pub fn payload<P: EventPayload>(&self) -> Option<P> {
-        if self.kind != P::KIND {
+        if !P::KINDS.contains(&self.kind) {
             return None;
         }
         serde_json::from_value(self.data.clone()).ok()
@@ -86,6 +102,20 @@ mod tests {
             .payload()
             .expect("step.progress payload");
         assert_eq!(serde_json::to_value(&typed).unwrap(), progress);
+
+        for (kind, data) in [
+            (
+                EventKind::ExecutionFinished,
+                json!({"status": "completed", "error": null, "notifying": false}),
+            ),
+            (
+                EventKind::ExecutionEscalated,
+                json!({"status": "escalated", "error": "exit 1", "notifying": true}),
+            ),
+        ] {
+            let typed: ExecutionEnded = event(kind, data.clone()).payload().expect("end payload");
+            assert_eq!(serde_json::to_value(&typed).unwrap(), data);
+        }
     }
 
     #[test]
