@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::types::{Event, EventKind};
-use do_core::model::ExecutionStatus;
+use do_core::model::{ExecutionStatus, StepStatus};
 
 /// A payload and the event kinds that carry it.
 pub trait EventPayload: Serialize + DeserializeOwned {
@@ -39,6 +39,30 @@ pub struct StepRetrying {
 
 impl EventPayload for StepRetrying {
     const KINDS: &'static [EventKind] = &[EventKind::StepRetrying];
+}
+
+/// `step.started`, `step.completed`, `step.failed`, `step.cancelled` and `step.skipped`: the
+/// step's new status; a start names its agent and attempt, a failure its error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepChanged {
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl EventPayload for StepChanged {
+    const KINDS: &'static [EventKind] = &[
+        EventKind::StepStarted,
+        EventKind::StepCompleted,
+        EventKind::StepFailed,
+        EventKind::StepCancelled,
+        EventKind::StepSkipped,
+    ];
 }
 
 /// `execution.finished` and `execution.escalated`: the execution's status and whether

@@ -14,7 +14,7 @@ mod types;
 
 pub use client::{Client, ClientError};
 pub use envelope::{ApiError, Envelope, ErrorCode, Metadata};
-pub use event_data::{EventPayload, ExecutionEnded, StepProgress, StepRetrying};
+pub use event_data::{EventPayload, ExecutionEnded, StepChanged, StepProgress, StepRetrying};
 pub use request::*;
 pub use schedules::*;
 pub use types::*;
