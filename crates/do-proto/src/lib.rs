@@ -7,12 +7,14 @@
 
 mod client;
 mod envelope;
+mod event_data;
 mod request;
 mod schedules;
 mod types;
 
 pub use client::{Client, ClientError};
 pub use envelope::{ApiError, Envelope, ErrorCode, Metadata};
+pub use event_data::{EventPayload, ExecutionEnded, StepChanged, StepProgress, StepRetrying};
 pub use request::*;
 pub use schedules::*;
 pub use types::*;
