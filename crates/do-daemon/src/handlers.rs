@@ -15,9 +15,10 @@ use do_proto::{
     Request, RetryStep, RunData, RunOutcome, RunWorkflow, TeamData, UpdateWorkflow, ValidationData,
     Watch, WorkflowData, WorkflowVersion,
 };
+use do_store::prelude::*;
 use do_store::{
     AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, TeamRecord, WorkflowFilter,
-    WorkflowRecord, Writer,
+    WorkflowRecord,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -492,7 +493,7 @@ pub(crate) fn new_execution(
 
 /// Stores a new execution with its first event; a draft workflow becomes active.
 pub(crate) fn queue_execution(
-    w: &mut Writer<'_>,
+    w: &mut dyn Tx,
     workflow: &WorkflowRecord,
     record: &ExecutionRecord,
     now: i64,

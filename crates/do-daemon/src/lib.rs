@@ -35,7 +35,7 @@ pub use log::{LogLine, log_line, log_lines_dropped};
 pub use notify::NotifyConfig;
 
 use do_core::model::AgentSpec;
-use do_store::Store;
+use do_store::prelude::*;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -154,7 +154,7 @@ impl Config {
 /// State shared by the connection handlers and the scheduler.
 pub(crate) struct Shared {
     pub(crate) config: Config,
-    store: Mutex<Store>,
+    store: Mutex<Box<dyn Store>>,
     pub(crate) scheduler: mpsc::UnboundedSender<scheduler::Message>,
     pub(crate) events: broadcast::Sender<do_proto::Event>,
     /// Every line written to a step's log, for `executions.logs` with `follow`.
@@ -185,7 +185,7 @@ pub(crate) struct Agents {
 impl Shared {
     /// Locks the store. Store calls are short; a poisoned lock only means another task panicked
     /// mid-call, and SQLite's transaction rolled that call back, so the store is still sound.
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Box<dyn Store>> {
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -240,7 +240,9 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     raise_fd_limit();
     let _lock = lock_data_dir(&config.data_dir)?;
     reaper::start();
-    let store = Store::open(&config.database_path())?;
+    let store: Box<dyn Store> = Box::new(do_store::sqlite::SqliteStore::open(
+        &config.database_path(),
+    )?);
     let listener = server::bind(&config.socket)?;
 
     let (scheduler_tx, scheduler_rx) = mpsc::unbounded_channel();

@@ -10,7 +10,8 @@ use do_proto::{
     ApiError, CreateSchedule, ErrorCode, FireData, GetSchedule, ListSchedules, RemovedSchedule,
     ScheduleData,
 };
-use do_store::{FireRecord, ScheduleRecord, StoreError, WorkflowRecord, Writer};
+use do_store::prelude::*;
+use do_store::{FireRecord, ScheduleRecord, StoreError, WorkflowRecord};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ pub(crate) fn create(shared: &Shared, params: CreateSchedule) -> Answer {
 }
 
 /// The workflow's name, or `NAME-2`, `NAME-3`… when it is taken.
-fn free_name(w: &mut Writer<'_>, workflow_name: &str) -> Result<String, StoreError> {
+fn free_name(w: &mut dyn Tx, workflow_name: &str) -> Result<String, StoreError> {
     let base: String = workflow_name
         .chars()
         .take(do_core::schedule::MAX_NAME_CHARS - 8)
@@ -258,7 +259,7 @@ fn fire_data(fire: FireRecord, status: Option<do_core::model::ExecutionStatus>) 
 /// whose spec did not change keeps its state (paused or not). A name taken by another
 /// workflow's schedule is [`StoreError::Conflict`] (see [`conflict`]).
 pub(crate) fn sync_document(
-    w: &mut Writer<'_>,
+    w: &mut dyn Tx,
     workflow: &WorkflowRecord,
     now: i64,
 ) -> Result<(), StoreError> {

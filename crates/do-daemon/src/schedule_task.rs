@@ -13,7 +13,8 @@ use crate::{Shared, time};
 use do_core::model::{FireOutcome, FireTrigger, Overlap};
 use do_core::schedule::{CATCH_UP_LIMIT, Cadence, due_ticks};
 use do_proto::{ApiError, ErrorCode, Event, EventKind};
-use do_store::{ExecutionRecord, FireRecord, ScheduleRecord, ScheduleRef, StoreError, Writer};
+use do_store::prelude::*;
+use do_store::{ExecutionRecord, FireRecord, ScheduleRecord, ScheduleRef, StoreError};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -395,13 +396,13 @@ fn start_next_waiting(shared: &Shared, schedule: &ScheduleRecord) -> Result<(), 
     }
 }
 
-fn next_waiting(w: &mut Writer<'_>, schedule_id: &str) -> Result<Option<FireRecord>, StoreError> {
+fn next_waiting(w: &mut dyn Tx, schedule_id: &str) -> Result<Option<FireRecord>, StoreError> {
     Ok(w.waiting_fires(schedule_id)?.into_iter().next())
 }
 
 /// Moves the schedule's cursor past a tick. A manual fire is no tick: a tick due at the
 /// same moment must still fire.
-fn advance_past(w: &mut Writer<'_>, fire: &FireRecord) -> Result<(), StoreError> {
+fn advance_past(w: &mut dyn Tx, fire: &FireRecord) -> Result<(), StoreError> {
     if fire.trigger == FireTrigger::Manual {
         return Ok(());
     }

@@ -8,7 +8,8 @@ use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{
     ApiError, AttemptData, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData,
 };
-use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError, Writer};
+use do_store::prelude::*;
+use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast::error::RecvError;
@@ -78,7 +79,7 @@ pub(crate) fn execution_data(
             .map(|s| (s.step_id.clone(), s))
             .collect();
         let mut estimates = Estimates {
-            store: &store,
+            store: &**store,
             rows: &rows,
             plan,
             by_step: HashMap::new(),
@@ -90,7 +91,7 @@ pub(crate) fn execution_data(
             record.status,
             ExecutionStatus::Queued | ExecutionStatus::Running
         ) {
-            estimates.by_step = history(&store, &record.workflow_id)?;
+            estimates.by_step = history(&**store, &record.workflow_id)?;
             let remaining: Option<i64> = plan
                 .roots()
                 .iter()
@@ -163,7 +164,7 @@ const HISTORY: u32 = 20;
 
 /// Each step's durations (ms, sorted) in the workflow's latest completed executions.
 fn history(
-    store: &do_store::Store,
+    store: &dyn do_store::Store,
     workflow_id: &str,
 ) -> Result<HashMap<String, Vec<i64>>, ApiError> {
     let mut by_step: HashMap<String, Vec<i64>> = HashMap::new();
@@ -187,7 +188,7 @@ fn median(sorted: &[i64]) -> Option<i64> {
 /// latest completed executions, else of the agent's latest steps; unknown otherwise, never
 /// invented.
 struct Estimates<'a> {
-    store: &'a do_store::Store,
+    store: &'a dyn do_store::Store,
     rows: &'a HashMap<String, StepRecord>,
     plan: &'a Plan,
     by_step: HashMap<String, Vec<i64>>,
@@ -336,7 +337,7 @@ fn step_data(
 /// Appends an event to the execution's log inside a write; returns it for broadcasting once
 /// the transaction has committed.
 pub(crate) fn append_event(
-    w: &mut Writer<'_>,
+    w: &mut dyn Tx,
     execution_id: &str,
     at: i64,
     kind: EventKind,

@@ -11,9 +11,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use do_core::engine::{Change, ExecutionState, NodeId, Plan};
 use do_core::model::{AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
-use do_store::{
-    AttemptRecord, ExecutionRecord, StepRecord, Store, StoreError, WorkflowRecord, Writer,
-};
+use do_store::prelude::*;
+use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError, WorkflowRecord};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use tempfile::TempDir;
@@ -34,9 +33,11 @@ struct Run {
     rows: HashMap<NodeId, StepRecord>,
 }
 
-fn setup(document: &WorkflowDocument) -> (TempDir, Store, Run) {
+fn setup(document: &WorkflowDocument) -> (TempDir, Box<dyn Store>, Run) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open(&dir.path().join("do.db")).expect("open");
+    let mut store =
+        Box::new(do_store::sqlite::SqliteStore::open(&dir.path().join("do.db")).expect("open"))
+            as Box<dyn Store>;
     let record = ExecutionRecord {
         id: "e1".into(),
         workflow_id: "chain".into(),
@@ -79,12 +80,7 @@ fn setup(document: &WorkflowDocument) -> (TempDir, Store, Run) {
 }
 
 /// What the scheduler's `commit` writes for the engine's changes.
-fn commit(
-    w: &mut Writer<'_>,
-    run: &mut Run,
-    changes: Vec<Change>,
-    now: i64,
-) -> Result<(), StoreError> {
+fn commit(w: &mut dyn Tx, run: &mut Run, changes: Vec<Change>, now: i64) -> Result<(), StoreError> {
     let mut changed_rows: Vec<NodeId> = Vec::new();
     for change in changes {
         match change {
@@ -146,7 +142,7 @@ fn commit(
 }
 
 /// Runs the whole chain: 2 durable transitions per step, in one turn per step.
-fn chain((dir, mut store, mut run): (TempDir, Store, Run)) -> TempDir {
+fn chain((dir, mut store, mut run): (TempDir, Box<dyn Store>, Run)) -> TempDir {
     let mut now = 2;
     let mut ended: Option<(AttemptRecord, Vec<Change>, i64)> = None;
     loop {

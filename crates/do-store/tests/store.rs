@@ -5,6 +5,7 @@ use do_core::model::{
     StepStatus, WorkflowStatus,
 };
 use do_core::workflow::WorkflowDocument;
+use do_store::prelude::*;
 use do_store::*;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -17,8 +18,8 @@ fn temp_db() -> (TempDir, PathBuf) {
     (dir, path)
 }
 
-fn open(path: &Path) -> Store {
-    Store::open(path).expect("open store")
+fn open(path: &Path) -> Box<dyn Store> {
+    Box::new(sqlite::SqliteStore::open(path).expect("open store"))
 }
 
 fn document(name: &str, category: Option<&str>) -> WorkflowDocument {
@@ -126,7 +127,7 @@ fn agent(name: &str, created_at: i64) -> AgentRecord {
 }
 
 /// A store with workflow `w` and execution `e1` of it.
-fn store_with_execution(path: &Path) -> Store {
+fn store_with_execution(path: &Path) -> Box<dyn Store> {
     let mut store = open(path);
     store
         .write(|w| {
@@ -142,7 +143,7 @@ fn ids<T>(records: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
 }
 
 /// The kinds of an execution's events, in order.
-fn event_kinds(store: &Store, execution_id: &str) -> Vec<String> {
+fn event_kinds(store: &dyn Store, execution_id: &str) -> Vec<String> {
     store
         .events(execution_id, 0)
         .expect("events")
@@ -205,7 +206,7 @@ fn newer_database_is_refused_and_left_unchanged() {
     }
     let before = std::fs::read(&path).expect("read db");
 
-    match Store::open(&path) {
+    match sqlite::SqliteStore::open(&path) {
         Err(StoreError::TooNew {
             found, supported, ..
         }) => {
@@ -333,7 +334,7 @@ fn a_batch_commits_its_writes_at_its_end_and_leaves_out_a_failed_one() {
     assert_eq!(seqs, 1, "the failed write's event number is taken again");
     assert_eq!(agents_seen_by_other(), 1);
     assert!(store.agent("b").expect("read").is_none());
-    let kinds = event_kinds(&store, "e1");
+    let kinds = event_kinds(&*store, "e1");
     assert_eq!(kinds, ["kept"]);
 
     // Outside a batch, each write commits on its own again.
@@ -1016,7 +1017,7 @@ fn event_numbers_go_on_after_a_rollback_and_after_reopening() {
         .write(|w| w.append_event("e1", 4, "d", &json!(null)))
         .expect("append after reopening");
     assert_eq!(third, 3);
-    let kinds = event_kinds(&store, "e1");
+    let kinds = event_kinds(&*store, "e1");
     assert_eq!(kinds, ["a", "c", "d"]);
 }
 
@@ -1173,7 +1174,7 @@ fn a_tick_is_recorded_once_and_its_second_fire_queues_nothing() {
         })
         .expect("setup");
     // What the daemon does for each tick: the fire and its execution in one transaction.
-    let fire_once = |store: &mut Store, execution_id: &str| {
+    let fire_once = |store: &mut dyn Store, execution_id: &str| {
         store
             .write(|w| {
                 if !w.insert_fire(&fire("sched_a", 2_000, Some(execution_id)))? {
@@ -1191,8 +1192,8 @@ fn a_tick_is_recorded_once_and_its_second_fire_queues_nothing() {
             })
             .expect("fire")
     };
-    assert!(fire_once(&mut store, "e1"));
-    assert!(!fire_once(&mut store, "e2"), "the same tick fired twice");
+    assert!(fire_once(&mut *store, "e1"));
+    assert!(!fire_once(&mut *store, "e2"), "the same tick fired twice");
     let executions = store
         .list_executions(&ExecutionFilter {
             limit: 10,

@@ -10,14 +10,15 @@ use crate::time;
 use do_core::engine::NodeId;
 use do_core::model::{AttemptStatus, StepStatus};
 use do_proto::EventKind;
-use do_store::{Store, StoreError};
+use do_store::StoreError;
+use do_store::prelude::*;
 use serde_json::json;
 use std::sync::atomic::Ordering;
 
 impl Scheduler {
     pub(super) fn finished(
         &mut self,
-        store: &mut Store,
+        store: &mut dyn Store,
         id: &str,
         node: NodeId,
         outcome: Outcome,
@@ -107,7 +108,7 @@ impl Scheduler {
 
     /// Stores the process groups (and their leaders' start times) of the agents that still
     /// run, in one transaction.
-    pub(super) fn record_spawned(&mut self, store: &mut Store) -> Result<(), StoreError> {
+    pub(super) fn record_spawned(&mut self, store: &mut dyn Store) -> Result<(), StoreError> {
         self.record_armed = false;
         let mut attempts = Vec::new();
         for (id, node) in std::mem::take(&mut self.unrecorded_spawns) {
@@ -146,7 +147,7 @@ impl Scheduler {
     /// nothing, or that comes from an attempt no longer running, writes nothing.
     pub(super) fn progress(
         &mut self,
-        store: &mut Store,
+        store: &mut dyn Store,
         id: &str,
         node: NodeId,
         attempt: u32,

@@ -8,7 +8,8 @@ use crate::time;
 use do_core::engine::{Change, NodeId, loop_items_key};
 use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{Event, EventKind};
-use do_store::{ExecutionRecord, StepRecord, StoreError, Writer};
+use do_store::prelude::*;
+use do_store::{ExecutionRecord, StepRecord, StoreError};
 use futures_core::future::BoxFuture;
 use serde_json::{Value, json};
 
@@ -154,7 +155,7 @@ pub(super) struct Effects {
 /// that changed is written once, after all the changes: a step's status and its output often
 /// come as two changes.
 pub(super) fn commit(
-    w: &mut Writer<'_>,
+    w: &mut dyn Tx,
     active: &mut Active,
     changes: Vec<Change>,
     now: i64,

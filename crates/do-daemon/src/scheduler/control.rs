@@ -7,14 +7,14 @@ use crate::status::append_event;
 use crate::time;
 use do_core::model::ExecutionStatus;
 use do_proto::{ApiError, ErrorCode, EventKind};
-use do_store::Store;
+use do_store::prelude::*;
 use serde_json::json;
 
 impl Scheduler {
     /// Carries out a person's decision: cancel, pause, resume, or retry a failed step.
     pub(super) fn control(
         &mut self,
-        store: &mut Store,
+        store: &mut dyn Store,
         id: &str,
         action: Control,
     ) -> Result<(), ApiError> {

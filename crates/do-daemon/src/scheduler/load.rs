@@ -6,12 +6,13 @@ use super::{Active, ExecutionRow, Message, Scheduler};
 use crate::time;
 use do_core::engine::{ExecutionState, NodeId, Plan};
 use do_core::model::{ExecutionStatus, StepStatus};
-use do_store::{StepRecord, Store, StoreError};
+use do_store::prelude::*;
+use do_store::{StepRecord, StoreError};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 impl Scheduler {
-    pub(super) fn load(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
+    pub(super) fn load(&mut self, store: &mut dyn Store, id: &str) -> Result<(), StoreError> {
         if self.active.contains_key(id) {
             return Ok(());
         }
@@ -96,7 +97,7 @@ impl Scheduler {
         });
     }
 
-    pub(super) fn time_out(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
+    pub(super) fn time_out(&mut self, store: &mut dyn Store, id: &str) -> Result<(), StoreError> {
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };

@@ -29,7 +29,8 @@ use crate::{Shared, time};
 use do_core::engine::{ExecutionState, NodeId};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
 use do_proto::{ApiError, Event};
-use do_store::{AttemptRecord, ExecutionRecord, StepRecord, Store, StoreError, Writer};
+use do_store::prelude::*;
+use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError};
 use futures_core::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -144,7 +145,7 @@ impl ExecutionRow {
     }
 
     /// Writes the execution's row and remembers what was written.
-    fn write(w: &mut Writer<'_>, active: &mut Active) -> Result<(), StoreError> {
+    fn write(w: &mut dyn Tx, active: &mut Active) -> Result<(), StoreError> {
         w.update_execution(&active.record)?;
         active.written = ExecutionRow::of(&active.record);
         Ok(())
@@ -321,7 +322,7 @@ impl Scheduler {
     /// Handles one message; an error means that it must be handled again later.
     fn handle(
         &mut self,
-        store: &mut Store,
+        store: &mut dyn Store,
         message: Message,
         facts: &mut Vec<Message>,
         shutdown_reply: &mut Option<oneshot::Sender<()>>,

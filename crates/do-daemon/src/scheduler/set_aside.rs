@@ -8,7 +8,8 @@ use crate::time;
 use do_core::engine::{NodeId, NodeKind};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
 use do_proto::{ApiError, ErrorCode};
-use do_store::{Store, StoreError};
+use do_store::StoreError;
+use do_store::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
@@ -63,7 +64,7 @@ impl Scheduler {
     /// to be handled again if the turn does not commit.
     pub(super) fn turn(
         &mut self,
-        store: &mut Store,
+        store: &mut dyn Store,
         message: Message,
         facts: &mut Vec<Message>,
         shutdown_reply: &mut Option<oneshot::Sender<()>>,
@@ -127,7 +128,7 @@ impl Scheduler {
     /// has written counts), keeping the agents of its recorded running attempts: an attempt
     /// recorded as running that no longer runs here has ended, and its `Finished` message is
     /// held. Then applies what the store implies but cannot say (see [`Scheduler::resume`]).
-    pub(super) fn reload(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
+    pub(super) fn reload(&mut self, store: &mut dyn Store, id: &str) -> Result<(), StoreError> {
         let Some(mut old) = self.active.remove(id) else {
             self.stale.remove(id);
             return Ok(());
@@ -205,7 +206,7 @@ impl Scheduler {
     /// What a loaded execution's rows imply but [`ExecutionState::restore`] cannot know: a
     /// cancel under way (its reason is recorded), a step's failure that is stopping it, or
     /// the escalation it waits on. Commits what that decides.
-    pub(super) fn resume(&mut self, store: &mut Store, id: &str) {
+    pub(super) fn resume(&mut self, store: &mut dyn Store, id: &str) {
         let Some(active) = self.active.get_mut(id) else {
             return;
         };

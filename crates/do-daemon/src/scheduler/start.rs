@@ -7,14 +7,15 @@ use crate::runner::{self, RunSpec};
 use crate::time;
 use do_core::engine::{NodeId, NodeKind, Runner};
 use do_core::model::{AttemptStatus, ExecutionStatus, TeamStrategy};
-use do_store::{AttemptRecord, Store, StoreError};
+use do_store::prelude::*;
+use do_store::{AttemptRecord, StoreError};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
 
 impl Scheduler {
     /// Starts ready steps, highest priority and oldest execution first, up to the limit.
-    pub(super) fn pump(&mut self, store: &mut Store) {
+    pub(super) fn pump(&mut self, store: &mut dyn Store) {
         let mut order: Vec<(std::cmp::Reverse<_>, i64, String)> = self
             .active
             .values()
@@ -86,7 +87,7 @@ impl Scheduler {
     }
 
     /// Lets the engine take the decisions within reach (conditions, loop items) and commits them.
-    pub(super) fn advance(&mut self, store: &mut Store, id: &str) -> Result<(), StoreError> {
+    pub(super) fn advance(&mut self, store: &mut dyn Store, id: &str) -> Result<(), StoreError> {
         let Some(active) = self.active.get_mut(id) else {
             return Ok(());
         };
@@ -103,7 +104,7 @@ impl Scheduler {
     /// Chooses the member of a team that runs a team step, by the team's strategy.
     pub(super) fn pick_member(
         &self,
-        store: &mut Store,
+        store: &mut dyn Store,
         team_id: &str,
     ) -> Result<String, StoreError> {
         let Some(team) = store.team(team_id)? else {
@@ -143,7 +144,7 @@ impl Scheduler {
     /// Fails a step that cannot start (its agent or team is gone, its task text does not render).
     pub(super) fn refuse(
         &mut self,
-        store: &mut Store,
+        store: &mut dyn Store,
         id: &str,
         node: NodeId,
         error: String,
@@ -160,7 +161,7 @@ impl Scheduler {
 
     pub(super) fn start(
         &mut self,
-        store: &mut Store,
+        store: &mut dyn Store,
         id: &str,
         node: NodeId,
     ) -> Result<Started, StoreError> {

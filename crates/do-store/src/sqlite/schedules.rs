@@ -1,14 +1,15 @@
 //! Schedules and their fires.
 //!
-//! A fire's key is its schedule and scheduled time. [`Writer::insert_fire`] inserts it or
+//! A fire's key is its schedule and scheduled time. [`SqliteTx::insert_fire`] inserts it or
 //! finds it there already (`ON CONFLICT DO NOTHING`), in the transaction that queues its
 //! execution: a tick fired before a crash is found at the next start and never fired again,
 //! and one whose transaction did not commit left nothing, so it is still due. The same unique
 //! key is what would make several daemons on one shared database fire each tick once.
 
-use crate::{
-    Columns, FireRecord, ScheduleRecord, Store, StoreError, Writer, expect_one_row, to_json,
-};
+use super::columns::{Columns, expect_one_row, to_json};
+use super::{SqliteStore, SqliteTx};
+use crate::seam::{ScheduleReads, ScheduleWrites};
+use crate::{FireRecord, ScheduleRecord, StoreError};
 use rusqlite::{Connection, Row, params};
 
 macro_rules! schedule_select {
@@ -24,26 +25,19 @@ const FIRE_SELECT: &str = "SELECT schedule_id, scheduled_at, fired_at, trigger, 
 /// The statuses of an execution that has not ended (`queued` counts: it will run).
 const LIVE: &str = "('queued', 'running', 'paused', 'escalated')";
 
-impl Store {
+impl ScheduleReads for SqliteStore {
     /// The schedule of this id, or else of this name.
-    pub fn schedule(&self, id_or_name: &str) -> Result<Option<ScheduleRecord>, StoreError> {
+    fn schedule(&self, id_or_name: &str) -> Result<Option<ScheduleRecord>, StoreError> {
         schedule_by(&self.conn, id_or_name)
     }
 
     /// Every schedule (of one workflow, when given), by name.
-    pub fn list_schedules(
-        &self,
-        workflow_id: Option<&str>,
-    ) -> Result<Vec<ScheduleRecord>, StoreError> {
+    fn list_schedules(&self, workflow_id: Option<&str>) -> Result<Vec<ScheduleRecord>, StoreError> {
         schedules_of(&self.conn, workflow_id)
     }
 
     /// The schedule's latest `limit` fires, newest first.
-    pub fn schedule_fires(
-        &self,
-        schedule_id: &str,
-        limit: u32,
-    ) -> Result<Vec<FireRecord>, StoreError> {
+    fn schedule_fires(&self, schedule_id: &str, limit: u32) -> Result<Vec<FireRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{FIRE_SELECT} WHERE schedule_id = ?1 ORDER BY scheduled_at DESC LIMIT ?2"
         ))?;
@@ -56,14 +50,14 @@ impl Store {
     }
 
     /// Ids of the schedule's executions that have not ended, oldest first.
-    pub fn live_schedule_executions(&self, schedule_id: &str) -> Result<Vec<String>, StoreError> {
+    fn live_schedule_executions(&self, schedule_id: &str) -> Result<Vec<String>, StoreError> {
         live_executions(&self.conn, schedule_id)
     }
 }
 
-impl Writer<'_> {
+impl ScheduleWrites for SqliteTx<'_> {
     /// Inserts a new schedule; fails with [`StoreError::Conflict`] if its name is taken.
-    pub fn insert_schedule(&mut self, record: &ScheduleRecord) -> Result<(), StoreError> {
+    fn insert_schedule(&mut self, record: &ScheduleRecord) -> Result<(), StoreError> {
         let inserted = self
             .tx
             .prepare_cached(
@@ -93,7 +87,7 @@ impl Writer<'_> {
     /// Writes a schedule's spec, name, cursor and `updated_at`. An unknown id is an error
     /// ([`rusqlite::Error::QueryReturnedNoRows`]); a name taken by another schedule is
     /// [`StoreError::Conflict`].
-    pub fn update_schedule(&mut self, record: &ScheduleRecord) -> Result<(), StoreError> {
+    fn update_schedule(&mut self, record: &ScheduleRecord) -> Result<(), StoreError> {
         let taken = self
             .tx
             .prepare_cached("SELECT 1 FROM schedules WHERE name = ?1 AND id <> ?2")?
@@ -122,20 +116,17 @@ impl Writer<'_> {
     }
 
     /// Reads a schedule inside the transaction, so a decision on it holds until commit.
-    pub fn schedule(&mut self, id_or_name: &str) -> Result<Option<ScheduleRecord>, StoreError> {
+    fn schedule(&mut self, id_or_name: &str) -> Result<Option<ScheduleRecord>, StoreError> {
         schedule_by(&self.tx, id_or_name)
     }
 
     /// The workflow's schedules, by name.
-    pub fn workflow_schedules(
-        &mut self,
-        workflow_id: &str,
-    ) -> Result<Vec<ScheduleRecord>, StoreError> {
+    fn workflow_schedules(&mut self, workflow_id: &str) -> Result<Vec<ScheduleRecord>, StoreError> {
         schedules_of(&self.tx, Some(workflow_id))
     }
 
     /// Moves a schedule's cursor forward (never back).
-    pub fn advance_schedule_cursor(&mut self, id: &str, cursor: i64) -> Result<(), StoreError> {
+    fn advance_schedule_cursor(&mut self, id: &str, cursor: i64) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE schedules SET cursor = MAX(cursor, ?2) WHERE id = ?1")?
             .execute(params![id, cursor])?;
@@ -143,7 +134,7 @@ impl Writer<'_> {
     }
 
     /// Returns whether a schedule was removed (its fires go with it; its executions stay).
-    pub fn remove_schedule(&mut self, id: &str) -> Result<bool, StoreError> {
+    fn remove_schedule(&mut self, id: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
             .prepare_cached("DELETE FROM schedules WHERE id = ?1")?
@@ -153,7 +144,7 @@ impl Writer<'_> {
 
     /// Records a fire unless its (schedule, scheduled time) is recorded already; returns
     /// whether it was inserted. A fire not inserted must not queue an execution.
-    pub fn insert_fire(&mut self, fire: &FireRecord) -> Result<bool, StoreError> {
+    fn insert_fire(&mut self, fire: &FireRecord) -> Result<bool, StoreError> {
         let inserted = self
             .tx
             .prepare_cached(
@@ -174,7 +165,7 @@ impl Writer<'_> {
     }
 
     /// Writes what became of a waiting fire.
-    pub fn update_fire(&mut self, fire: &FireRecord) -> Result<(), StoreError> {
+    fn update_fire(&mut self, fire: &FireRecord) -> Result<(), StoreError> {
         let changed = self
             .tx
             .prepare_cached(
@@ -192,7 +183,7 @@ impl Writer<'_> {
     }
 
     /// The schedule's fires still waiting for its running execution to end, oldest first.
-    pub fn waiting_fires(&mut self, schedule_id: &str) -> Result<Vec<FireRecord>, StoreError> {
+    fn waiting_fires(&mut self, schedule_id: &str) -> Result<Vec<FireRecord>, StoreError> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "{FIRE_SELECT} WHERE schedule_id = ?1 AND outcome = 'waiting' ORDER BY scheduled_at"
         ))?;
@@ -205,10 +196,7 @@ impl Writer<'_> {
     }
 
     /// Ids of the schedule's executions that have not ended, oldest first.
-    pub fn live_schedule_executions(
-        &mut self,
-        schedule_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    fn live_schedule_executions(&mut self, schedule_id: &str) -> Result<Vec<String>, StoreError> {
         live_executions(&self.tx, schedule_id)
     }
 }

@@ -1,7 +1,9 @@
-//! Transactions: one per [`Store::write`], or one savepoint each inside the transaction of a
-//! [`Store::batch`], which groups a scheduler turn's writes into one commit.
+//! Transactions: one per write, or one savepoint each inside the transaction of a batch, which
+//! groups a scheduler turn's writes into one commit.
 
-use crate::{Batch, NEXT_SEQ_CAPACITY, Store, StoreError, Writer};
+use super::{Batch, NEXT_SEQ_CAPACITY, SqliteStore, SqliteTx};
+use crate::StoreError;
+use crate::seam::{Store, Tx};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::ops::Deref;
@@ -9,7 +11,7 @@ use std::ops::Deref;
 /// A write's own transaction, or its savepoint inside a batch's transaction. The savepoint is
 /// made and ended by cached statements: rusqlite's `Savepoint` prepares its statements anew
 /// each time, which costs about as much as the commits a batch saves. A write that panics
-/// leaves its savepoint to [`Store::batch`], which then rolls back the whole batch.
+/// leaves its savepoint to [`SqliteStore::batch`], which then rolls back the whole batch.
 pub(crate) enum Scope<'a> {
     Transaction(Transaction<'a>),
     Savepoint(&'a Connection),
@@ -50,21 +52,18 @@ impl Deref for Scope<'_> {
     }
 }
 
-impl Store {
-    /// Runs `f` in one transaction; commits when it returns `Ok`, rolls back otherwise. Inside
-    /// a [`Store::batch`], `f`'s writes are a savepoint of the batch's transaction instead: they
-    /// are undone when `f` fails, and durable when the batch commits.
-    pub fn write<T>(
+impl Store for SqliteStore {
+    fn write_dyn(
         &mut self,
-        f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let Store {
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let SqliteStore {
             conn,
             next_seq,
             documents,
             batch,
         } = self;
-        let write = || {
+        let mut write = || {
             let tx = match *batch {
                 Batch::None => Scope::Transaction(
                     conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
@@ -76,16 +75,16 @@ impl Store {
                 }
                 Batch::Open | Batch::Doomed => Scope::savepoint(conn)?,
             };
-            let mut writer = Writer {
+            let mut writer = SqliteTx {
                 tx,
                 next_seq,
                 taken_seq: HashMap::new(),
                 deleted_workflow: false,
             };
             match f(&mut writer) {
-                Ok(value) => {
+                Ok(()) => {
                     writer.tx.commit()?;
-                    Ok((value, writer.taken_seq, writer.deleted_workflow))
+                    Ok((writer.taken_seq, writer.deleted_workflow))
                 }
                 Err(error) => {
                     // The closure's error is the one worth reporting. A transaction whose
@@ -98,7 +97,7 @@ impl Store {
             }
         };
         // The file's name is looked up only for an error.
-        let (value, taken_seq, deleted_workflow) = write().map_err(|e| e.at(conn.path()))?;
+        let (taken_seq, deleted_workflow) = write().map_err(|e| e.at(conn.path()))?;
         if deleted_workflow {
             documents.get_mut().clear();
         }
@@ -106,32 +105,25 @@ impl Store {
             next_seq.clear();
         }
         next_seq.extend(taken_seq);
-        Ok(value)
+        Ok(())
     }
 
-    /// Runs `f`, in which every [`Store::write`] joins one transaction, committed when `f`
-    /// returns: the transitions of one turn of the scheduler cost one commit. Nothing `f` wrote
-    /// is durable before this returns; a failed commit undoes all of it (and the error says
-    /// so), while `f`'s own result is returned either way.
-    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> (T, Result<(), StoreError>) {
+    fn batch_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Store)) -> Result<(), StoreError> {
         debug_assert!(self.batch == Batch::None, "batches do not nest");
         self.batch = Batch::Waiting;
         // A panic must not leave the transaction open for the next writes to join unseen.
-        let value = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
-            Ok(value) => value,
-            Err(panic) => {
-                self.abandon_batch();
-                std::panic::resume_unwind(panic);
-            }
-        };
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            self.abandon_batch();
+            std::panic::resume_unwind(panic);
+        }
         match self.batch {
             Batch::None | Batch::Waiting => {
                 self.batch = Batch::None;
-                return (value, Ok(()));
+                return Ok(());
             }
             Batch::Doomed => {
                 self.abandon_batch();
-                return (value, Err(StoreError::BatchRolledBack));
+                return Err(StoreError::BatchRolledBack);
             }
             Batch::Open => self.batch = Batch::None,
         }
@@ -144,9 +136,15 @@ impl Store {
         if committed.is_err() {
             self.abandon_batch();
         }
-        (value, committed.map_err(|e| e.at(self.conn.path())))
+        committed.map_err(|e| e.at(self.conn.path()))
     }
 
+    fn describe(&self) -> String {
+        format!("SQLite `{}`", self.conn.path().unwrap_or("(in memory)"))
+    }
+}
+
+impl SqliteStore {
     /// Undoes what a batch wrote (unless SQLite already has) and forgets the event numbers it
     /// took, which were never stored.
     fn abandon_batch(&mut self) {

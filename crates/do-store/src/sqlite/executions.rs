@@ -1,10 +1,12 @@
 //! Executions and what they accumulate: steps, attempts, outputs and the event log; the queue
 //! and the duration statistics the estimates are made from.
 
-use crate::columns::{Columns, expect_one_row, nullable_json, to_json, where_clause};
+use super::columns::{Columns, expect_one_row, nullable_json, to_json, where_clause};
+use super::{SqliteStore, SqliteTx};
+use crate::seam::{ExecutionReads, ExecutionWrites};
 use crate::{
-    AttemptRecord, EventRecord, ExecutionFilter, ExecutionRecord, ScheduleRef, StepRecord, Store,
-    StoreError, Writer,
+    AttemptRecord, EventRecord, ExecutionFilter, ExecutionRecord, ScheduleRef, StepRecord,
+    StoreError,
 };
 use do_core::model::{ExecutionStatus, Priority};
 use rusqlite::{OptionalExtension, Row, ToSql, params};
@@ -18,8 +20,8 @@ macro_rules! execution_select {
     };
 }
 
-impl Store {
-    pub fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+impl ExecutionReads for SqliteStore {
+    fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(concat!(execution_select!(), " WHERE id = ?1"))?;
@@ -28,7 +30,7 @@ impl Store {
     }
 
     /// Newest first (by `created_at`, then id), filtered, paginated.
-    pub fn list_executions(
+    fn list_executions(
         &self,
         filter: &ExecutionFilter,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
@@ -61,7 +63,7 @@ impl Store {
 
     /// Queued executions in the order the scheduler starts them: highest priority first,
     /// then oldest.
-    pub fn queue(&self) -> Result<Vec<String>, StoreError> {
+    fn queue(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, priority, created_at FROM executions WHERE status = 'queued'",
         )?;
@@ -82,7 +84,7 @@ impl Store {
 
     /// How long each step took (ms) in the workflow's latest `executions` completed
     /// executions, by step id.
-    pub fn step_durations(
+    fn step_durations(
         &self,
         workflow_id: &str,
         executions: u32,
@@ -104,7 +106,7 @@ impl Store {
     }
 
     /// How long the agent's latest `limit` completed steps took (ms), in any workflow.
-    pub fn agent_durations(&self, agent: &str, limit: u32) -> Result<Vec<i64>, StoreError> {
+    fn agent_durations(&self, agent: &str, limit: u32) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT completed_at - started_at AS took FROM steps \
              WHERE agent = ?1 AND status = 'completed' AND started_at IS NOT NULL \
@@ -116,7 +118,7 @@ impl Store {
     }
 
     /// Executions whose status is one of `statuses`, oldest first (for recovery at start).
-    pub fn executions_with_status(
+    fn executions_with_status(
         &self,
         statuses: &[ExecutionStatus],
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
@@ -139,7 +141,7 @@ impl Store {
     }
 
     /// Every step row of an execution, in the order they were first written.
-    pub fn steps(&self, execution_id: &str) -> Result<Vec<StepRecord>, StoreError> {
+    fn steps(&self, execution_id: &str) -> Result<Vec<StepRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT execution_id, step_id, status, agent, started_at, completed_at, output, \
              error, progress, attempts, retry_at FROM steps WHERE execution_id = ?1 ORDER BY ord",
@@ -154,7 +156,7 @@ impl Store {
 
     /// Every attempt of an execution's steps, ordered by step id then attempt number (the
     /// table's own order: no sort).
-    pub fn attempts(&self, execution_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+    fn attempts(&self, execution_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT execution_id, step_id, attempt, status, agent, started_at, completed_at, \
              exit_code, error, pgid, pgid_start, log_path \
@@ -169,12 +171,9 @@ impl Store {
     }
 
     /// The named outputs of an execution (a step's `output` name, a loop's items) with their
-    /// values, ordered by name. A step's output under its id is in its row ([`Store::steps`]);
+    /// values, ordered by name. A step's output under its id is in its row ([`SqliteStore::steps`]);
     /// databases written by earlier builds also have it here.
-    pub fn outputs(
-        &self,
-        execution_id: &str,
-    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+    fn outputs(&self, execution_id: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, value FROM outputs WHERE execution_id = ?1 ORDER BY name",
         )?;
@@ -190,7 +189,7 @@ impl Store {
     }
 
     /// Events of an execution with `seq > after`, in order.
-    pub fn events(&self, execution_id: &str, after: u64) -> Result<Vec<EventRecord>, StoreError> {
+    fn events(&self, execution_id: &str, after: u64) -> Result<Vec<EventRecord>, StoreError> {
         // Sequence numbers are stored as SQLite integers: none is above `i64::MAX`.
         let Ok(after) = i64::try_from(after) else {
             return Ok(Vec::new());
@@ -215,9 +214,9 @@ impl Store {
     }
 }
 
-impl Writer<'_> {
+impl ExecutionWrites for SqliteTx<'_> {
     /// Inserts a new execution; fails with [`StoreError::Conflict`] if the id exists.
-    pub fn insert_execution(&mut self, record: &ExecutionRecord) -> Result<(), StoreError> {
+    fn insert_execution(&mut self, record: &ExecutionRecord) -> Result<(), StoreError> {
         let inserted = self
             .tx
             .prepare_cached(
@@ -261,7 +260,7 @@ impl Writer<'_> {
 
     /// Writes the mutable fields of an execution (status, current step, times, error, ...).
     /// An unknown id is an error ([`rusqlite::Error::QueryReturnedNoRows`]).
-    pub fn update_execution(&mut self, record: &ExecutionRecord) -> Result<(), StoreError> {
+    fn update_execution(&mut self, record: &ExecutionRecord) -> Result<(), StoreError> {
         let changed = self
             .tx
             .prepare_cached(
@@ -283,8 +282,8 @@ impl Writer<'_> {
     }
 
     /// Inserts or replaces the row of one step of an execution. A replaced row keeps its place
-    /// in the order of [`Store::steps`].
-    pub fn put_step(&mut self, record: &StepRecord) -> Result<(), StoreError> {
+    /// in the order of [`SqliteStore::steps`].
+    fn put_step(&mut self, record: &StepRecord) -> Result<(), StoreError> {
         let output = record.output.as_ref().map(to_json).transpose()?;
         self.tx
             .prepare_cached(
@@ -317,7 +316,7 @@ impl Writer<'_> {
     }
 
     /// Inserts or replaces one attempt of a step.
-    pub fn put_attempt(&mut self, record: &AttemptRecord) -> Result<(), StoreError> {
+    fn put_attempt(&mut self, record: &AttemptRecord) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
                 "INSERT INTO attempts (execution_id, step_id, attempt, status, agent, started_at, \
@@ -348,7 +347,7 @@ impl Writer<'_> {
 
     /// Stores a named output. Storing the same name twice for one execution replaces the value
     /// (a re-run after recovery), so each output is stored exactly once.
-    pub fn put_output(
+    fn put_output(
         &mut self,
         execution_id: &str,
         name: &str,
@@ -364,7 +363,7 @@ impl Writer<'_> {
     }
 
     /// Appends an event to the execution's log and returns its sequence number (1, 2, ...).
-    pub fn append_event(
+    fn append_event(
         &mut self,
         execution_id: &str,
         at: i64,
@@ -392,7 +391,9 @@ impl Writer<'_> {
         self.taken_seq.insert(execution_id.to_owned(), seq + 1);
         Ok(seq)
     }
+}
 
+impl SqliteTx<'_> {
     /// The sequence number of the execution's last event, 0 when it has none.
     fn last_seq(&self, execution_id: &str) -> Result<u64, StoreError> {
         let last: Option<i64> = self

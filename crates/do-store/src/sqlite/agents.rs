@@ -1,11 +1,13 @@
 //! Agents and teams: reads, registration, removal, and a team's round-robin cursor.
 
-use crate::columns::{Columns, to_json};
-use crate::{AgentRecord, Store, StoreError, TeamRecord, Writer};
+use super::columns::{Columns, to_json};
+use super::{SqliteStore, SqliteTx};
+use crate::seam::{AgentReads, AgentWrites};
+use crate::{AgentRecord, StoreError, TeamRecord};
 use rusqlite::{Row, params};
 
-impl Store {
-    pub fn agent(&self, name: &str) -> Result<Option<AgentRecord>, StoreError> {
+impl AgentReads for SqliteStore {
+    fn agent(&self, name: &str) -> Result<Option<AgentRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT spec, created_at FROM agents WHERE name = ?1")?;
@@ -13,7 +15,7 @@ impl Store {
         rows.next()?.map(agent_from_row).transpose()
     }
 
-    pub fn team(&self, id: &str) -> Result<Option<TeamRecord>, StoreError> {
+    fn team(&self, id: &str) -> Result<Option<TeamRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT spec, next, created_at FROM teams WHERE id = ?1")?;
@@ -22,7 +24,7 @@ impl Store {
     }
 
     /// All teams, by id.
-    pub fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
+    fn list_teams(&self) -> Result<Vec<TeamRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT spec, next, created_at FROM teams ORDER BY id")?;
@@ -35,7 +37,7 @@ impl Store {
     }
 
     /// All agents, by name.
-    pub fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+    fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT spec, created_at FROM agents ORDER BY name")?;
@@ -48,9 +50,9 @@ impl Store {
     }
 }
 
-impl Writer<'_> {
+impl AgentWrites for SqliteTx<'_> {
     /// Inserts or replaces the agent with this name.
-    pub fn put_agent(&mut self, record: &AgentRecord) -> Result<(), StoreError> {
+    fn put_agent(&mut self, record: &AgentRecord) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
                 "INSERT INTO agents (name, spec, created_at) VALUES (?1, ?2, ?3) \
@@ -65,7 +67,7 @@ impl Writer<'_> {
     }
 
     /// Inserts or replaces a team (keeping the round-robin cursor of a replaced one).
-    pub fn put_team(&mut self, record: &TeamRecord) -> Result<(), StoreError> {
+    fn put_team(&mut self, record: &TeamRecord) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
                 "INSERT INTO teams (id, spec, next, created_at) VALUES (?1, ?2, ?3, ?4) \
@@ -81,14 +83,14 @@ impl Writer<'_> {
     }
 
     /// Returns whether a team of this id exists.
-    pub fn team_exists(&mut self, id: &str) -> Result<bool, StoreError> {
+    fn team_exists(&mut self, id: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
             .prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?
             .exists([id])?)
     }
 
-    pub fn set_team_cursor(&mut self, id: &str, next: u32) -> Result<(), StoreError> {
+    fn set_team_cursor(&mut self, id: &str, next: u32) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE teams SET next = ?2 WHERE id = ?1")?
             .execute(params![id, next])?;
@@ -96,7 +98,7 @@ impl Writer<'_> {
     }
 
     /// Returns whether a team was removed.
-    pub fn remove_team(&mut self, id: &str) -> Result<bool, StoreError> {
+    fn remove_team(&mut self, id: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
             .prepare_cached("DELETE FROM teams WHERE id = ?1")?
@@ -105,7 +107,7 @@ impl Writer<'_> {
     }
 
     /// Returns whether an agent of this name exists.
-    pub fn agent_exists(&mut self, name: &str) -> Result<bool, StoreError> {
+    fn agent_exists(&mut self, name: &str) -> Result<bool, StoreError> {
         let mut stmt = self
             .tx
             .prepare_cached("SELECT 1 FROM agents WHERE name = ?1")?;
@@ -113,7 +115,7 @@ impl Writer<'_> {
     }
 
     /// Returns whether an agent was removed.
-    pub fn remove_agent(&mut self, name: &str) -> Result<bool, StoreError> {
+    fn remove_agent(&mut self, name: &str) -> Result<bool, StoreError> {
         let removed = self
             .tx
             .prepare_cached("DELETE FROM agents WHERE name = ?1")?

@@ -1,8 +1,10 @@
 //! Workflows and their versions: reads, and the writes of create, update, enable/disable and
 //! delete.
 
-use crate::columns::{Columns, expect_one_row, out_of_range, to_json, where_clause};
-use crate::{DOCUMENT_CACHE_CAPACITY, Store, StoreError, WorkflowFilter, WorkflowRecord, Writer};
+use super::columns::{Columns, expect_one_row, out_of_range, to_json, where_clause};
+use super::{DOCUMENT_CACHE_CAPACITY, SqliteStore, SqliteTx};
+use crate::seam::{WorkflowReads, WorkflowWrites};
+use crate::{StoreError, WorkflowFilter, WorkflowRecord};
 use do_core::model::WorkflowStatus;
 use do_core::workflow::WorkflowDocument;
 use rusqlite::{Row, ToSql, params};
@@ -16,8 +18,8 @@ macro_rules! workflow_select {
     };
 }
 
-impl Store {
-    pub fn workflow(&self, id: &str) -> Result<Option<WorkflowRecord>, StoreError> {
+impl WorkflowReads for SqliteStore {
+    fn workflow(&self, id: &str) -> Result<Option<WorkflowRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(concat!(workflow_select!(), " WHERE w.id = ?1"))?;
@@ -26,7 +28,7 @@ impl Store {
     }
 
     /// The document of one version of a workflow (executions pin the version they started with).
-    pub fn workflow_version(
+    fn workflow_version(
         &self,
         id: &str,
         version: u32,
@@ -53,10 +55,7 @@ impl Store {
     }
 
     /// Newest first (by `created_at`, then id), filtered, paginated.
-    pub fn list_workflows(
-        &self,
-        filter: &WorkflowFilter,
-    ) -> Result<Vec<WorkflowRecord>, StoreError> {
+    fn list_workflows(&self, filter: &WorkflowFilter) -> Result<Vec<WorkflowRecord>, StoreError> {
         let status = filter.status.map(WorkflowStatus::as_str);
         let mut conditions = Vec::new();
         let mut values: Vec<&dyn ToSql> = Vec::new();
@@ -88,11 +87,11 @@ impl Store {
     }
 }
 
-impl Writer<'_> {
+impl WorkflowWrites for SqliteTx<'_> {
     /// Inserts a new workflow at version 1; fails with [`StoreError::Conflict`] if the id exists.
     ///
     /// The version row stored is `record.version` (1 for a new workflow), with the document.
-    pub fn insert_workflow(&mut self, record: &WorkflowRecord) -> Result<(), StoreError> {
+    fn insert_workflow(&mut self, record: &WorkflowRecord) -> Result<(), StoreError> {
         let doc = &record.document;
         let inserted = self
             .tx
@@ -132,7 +131,7 @@ impl Writer<'_> {
     }
 
     /// Reads a workflow inside the transaction, so a decision on it holds until commit.
-    pub fn workflow(&mut self, id: &str) -> Result<Option<WorkflowRecord>, StoreError> {
+    fn workflow(&mut self, id: &str) -> Result<Option<WorkflowRecord>, StoreError> {
         let mut stmt = self
             .tx
             .prepare_cached(concat!(workflow_select!(), " WHERE w.id = ?1"))?;
@@ -141,10 +140,7 @@ impl Writer<'_> {
     }
 
     /// The newest workflow named `name` that is not archived (what `workflow run` reuses).
-    pub fn live_workflow_named(
-        &mut self,
-        name: &str,
-    ) -> Result<Option<WorkflowRecord>, StoreError> {
+    fn live_workflow_named(&mut self, name: &str) -> Result<Option<WorkflowRecord>, StoreError> {
         let mut stmt = self.tx.prepare_cached(concat!(
             workflow_select!(),
             " WHERE w.name = ?1 AND w.status <> 'archived' \
@@ -157,7 +153,7 @@ impl Writer<'_> {
     /// Stores `document` as the next version of workflow `id` and makes it the current one;
     /// returns the new version number. Older versions stay, for the executions that run them.
     /// An unknown id is an error ([`rusqlite::Error::QueryReturnedNoRows`]).
-    pub fn add_workflow_version(
+    fn add_workflow_version(
         &mut self,
         id: &str,
         document: &WorkflowDocument,
@@ -189,7 +185,7 @@ impl Writer<'_> {
     }
 
     /// How many executions of a workflow there are: `(not yet ended, all)`.
-    pub fn workflow_execution_counts(&mut self, id: &str) -> Result<(u64, u64), StoreError> {
+    fn workflow_execution_counts(&mut self, id: &str) -> Result<(u64, u64), StoreError> {
         let (live, all): (i64, i64) = self
             .tx
             .prepare_cached(
@@ -205,7 +201,7 @@ impl Writer<'_> {
     /// Deletes a workflow with all its versions and executions (their steps, attempts, outputs
     /// and events go with them); returns the ids of the executions deleted, or `None` when there
     /// is no such workflow.
-    pub fn delete_workflow(&mut self, id: &str) -> Result<Option<Vec<String>>, StoreError> {
+    fn delete_workflow(&mut self, id: &str) -> Result<Option<Vec<String>>, StoreError> {
         self.deleted_workflow = true;
         let executions = {
             let mut stmt = self
@@ -227,7 +223,7 @@ impl Writer<'_> {
 
     /// Sets the status of a workflow. An unknown id is an error
     /// ([`rusqlite::Error::QueryReturnedNoRows`]).
-    pub fn set_workflow_status(
+    fn set_workflow_status(
         &mut self,
         id: &str,
         status: WorkflowStatus,
