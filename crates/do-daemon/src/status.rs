@@ -9,6 +9,7 @@ use do_proto::{
     ApiError, AttemptData, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData,
 };
 use do_store::prelude::*;
+use do_store::transition;
 use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -342,22 +343,13 @@ pub(crate) fn append_event(
     at: i64,
     kind: EventKind,
     step_id: Option<&str>,
-    mut data: Value,
+    data: Value,
 ) -> Result<Event, StoreError> {
-    if let (Some(step_id), Value::Object(map)) = (step_id, &mut data) {
-        map.insert("stepId".into(), Value::String(step_id.to_owned()));
-    }
-    let seq = w.append_event(execution_id, at, kind.as_str(), &data)?;
-    Ok(event(EventRecord {
-        execution_id: execution_id.to_owned(),
-        seq,
-        at,
-        kind: kind.as_str().to_owned(),
-        data,
-    }))
+    transition::append_event(w, execution_id, at, kind, step_id, data).map(event)
 }
 
-fn event(mut record: EventRecord) -> Event {
+/// An event as the store keeps it, as clients see it.
+pub(crate) fn event(mut record: EventRecord) -> Event {
     let step_id = match &mut record.data {
         Value::Object(map) => map
             .remove("stepId")

@@ -1,6 +1,6 @@
 //! Wall-clock times as stored (milliseconds since the epoch) and as shown (RFC 3339, "2.5 hours").
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
@@ -8,11 +8,7 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// `2024-10-27T18:00:00.000Z`
-pub(crate) fn rfc3339(ms: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    humantime::format_rfc3339_millis(time).to_string()
-}
+pub(crate) use do_proto::time::rfc3339;
 
 /// The API writes durations for people: "20.5 hours".
 pub(crate) fn human_duration(ms: u64) -> String {

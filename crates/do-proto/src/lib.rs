@@ -10,6 +10,7 @@ mod envelope;
 mod event_data;
 mod request;
 mod schedules;
+pub mod time;
 mod types;
 
 pub use client::{Client, ClientError};

@@ -1,17 +1,18 @@
 //! Durable step transitions per second: the engine's state machine and the store driven
 //! directly, with no processes. A chain of 1,000 tasks; each step's start and its result are
-//! committed the way the scheduler commits them: each transition is one `Store::write` (the
-//! attempt, the step row with its output, an event per step change and the execution's summary),
-//! and a step's end and the start of the next step share the transaction of one scheduler turn
-//! (`Store::batch`), as they do when an agent exits.
+//! committed the way the scheduler commits them: each transition is one `write` of the attempt
+//! and `transition::apply` (the scheduler's own code: the step row with its output, an event per
+//! step change and the execution's summary), and a step's end and the start of the next step
+//! share the transaction of one scheduler turn (`batch`), as they do when an agent exits.
 //!
 //! `cargo bench -p do-store --bench transitions`
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use do_core::engine::{Change, ExecutionState, NodeId, Plan};
-use do_core::model::{AttemptStatus, ExecutionStatus, Priority, StepStatus, WorkflowStatus};
+use do_core::model::{AttemptStatus, ExecutionStatus, Priority, WorkflowStatus};
 use do_core::workflow::WorkflowDocument;
 use do_store::prelude::*;
+use do_store::transition::{self, Summary, Tracked};
 use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError, WorkflowRecord};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ struct Run {
     record: ExecutionRecord,
     state: ExecutionState,
     rows: HashMap<NodeId, StepRecord>,
+    written: Summary,
 }
 
 fn setup(document: &WorkflowDocument) -> (TempDir, Box<dyn Store>, Run) {
@@ -72,6 +74,7 @@ fn setup(document: &WorkflowDocument) -> (TempDir, Box<dyn Store>, Run) {
         .expect("insert");
     let state = ExecutionState::new(Plan::new(document), json!({}));
     let run = Run {
+        written: Summary::of(&record),
         record,
         state,
         rows: HashMap::new(),
@@ -79,66 +82,15 @@ fn setup(document: &WorkflowDocument) -> (TempDir, Box<dyn Store>, Run) {
     (dir, store, run)
 }
 
-/// What the scheduler's `commit` writes for the engine's changes.
+/// The scheduler's commit of a transition: the same `transition::apply`.
 fn commit(w: &mut dyn Tx, run: &mut Run, changes: Vec<Change>, now: i64) -> Result<(), StoreError> {
-    let mut changed_rows: Vec<NodeId> = Vec::new();
-    for change in changes {
-        match change {
-            Change::Step {
-                node,
-                status,
-                error,
-            } => {
-                let row = run.rows.entry(node).or_insert_with(|| StepRecord {
-                    execution_id: "e1".into(),
-                    step_id: run.state.plan().node(node).step_id.clone(),
-                    status,
-                    agent: Some("t".into()),
-                    started_at: None,
-                    completed_at: None,
-                    output: None,
-                    error: None,
-                    progress: None,
-                    attempts: 0,
-                    retry_at: None,
-                });
-                row.status = status;
-                if status == StepStatus::Running {
-                    row.started_at = Some(now);
-                    row.attempts += 1;
-                } else {
-                    row.completed_at = Some(now);
-                    row.error.clone_from(&error);
-                }
-                let data = json!({"status": status, "stepId": row.step_id});
-                w.append_event("e1", now, "step.changed", &data)?;
-                changed_rows.push(node);
-            }
-            Change::Output { node, value } => {
-                // The scheduler keeps a step's output in its row (the chain names none).
-                if let Some(row) = run.rows.get_mut(&node) {
-                    row.output = Some(value);
-                }
-                changed_rows.push(node);
-            }
-            Change::Finished { status, error } => {
-                run.record.status = status;
-                run.record.completed_at = Some(now);
-                run.record.error = error;
-                w.append_event("e1", now, "execution.finished", &json!({"status": status}))?;
-            }
-            _ => {}
-        }
-    }
-    changed_rows.dedup();
-    for node in changed_rows {
-        if let Some(row) = run.rows.get(&node) {
-            w.put_step(row)?;
-        }
-    }
-    run.record.current_step = run.state.current_step().map(str::to_owned);
-    run.record.steps_completed = u32::try_from(run.state.completed_roots()).unwrap_or(u32::MAX);
-    w.update_execution(&run.record)
+    let tracked = Tracked {
+        record: &mut run.record,
+        steps: &mut run.rows,
+        written: &mut run.written,
+        notifying: false,
+    };
+    transition::apply(w, tracked, &run.state, changes, now, &mut || 0.5).map(drop)
 }
 
 /// Runs the whole chain: 2 durable transitions per step, in one turn per step.
@@ -179,6 +131,9 @@ fn chain((dir, mut store, mut run): (TempDir, Box<dyn Store>, Run)) -> TempDir {
             store
                 .write(|w| {
                     w.put_attempt(&attempt)?;
+                    let row = transition::step_row(&mut run.rows, run.state.plan(), node, "e1");
+                    row.attempts = 1;
+                    row.agent = Some("t".into());
                     commit(w, &mut run, changes, now)
                 })
                 .expect("start");

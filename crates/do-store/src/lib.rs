@@ -10,6 +10,7 @@ mod error;
 mod records;
 pub mod seam;
 pub mod sqlite;
+pub mod transition;
 
 pub use error::StoreError;
 pub use records::*;

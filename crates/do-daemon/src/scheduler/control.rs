@@ -2,7 +2,7 @@
 
 use super::commit::commit;
 use super::set_aside::set_aside;
-use super::{Control, Deferred, ExecutionRow, Scheduler};
+use super::{Control, Deferred, Scheduler};
 use crate::status::append_event;
 use crate::time;
 use do_core::model::ExecutionStatus;
@@ -109,7 +109,7 @@ impl Scheduler {
                 active.record.status = status;
                 let event = store
                     .write(|w| {
-                        ExecutionRow::write(w, active)?;
+                        active.written.write(w, &active.record)?;
                         append_event(w, id, now, kind, None, json!({"status": status}))
                     })
                     .map_err(|e| set_aside(&mut self.stale, id, e))?;

@@ -2,11 +2,12 @@
 //! workflow's `timeout`.
 
 use super::commit::commit;
-use super::{Active, ExecutionRow, Message, Scheduler};
+use super::{Active, Message, Scheduler};
 use crate::time;
 use do_core::engine::{ExecutionState, NodeId, Plan};
 use do_core::model::{ExecutionStatus, StepStatus};
 use do_store::prelude::*;
+use do_store::transition::Summary;
 use do_store::{StepRecord, StoreError};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -66,7 +67,7 @@ impl Scheduler {
         self.active.insert(
             id.to_owned(),
             Active {
-                written: ExecutionRow::of(&record),
+                written: Summary::of(&record),
                 input_json: record.input.to_string().into(),
                 record,
                 state,

@@ -30,6 +30,7 @@ use do_core::engine::{ExecutionState, NodeId};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
 use do_proto::{ApiError, Event};
 use do_store::prelude::*;
+use do_store::transition::Summary;
 use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError};
 use futures_core::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
@@ -114,52 +115,9 @@ struct Active {
     input_json: Arc<str>,
     /// The columns of the execution's row that its steps change, as the scheduler last wrote
     /// (or loaded) them.
-    written: ExecutionRow,
+    written: Summary,
     /// The first cancel's answer, sent once the execution has ended.
     cancel_reply: Option<oneshot::Sender<Result<(), ApiError>>>,
-}
-
-/// The columns of an execution's row that change while it runs. Most transitions of a
-/// parallel step change none of them; their commits skip the row (one page less to write).
-struct ExecutionRow {
-    status: ExecutionStatus,
-    current_step: Option<String>,
-    steps_completed: u32,
-    error: Option<String>,
-    cancel_reason: Option<String>,
-    started_at: Option<i64>,
-    completed_at: Option<i64>,
-}
-
-impl ExecutionRow {
-    fn of(record: &ExecutionRecord) -> Self {
-        ExecutionRow {
-            status: record.status,
-            current_step: record.current_step.clone(),
-            steps_completed: record.steps_completed,
-            error: record.error.clone(),
-            cancel_reason: record.cancel_reason.clone(),
-            started_at: record.started_at,
-            completed_at: record.completed_at,
-        }
-    }
-
-    /// Writes the execution's row and remembers what was written.
-    fn write(w: &mut dyn Tx, active: &mut Active) -> Result<(), StoreError> {
-        w.update_execution(&active.record)?;
-        active.written = ExecutionRow::of(&active.record);
-        Ok(())
-    }
-
-    fn matches(&self, record: &ExecutionRecord) -> bool {
-        self.status == record.status
-            && self.current_step == record.current_step
-            && self.steps_completed == record.steps_completed
-            && self.error == record.error
-            && self.cancel_reason == record.cancel_reason
-            && self.started_at == record.started_at
-            && self.completed_at == record.completed_at
-    }
 }
 
 struct Running {
