@@ -265,7 +265,10 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
         schedules_changed: tokio::sync::Notify::new(),
     });
     shared.refresh_agents()?;
-    let scheduler = tokio::spawn(scheduler::run(shared.clone(), scheduler_rx));
+    let scheduler = {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || scheduler::run(shared, scheduler_rx))
+    };
     scheduler::recover(&shared)?;
     // After recovery, so that the executions a missed tick would overlap are known.
     let schedules = tokio::spawn(schedule_task::run(shared.clone()));

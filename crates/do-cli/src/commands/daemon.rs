@@ -132,15 +132,17 @@ fn cmd_run(ctx: &Context, args: &RunArgs) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
     let notify = args.notify_ready;
-    runtime.block_on(do_daemon::run(config, move || {
+    let ran = runtime.block_on(do_daemon::run(config, move || {
         if notify {
             let mut out = std::io::stdout();
             let _ = writeln!(out, "ready");
             let _ = out.flush();
         }
-    }))?;
-    // Watch streams still open would keep the runtime waiting; the daemon is done.
+    }));
+    // Watch streams still open, or a scheduler thread after a failure, would keep the runtime
+    // waiting; the daemon is done.
     runtime.shutdown_background();
+    ran?;
     Ok(SUCCESS)
 }
 

@@ -174,7 +174,10 @@ enum Started {
     AgentBusy,
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiver<Message>) {
+/// Runs the scheduler until it is stopped. It runs on a thread of its own (the runtime's
+/// blocking pool): a turn's commit waits for the disk, and the socket, the HTTP API and the
+/// agents' output must not wait with it.
+pub(crate) fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiver<Message>) {
     let mut scheduler = Scheduler {
         shared,
         active: HashMap::new(),
@@ -191,7 +194,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut messages: mpsc::UnboundedReceiv
         retried_while_stopping: false,
     };
     let mut shutdown_reply = None;
-    while let Some(first) = messages.recv().await {
+    while let Some(first) = messages.blocking_recv() {
         let shared = scheduler.shared.clone();
         let mut store = shared.store();
         let (facts, committed) = store.batch(|store| {
