@@ -1,73 +1,28 @@
 //! One function per protocol method. Each validates its parameters, talks to the store and the
 //! scheduler, and answers with the API's envelope.
 
-use crate::scheduler::{Control, Message};
-use crate::server::Connection;
+use crate::answers::{Answer, internal, to_data, within_limit, workflow_not_found};
+use crate::scheduler::{Control, control};
+use crate::submit::{
+    check_notifications, check_runners, execution_input, execution_queued, load_workflow,
+    new_execution, queue_execution, unknown_agent, unknown_runners,
+};
 use crate::{Shared, ids, schedule_api, status, time};
-use do_core::engine::Plan;
-use do_core::model::{ExecutionStatus, Priority, WorkflowStatus, json_type};
+use do_core::model::{ExecutionStatus, WorkflowStatus};
 use do_core::validate::{Diagnostic, did_you_mean, parse_document};
-use do_core::workflow::{StepKind, WorkflowDocument};
+use do_core::workflow::WorkflowDocument;
 use do_proto::{
     AddAgent, AgentData, ApiError, ApiKey, ApiKeyData, ById, ByName, CancelExecution, CreateTeam,
-    CreateWorkflow, DaemonStatusData, DeleteWorkflow, DeletedWorkflow, ErrorCode, Event, EventKind,
-    ExecuteWorkflow, ExecutionData, HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION,
-    Request, RetryStep, RunData, RunOutcome, RunWorkflow, TeamData, UpdateWorkflow, ValidationData,
-    Watch, WorkflowData, WorkflowVersion,
+    CreateWorkflow, DaemonStatusData, DeleteWorkflow, DeletedWorkflow, ErrorCode, ExecuteWorkflow,
+    HelloData, ListExecutions, ListWorkflows, PROTOCOL_VERSION, Request, RetryStep, RunData,
+    RunOutcome, RunWorkflow, TeamData, UpdateWorkflow, ValidationData, WorkflowData,
+    WorkflowVersion,
 };
-use do_store::prelude::*;
 use do_store::{
-    AgentRecord, ExecutionFilter, ExecutionRecord, StoreError, TeamRecord, WorkflowFilter,
-    WorkflowRecord,
+    AgentRecord, ExecutionFilter, StoreError, TeamRecord, WorkflowFilter, WorkflowRecord,
 };
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-/// An answer's `data`, serialised once, straight from the handler's types.
-pub(crate) type Data = Box<serde_json::value::RawValue>;
-
-pub(crate) type Answer = Result<Data, ApiError>;
-
-/// Answers one request; returns whether the connection stays open.
-pub(crate) async fn handle(
-    shared: &Arc<Shared>,
-    conn: &mut Connection,
-    id: &str,
-    request: Request,
-) -> bool {
-    let answer = match request {
-        Request::Hello(hello) => {
-            let answer = hello_answer(hello.protocol_version);
-            conn.greeted = answer.is_ok();
-            answer
-        }
-        _ if !conn.greeted => Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            "the first request on a connection must be `hello` with the protocol version",
-        )),
-        Request::WatchExecution(Watch {
-            id: execution_id,
-            notifications,
-        }) => {
-            return crate::status::watch(shared, conn, id, &execution_id, notifications).await;
-        }
-        Request::ExecutionLogs(logs) => return crate::logs::stream(shared, conn, id, logs).await,
-        Request::StopDaemon(stop) => {
-            shared
-                .stop_now
-                .store(stop.now, std::sync::atomic::Ordering::Relaxed);
-            let sent = conn
-                .send_answer(id, to_data(&json!({"stopping": true, "now": stop.now})))
-                .await
-                .is_ok();
-            shared.shutdown.notify_one();
-            return sent;
-        }
-        request => dispatch(shared, request).await,
-    };
-    conn.send_answer(id, answer).await.is_ok()
-}
 
 /// Answers one request that has a single answer: every method but `hello`, `executions.watch`
 /// and `daemon.stop`, which belong to a socket connection. The socket and the HTTP API both
@@ -91,27 +46,6 @@ pub(crate) async fn dispatch(shared: &Arc<Shared>, request: Request) -> Answer {
         Request::TriggerSchedule(ById { id }) => schedule_api::trigger(shared, &id).await,
         request => handle_plain(shared, request),
     }
-}
-
-/// Hands a decision to the scheduler, which owns running executions, and answers with the
-/// execution's status once it is committed.
-pub(crate) async fn control(shared: &Arc<Shared>, execution_id: String, action: Control) -> Answer {
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let message = Message::Control {
-        execution_id: execution_id.clone(),
-        action,
-        reply,
-    };
-    if shared.scheduler.send(message).is_err() {
-        return Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "the daemon is stopping",
-        ));
-    }
-    answer
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the daemon is stopping"))??;
-    to_data(&status::execution_data(shared, &execution_id, true)?)
 }
 
 fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
@@ -189,7 +123,7 @@ fn handle_plain(shared: &Arc<Shared>, request: Request) -> Answer {
     }
 }
 
-fn hello_answer(client_protocol: u32) -> Answer {
+pub(crate) fn hello_answer(client_protocol: u32) -> Answer {
     if client_protocol != PROTOCOL_VERSION {
         return Err(ApiError::new(
             ErrorCode::ProtocolMismatch,
@@ -204,31 +138,6 @@ fn hello_answer(client_protocol: u32) -> Answer {
         protocol_version: PROTOCOL_VERSION,
         daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
     })
-}
-
-pub(crate) fn to_data(data: &impl Serialize) -> Answer {
-    serde_json::value::to_raw_value(data)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot encode answer: {e}")))
-}
-
-pub(crate) fn internal(error: StoreError) -> ApiError {
-    tracing::error!(error = %error, "store error");
-    ApiError::new(ErrorCode::Internal, error.to_string())
-}
-
-/// Refuses a value larger, as JSON, than a `[limits]` setting, naming the setting.
-fn within_limit(value: &Value, limit: u64, what: &str, key: &str) -> Result<(), ApiError> {
-    let size = serde_json::to_vec(value).map_or(0, |bytes| bytes.len() as u64);
-    if size <= limit {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorCode::InvalidRequest,
-        format!(
-            "{what} is {size} bytes as JSON, more than the limit of {} ({key} in config.toml)",
-            crate::show_bytes(limit)
-        ),
-    ))
 }
 
 /// Validates a raw document; unregistered agents are warnings here (an error at execute time).
@@ -258,51 +167,6 @@ fn checked_document(
     let mut warnings = validated.warnings;
     warnings.extend(unknown_runners(shared, &validated.document)?);
     Ok((validated.document, warnings))
-}
-
-/// Steps whose agent is not registered or whose team is not defined.
-fn unknown_runners(
-    shared: &Shared,
-    document: &WorkflowDocument,
-) -> Result<Vec<Diagnostic>, ApiError> {
-    let agents = shared.store().list_agents().map_err(internal)?;
-    let teams = shared.store().list_teams().map_err(internal)?;
-    let names: Vec<&str> = agents.iter().map(|a| a.spec.name.as_str()).collect();
-    let team_ids: Vec<&str> = teams.iter().map(|t| t.spec.id.as_str()).collect();
-    let mut found = Vec::new();
-    document.walk(&mut |path, step| match &step.kind {
-        StepKind::Task(task) if !names.contains(&task.agent.as_str()) => {
-            found.push(unknown_agent(&format!("{path}.agent"), &task.agent, &names));
-        }
-        StepKind::Team(team) if !team_ids.contains(&team.team_id.as_str()) => {
-            let hint = match did_you_mean(&team.team_id, team_ids.iter().copied()) {
-                Some(id) => format!("did you mean `{id}`? "),
-                None => String::new(),
-            };
-            found.push(Diagnostic {
-                path: format!("{path}.teamId"),
-                message: format!(
-                    "team `{}` is not defined; {hint}define it with `do team create {} --members a,b`",
-                    team.team_id, team.team_id
-                ),
-            });
-        }
-        _ => {}
-    });
-    Ok(found)
-}
-
-fn unknown_agent(path: &str, agent: &str, names: &[&str]) -> Diagnostic {
-    let hint = match did_you_mean(agent, names.iter().copied()) {
-        Some(name) => format!("did you mean `{name}`? "),
-        None => String::new(),
-    };
-    Diagnostic {
-        path: path.to_owned(),
-        message: format!(
-            "agent `{agent}` is not registered; {hint}add it with `do agent add {agent} -- COMMAND…`"
-        ),
-    }
 }
 
 fn create_workflow(shared: &Shared, params: CreateWorkflow) -> Answer {
@@ -366,14 +230,6 @@ fn list_workflows(shared: &Shared, params: ListWorkflows) -> Answer {
     )
 }
 
-pub(crate) fn load_workflow(shared: &Shared, id: &str) -> Result<WorkflowRecord, ApiError> {
-    shared
-        .store()
-        .workflow(id)
-        .map_err(internal)?
-        .ok_or_else(|| workflow_not_found(id))
-}
-
 fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
     let workflow = load_workflow(shared, &params.workflow_id)?;
     if workflow.status == WorkflowStatus::Archived {
@@ -396,141 +252,6 @@ fn execute_workflow(shared: &Shared, params: ExecuteWorkflow) -> Answer {
         .write(|w| queue_execution(w, &workflow, &record, now))
         .map_err(internal)?;
     to_data(&execution_queued(shared, event, &record)?)
-}
-
-/// The execution input: an object, `{}` when absent, within `limits.input_bytes`.
-pub(crate) fn execution_input(shared: &Shared, input: Option<Value>) -> Result<Value, ApiError> {
-    let input = match input {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(map)) => Value::Object(map),
-        Some(other) => {
-            return Err(field_error(
-                "input",
-                &format!("must be a JSON object, found {}", json_type(&other)),
-            ));
-        }
-    };
-    within_limit(
-        &input,
-        shared.config.limits.input_bytes,
-        "the execution's input",
-        "limits.input_bytes",
-    )
-    .map_err(|e| {
-        let details = json!({"errors": [{"path": "input", "message": e.message}]});
-        e.with_details(details)
-    })?;
-    Ok(input)
-}
-
-/// Refuses to execute a document whose agents or teams do not exist.
-pub(crate) fn check_runners(
-    shared: &Shared,
-    workflow: &str,
-    document: &WorkflowDocument,
-) -> Result<(), ApiError> {
-    let missing = unknown_runners(shared, document)?;
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let lines: Vec<String> = missing.iter().map(|d| format!("  {d}")).collect();
-    Err(ApiError::new(
-        ErrorCode::InvalidRequest,
-        format!(
-            "workflow `{workflow}` uses agents or teams that do not exist:\n{}",
-            lines.join("\n")
-        ),
-    )
-    .with_details(json!({ "errors": missing })))
-}
-
-/// Checks an execute request's `notifications`; the error names the field in
-/// `details.errors`, as a document's errors do.
-fn check_notifications(shared: &Shared, notifications: Option<&Value>) -> Result<(), ApiError> {
-    if let Some(notifications) = notifications {
-        crate::notify::Notifications::from_value(notifications)
-            .and_then(|n| n.check_config(&shared.config.notify))
-            .map_err(|e| field_error(&e.path, &e.message))?;
-    }
-    Ok(())
-}
-
-/// An `invalid_request` about one field of the request, with its path in `details.errors`.
-pub(crate) fn field_error(path: &str, message: &str) -> ApiError {
-    ApiError::new(ErrorCode::InvalidRequest, format!("`{path}`: {message}"))
-        .with_details(json!({"errors": [{"path": path, "message": message}]}))
-}
-
-/// A queued execution of the workflow's current version.
-pub(crate) fn new_execution(
-    workflow: &WorkflowRecord,
-    input: Value,
-    priority: Option<Priority>,
-    notifications: Option<Value>,
-    now: i64,
-) -> ExecutionRecord {
-    let plan = Plan::new(&workflow.document);
-    ExecutionRecord {
-        id: ids::new_id("exec"),
-        workflow_id: workflow.id.clone(),
-        workflow_version: workflow.version,
-        workflow_name: workflow.document.name.clone(),
-        status: ExecutionStatus::Queued,
-        priority: priority.unwrap_or(Priority::Normal),
-        input,
-        notifications: notifications.unwrap_or(Value::Null),
-        current_step: None,
-        steps_completed: 0,
-        steps_total: u32::try_from(plan.roots().len()).unwrap_or(u32::MAX),
-        error: None,
-        cancel_reason: None,
-        created_at: now,
-        started_at: None,
-        completed_at: None,
-        schedule: None,
-    }
-}
-
-/// Stores a new execution with its first event; a draft workflow becomes active.
-pub(crate) fn queue_execution(
-    w: &mut dyn Tx,
-    workflow: &WorkflowRecord,
-    record: &ExecutionRecord,
-    now: i64,
-) -> Result<Event, StoreError> {
-    w.insert_execution(record)?;
-    if workflow.status == WorkflowStatus::Draft {
-        w.set_workflow_status(&workflow.id, WorkflowStatus::Active, now)?;
-    }
-    let mut data = json!({"priority": record.priority});
-    if let Some(schedule) = &record.schedule {
-        data["schedule"] = json!({
-            "id": schedule.id,
-            "name": schedule.name,
-            "scheduledAt": time::rfc3339(schedule.scheduled_at),
-        });
-    }
-    status::append_event(w, &record.id, now, EventKind::ExecutionQueued, None, data)
-}
-
-/// After the commit of [`queue_execution`]: announces the event, hands the execution to the
-/// scheduler and answers with its status.
-pub(crate) fn execution_queued(
-    shared: &Shared,
-    event: Event,
-    record: &ExecutionRecord,
-) -> Result<ExecutionData, ApiError> {
-    let _ = shared.events.send(event);
-    tracing::info!(execution = %record.id, workflow = %record.workflow_id, "execution queued");
-    let _ = shared.scheduler.send(Message::Start(record.id.clone()));
-    status::execution_data(shared, &record.id, false)
-}
-
-pub(crate) fn workflow_not_found(id: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        format!("no workflow `{id}`; `do workflow list --all` shows the stored ones"),
-    )
 }
 
 fn get_workflow_version(shared: &Shared, params: WorkflowVersion) -> Answer {
@@ -946,18 +667,18 @@ fn daemon_status(shared: &Shared) -> Answer {
 /// The address the HTTP API listens on, as written to DATA_DIR/http.addr when it bound.
 fn bound_http_addr(shared: &Shared) -> Option<String> {
     let text =
-        std::fs::read_to_string(crate::http::http_addr_path(&shared.config.data_dir)).ok()?;
+        std::fs::read_to_string(crate::http_files::http_addr_path(&shared.config.data_dir)).ok()?;
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// The HTTP API's key: the daemon keeps the file, so a client never opens the data dir.
 fn api_key(shared: &Shared, rotate: bool) -> Answer {
     let data_dir = &shared.config.data_dir;
-    let path = crate::http::api_key_path(data_dir);
+    let path = crate::http_files::api_key_path(data_dir);
     let key = if rotate {
-        crate::http::rotate_api_key(data_dir)
+        crate::http_files::rotate_api_key(data_dir)
     } else {
-        crate::http::ensure_api_key(data_dir)
+        crate::http_files::ensure_api_key(data_dir)
     }
     .map_err(|e| {
         ApiError::new(

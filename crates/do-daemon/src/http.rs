@@ -6,9 +6,9 @@
 
 mod schedules;
 
+use crate::answers::{self, Answer, Data};
 use crate::error::DaemonError;
-use crate::handlers::{Answer, Data};
-use crate::{Shared, handlers, http_lists, ids, status, time};
+use crate::{Shared, handlers, http_files, http_lists, ids, status, time};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request as HttpRequest, State};
@@ -25,10 +25,8 @@ use do_proto::{
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -36,46 +34,6 @@ use tokio::sync::mpsc;
 
 /// The address `--http` without a value listens on.
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7878";
-
-/// The file holding the API key, in the data dir.
-pub(crate) fn api_key_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("api-key")
-}
-
-/// The file the daemon writes its bound HTTP address to (useful with port 0).
-pub(crate) fn http_addr_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("http.addr")
-}
-
-/// Reads the API key, creating a random one (0600) if there is none yet.
-pub(crate) fn ensure_api_key(data_dir: &Path) -> std::io::Result<String> {
-    match std::fs::read_to_string(api_key_path(data_dir)) {
-        Ok(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
-        Ok(_) => rotate_api_key(data_dir),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => rotate_api_key(data_dir),
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes a new random API key (32 bytes from the system's random source, hex) and returns it.
-/// The running daemon reads the file on every request, so the old key stops working at once.
-pub(crate) fn rotate_api_key(data_dir: &Path) -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let path = api_key_path(data_dir);
-    let temp = data_dir.join(format!("api-key.{}.tmp", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temp)?;
-    file.write_all(format!("{key}\n").as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&temp, &path)?;
-    Ok(key)
-}
 
 /// Compares in time independent of where the inputs differ.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -96,9 +54,9 @@ pub(crate) async fn start(
         path: PathBuf::from(addr.to_string()),
         source,
     };
-    ensure_api_key(&data_dir).map_err(|source| DaemonError::Io {
+    http_files::ensure_api_key(&data_dir).map_err(|source| DaemonError::Io {
         what: "create the API key",
-        path: api_key_path(&data_dir),
+        path: http_files::api_key_path(&data_dir),
         source,
     })?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -107,13 +65,13 @@ pub(crate) async fn start(
     let local = listener
         .local_addr()
         .map_err(|e| io("read the address of", e))?;
-    std::fs::write(http_addr_path(&data_dir), format!("{local}\n")).map_err(|source| {
-        DaemonError::Io {
+    std::fs::write(http_files::http_addr_path(&data_dir), format!("{local}\n")).map_err(
+        |source| DaemonError::Io {
             what: "write",
-            path: http_addr_path(&data_dir),
+            path: http_files::http_addr_path(&data_dir),
             source,
-        }
-    })?;
+        },
+    )?;
     if !local.ip().is_loopback() {
         tracing::warn!(
             address = %local,
@@ -155,6 +113,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(crate::http_registry::routes())
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            read_body_first,
+        ))
         .layer(DefaultBodyLimit::disable())
         .with_state(shared.clone());
     // Around the whole router, not each route: a 405 gets its `Allow` header outside the
@@ -243,7 +205,8 @@ pub(crate) fn reply(ok: StatusCode, answer: Answer) -> Response {
 
 async fn auth(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
     // Read per request: `do daemon api-key --rotate` takes effect at once.
-    let expected = match std::fs::read_to_string(api_key_path(&shared.config.data_dir)) {
+    let expected = match std::fs::read_to_string(http_files::api_key_path(&shared.config.data_dir))
+    {
         Ok(key) => key.trim().to_owned(),
         Err(e) => {
             return error_with(
@@ -311,6 +274,43 @@ fn too_large(limit: u64) -> Response {
             ),
         ),
     )
+}
+
+/// Reads the request's whole body before anything answers it. An answer that leaves part of
+/// the body unread (a 401, or an operation that takes no body such as `cancel`) makes hyper
+/// close the connection without saying so, and the client's next request on that kept-alive
+/// connection fails. A body over the limit is refused, and the connection closed, as it must be.
+async fn read_body_first(
+    State(shared): State<Arc<Shared>>,
+    request: HttpRequest,
+    next: Next,
+) -> Response {
+    let limit = shared.config.limits.request_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let refuse = || {
+        let mut response = too_large(limit);
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        response
+    };
+    // Refused before a byte of it is read: the client may not send it at all.
+    if declared.is_some_and(|n| n > limit) {
+        return refuse();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await {
+        Ok(bytes) => {
+            next.run(HttpRequest::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => refuse(),
+    }
 }
 
 /// Whether the request says its body is JSON (`application/json`, any parameters).
@@ -530,7 +530,7 @@ async fn started(
     }
     // The execution's dashboard page, served by this same listener.
     execution.tracking_url = Some(format!("http://{}/executions/{id}", host(shared, headers)));
-    handlers::to_data(&execution)
+    answers::to_data(&execution)
 }
 
 /// The authority clients reach this listener at: the request's `Host`, else the configured
@@ -619,8 +619,8 @@ pub(crate) async fn events(
     let found = shared.store().execution(&id);
     match found {
         Ok(Some(_)) => {}
-        Ok(None) => return reply(StatusCode::OK, Err(status::execution_not_found(&id))),
-        Err(e) => return reply(StatusCode::OK, Err(handlers::internal(e))),
+        Ok(None) => return reply(StatusCode::OK, Err(answers::execution_not_found(&id))),
+        Err(e) => return reply(StatusCode::OK, Err(answers::internal(e))),
     }
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
@@ -762,17 +762,20 @@ mod tests {
     fn a_key_is_created_once_private_and_rotated() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("temp dir");
-        let key = ensure_api_key(dir.path()).expect("create");
+        let key = http_files::ensure_api_key(dir.path()).expect("create");
         assert_eq!(key.len(), 64);
         assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_eq!(ensure_api_key(dir.path()).expect("read"), key);
-        let mode = std::fs::metadata(api_key_path(dir.path()))
+        assert_eq!(http_files::ensure_api_key(dir.path()).expect("read"), key);
+        let mode = std::fs::metadata(http_files::api_key_path(dir.path()))
             .expect("metadata")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let rotated = rotate_api_key(dir.path()).expect("rotate");
+        let rotated = http_files::rotate_api_key(dir.path()).expect("rotate");
         assert_ne!(rotated, key);
-        assert_eq!(ensure_api_key(dir.path()).expect("read"), rotated);
+        assert_eq!(
+            http_files::ensure_api_key(dir.path()).expect("read"),
+            rotated
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! the cap is answered 503 with the API's envelope and closed at once, so descriptors stay for
 //! the owner's Unix socket and for agents.
 
-use crate::handlers::Data;
+use crate::answers::Data;
 use axum::Router;
 use do_proto::{ApiError, Envelope, ErrorCode};
 use hyper_util::rt::{TokioIo, TokioTimer};

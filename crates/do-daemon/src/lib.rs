@@ -3,11 +3,14 @@
 //!
 //! [`run`] is public so that `do daemon run` and in-process tests start the very same daemon.
 
+mod answers;
 mod config_file;
 mod dashboard;
 mod error;
+mod event_log;
 mod handlers;
 mod http;
+mod http_files;
 mod http_listener;
 mod http_lists;
 mod http_registry;
@@ -25,6 +28,7 @@ mod schedule_task;
 mod scheduler;
 mod server;
 mod status;
+mod submit;
 mod time;
 
 pub use config_file::{ConfigError, ConfigFile};
@@ -272,7 +276,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     scheduler::recover(&shared)?;
     // After recovery, so that the executions a missed tick would overlap are known.
     let schedules = tokio::spawn(schedule_task::run(shared.clone()));
-    let _ = fs::remove_file(http::http_addr_path(&shared.config.data_dir));
+    let _ = fs::remove_file(crate::http_files::http_addr_path(&shared.config.data_dir));
     let http_server = match shared.config.http {
         Some(addr) => Some(http::start(shared.clone(), addr).await?),
         None => None,
@@ -295,7 +299,7 @@ pub async fn run(config: Config, on_ready: impl FnOnce()) -> Result<(), DaemonEr
     if let Some(server) = http_server {
         // Open event streams end with the runtime; no new request starts.
         server.abort();
-        let _ = fs::remove_file(http::http_addr_path(&shared.config.data_dir));
+        let _ = fs::remove_file(crate::http_files::http_addr_path(&shared.config.data_dir));
     }
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let _ = shared.scheduler.send(scheduler::Message::Shutdown {

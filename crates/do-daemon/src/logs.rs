@@ -8,7 +8,7 @@
 //! again whenever it finds a gap (a follower that fell behind the channel) and once at the end.
 
 use crate::Shared;
-use crate::handlers::internal;
+use crate::answers::internal;
 use crate::status::{self, Sink};
 use do_core::model::{AttemptStatus, ExecutionStatus};
 use do_proto::{ApiError, ErrorCode, EventKind, LogEntry, Logs, StepData};

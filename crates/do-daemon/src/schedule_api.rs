@@ -1,7 +1,8 @@
 //! The `schedules.*` methods, and the schedules a workflow document declares.
 
-use crate::handlers::{Answer, internal, load_workflow, to_data};
+use crate::answers::{Answer, internal, to_data};
 use crate::schedule_task::{cadence_of, fire};
+use crate::submit::load_workflow;
 use crate::{Shared, ids, time};
 use do_core::model::{FireTrigger, WorkflowStatus};
 use do_core::schedule::{ScheduleSpec, check_name, check_spec};
@@ -28,7 +29,7 @@ pub(crate) fn create(shared: &Shared, params: CreateSchedule) -> Answer {
         ));
     }
     let mut spec = params.schedule;
-    crate::handlers::execution_input(shared, spec.input.clone().map(Value::Object))?;
+    crate::submit::execution_input(shared, spec.input.clone().map(Value::Object))?;
     let now = time::now_ms();
     let record = shared
         .store()

@@ -7,8 +7,10 @@
 //! one whose transaction did not commit is still due. On start, the ticks missed while the
 //! daemon was down fire as the schedule's `catchUp` says.
 
-use crate::handlers::{self, control};
+use crate::answers;
 use crate::scheduler::Control;
+use crate::scheduler::control;
+use crate::submit;
 use crate::{Shared, time};
 use do_core::model::{FireOutcome, FireTrigger, Overlap};
 use do_core::schedule::{CATCH_UP_LIMIT, Cadence, due_ticks};
@@ -186,7 +188,7 @@ pub(crate) async fn fire(
     let live = shared
         .store()
         .live_schedule_executions(&schedule.id)
-        .map_err(handlers::internal)?;
+        .map_err(answers::internal)?;
     let mut fire = FireRecord {
         schedule_id: schedule.id.clone(),
         scheduled_at,
@@ -207,7 +209,7 @@ pub(crate) async fn fire(
                 let waiting = shared
                     .store()
                     .write(|w| w.waiting_fires(&schedule.id))
-                    .map_err(handlers::internal)?
+                    .map_err(answers::internal)?
                     .len();
                 if waiting >= CATCH_UP_LIMIT {
                     fire.outcome = FireOutcome::Skipped;
@@ -246,7 +248,7 @@ fn record_only(shared: &Shared, fire: FireRecord) -> Result<Option<FireRecord>, 
             advance_past(w, &fire)?;
             Ok(inserted)
         })
-        .map_err(handlers::internal)?;
+        .map_err(answers::internal)?;
     Ok(inserted.then_some(fire))
 }
 
@@ -287,17 +289,17 @@ fn start(
             }
             advance_past(w, &fire)?;
             match &record {
-                Some((workflow, record)) => Ok(Some(Some(handlers::queue_execution(
+                Some((workflow, record)) => Ok(Some(Some(submit::queue_execution(
                     w, workflow, record, now,
                 )?))),
                 None => Ok(Some(None)),
             }
         })
-        .map_err(handlers::internal)?;
+        .map_err(answers::internal)?;
     match (committed, record) {
         (None, _) => Ok(None),
         (Some(Some(event)), Some((_, record))) => {
-            handlers::execution_queued(shared, event, &record)?;
+            submit::execution_queued(shared, event, &record)?;
             Ok(Some(fire))
         }
         (Some(_), _) => Ok(Some(fire)),
@@ -310,7 +312,7 @@ fn prepare(
     schedule: &ScheduleRecord,
     scheduled_at: i64,
 ) -> Result<(do_store::WorkflowRecord, ExecutionRecord), ApiError> {
-    let workflow = handlers::load_workflow(shared, &schedule.workflow_id)?;
+    let workflow = submit::load_workflow(shared, &schedule.workflow_id)?;
     if workflow.status == do_core::model::WorkflowStatus::Archived {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -321,12 +323,12 @@ fn prepare(
             ),
         ));
     }
-    let input = handlers::execution_input(
+    let input = submit::execution_input(
         shared,
         schedule.spec.input.clone().map(serde_json::Value::Object),
     )?;
-    handlers::check_runners(shared, &workflow.id, &workflow.document)?;
-    let mut record = handlers::new_execution(
+    submit::check_runners(shared, &workflow.id, &workflow.document)?;
+    let mut record = submit::new_execution(
         &workflow,
         input,
         schedule.spec.priority,
@@ -382,7 +384,7 @@ fn start_next_waiting(shared: &Shared, schedule: &ScheduleRecord) -> Result<(), 
                     next_waiting(w, &schedule.id)?,
                 ))
             })
-            .map_err(handlers::internal)?;
+            .map_err(answers::internal)?;
         let (true, Some(fire)) = (live.is_empty(), waiting) else {
             return Ok(());
         };

@@ -1,10 +1,14 @@
 //! The Unix socket: binding safely, refusing other users, and one task per connection reading
 //! newline-delimited requests.
 
+use crate::answers::{Answer, Data, to_data};
 use crate::error::DaemonError;
-use crate::handlers::{Answer, Data};
-use crate::{Shared, handlers, time};
+use crate::handlers::{dispatch, hello_answer};
+use crate::status::Sink;
+use crate::{Shared, time};
 use do_proto::{ApiError, Envelope, ErrorCode, Metadata, decode_request};
+use do_proto::{Request, Watch};
+use serde_json::json;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -205,7 +209,7 @@ async fn connection(shared: Arc<Shared>, budget: Arc<LineBudget>, stream: UnixSt
         };
         let (id, request) = decode_request(text);
         let keep_going = match request {
-            Ok(request) => handlers::handle(&shared, &mut conn, &id, request).await,
+            Ok(request) => handle(&shared, &mut conn, &id, request).await,
             Err(error) => conn.send_error(&id, error).await.is_ok(),
         };
         if !keep_going {
@@ -374,5 +378,55 @@ fn metadata(request_id: &str) -> Metadata {
         request_id,
         timestamp: time::rfc3339(time::now_ms()),
         next_offset: None,
+    }
+}
+
+/// Answers one request; returns whether the connection stays open.
+pub(crate) async fn handle(
+    shared: &Arc<Shared>,
+    conn: &mut Connection,
+    id: &str,
+    request: Request,
+) -> bool {
+    let answer = match request {
+        Request::Hello(hello) => {
+            let answer = hello_answer(hello.protocol_version);
+            conn.greeted = answer.is_ok();
+            answer
+        }
+        _ if !conn.greeted => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "the first request on a connection must be `hello` with the protocol version",
+        )),
+        Request::WatchExecution(Watch {
+            id: execution_id,
+            notifications,
+        }) => {
+            return crate::status::watch(shared, conn, id, &execution_id, notifications).await;
+        }
+        Request::ExecutionLogs(logs) => return crate::logs::stream(shared, conn, id, logs).await,
+        Request::StopDaemon(stop) => {
+            shared
+                .stop_now
+                .store(stop.now, std::sync::atomic::Ordering::Relaxed);
+            let sent = conn
+                .send_answer(id, to_data(&json!({"stopping": true, "now": stop.now})))
+                .await
+                .is_ok();
+            shared.shutdown.notify_one();
+            return sent;
+        }
+        request => dispatch(shared, request).await,
+    };
+    conn.send_answer(id, answer).await.is_ok()
+}
+
+impl Sink for Connection {
+    async fn send_data(&mut self, request_id: &str, data: Data) -> std::io::Result<()> {
+        Connection::send_data(self, request_id, data).await
+    }
+
+    async fn send_error(&mut self, request_id: &str, error: ApiError) -> std::io::Result<()> {
+        Connection::send_error(self, request_id, error).await
     }
 }

@@ -1,16 +1,14 @@
 //! The execution status document and the event stream, built from what the store holds.
 
-use crate::handlers::{Data, internal};
-use crate::server::Connection;
+use crate::answers::{Data, execution_not_found, internal};
+use crate::event_log::event;
 use crate::{Shared, time};
 use do_core::engine::{ExecutionState, NodeId, NodeKind, Plan};
 use do_core::model::{ExecutionStatus, StepStatus};
 use do_proto::{
     ApiError, AttemptData, ErrorCode, Event, EventKind, ExecutionData, Progress, StepData,
 };
-use do_store::prelude::*;
-use do_store::transition;
-use do_store::{EventRecord, ExecutionRecord, StepRecord, StoreError};
+use do_store::{ExecutionRecord, StepRecord};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast::error::RecvError;
@@ -111,13 +109,6 @@ pub(crate) fn execution_data(
         }
     }
     Ok(data)
-}
-
-pub(crate) fn execution_not_found(id: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        format!("no execution `{id}`; `do workflow executions` lists them"),
-    )
 }
 
 /// How long something that started and ended took, in milliseconds.
@@ -335,39 +326,6 @@ fn step_data(
     }
 }
 
-/// Appends an event to the execution's log inside a write; returns it for broadcasting once
-/// the transaction has committed.
-pub(crate) fn append_event(
-    w: &mut dyn Tx,
-    execution_id: &str,
-    at: i64,
-    kind: EventKind,
-    step_id: Option<&str>,
-    data: Value,
-) -> Result<Event, StoreError> {
-    transition::append_event(w, execution_id, at, kind, step_id, data).map(event)
-}
-
-/// An event as the store keeps it, as clients see it.
-pub(crate) fn event(mut record: EventRecord) -> Event {
-    let step_id = match &mut record.data {
-        Value::Object(map) => map
-            .remove("stepId")
-            .and_then(|v| v.as_str().map(str::to_owned)),
-        _ => None,
-    };
-    let kind = serde_json::from_value(Value::String(record.kind.clone()))
-        .unwrap_or(EventKind::ExecutionQueued);
-    Event {
-        execution_id: record.execution_id,
-        seq: record.seq,
-        at: time::rfc3339(record.at),
-        kind,
-        step_id,
-        data: record.data,
-    }
-}
-
 /// Where a watch stream's envelopes go: a socket connection, or an HTTP response's
 /// Server-Sent Events.
 pub(crate) trait Sink: Send {
@@ -381,16 +339,6 @@ pub(crate) trait Sink: Send {
         request_id: &str,
         error: ApiError,
     ) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
-}
-
-impl Sink for Connection {
-    async fn send_data(&mut self, request_id: &str, data: Data) -> std::io::Result<()> {
-        Connection::send_data(self, request_id, data).await
-    }
-
-    async fn send_error(&mut self, request_id: &str, error: ApiError) -> std::io::Result<()> {
-        Connection::send_error(self, request_id, error).await
-    }
 }
 
 /// Streams an execution's events, past and live, until `execution.finished`. Returns whether

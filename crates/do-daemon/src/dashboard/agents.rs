@@ -3,7 +3,7 @@
 use super::auth::Csrf;
 use super::layout::{self, Nav};
 use super::{Dashboard, ask, error_page, html};
-use crate::handlers;
+use crate::answers;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,10 +19,10 @@ fn busy(
     let store = dashboard.shared.store();
     let running = store
         .executions_with_status(&[ExecutionStatus::Running])
-        .map_err(handlers::internal)?;
+        .map_err(answers::internal)?;
     let mut busy: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for execution in running {
-        for attempt in store.attempts(&execution.id).map_err(handlers::internal)? {
+        for attempt in store.attempts(&execution.id).map_err(answers::internal)? {
             if attempt.status == AttemptStatus::Running {
                 busy.entry(attempt.agent)
                     .or_default()

@@ -96,10 +96,12 @@ fn random_token() -> std::io::Result<String> {
 
 fn current_key(dashboard: &Dashboard) -> Option<String> {
     // Read per request, as the API does: `do daemon api-key --rotate` takes effect at once.
-    std::fs::read_to_string(http::api_key_path(&dashboard.shared.config.data_dir))
-        .ok()
-        .map(|k| k.trim().to_owned())
-        .filter(|k| !k.is_empty())
+    std::fs::read_to_string(crate::http_files::api_key_path(
+        &dashboard.shared.config.data_dir,
+    ))
+    .ok()
+    .map(|k| k.trim().to_owned())
+    .filter(|k| !k.is_empty())
 }
 
 fn session_token(headers: &HeaderMap) -> Option<&str> {

@@ -4,6 +4,7 @@
 use super::auth::Csrf;
 use super::layout::{self, Nav};
 use super::{Dashboard, ask, ask_page, error_page, html, see_other, steps};
+use crate::answers;
 use crate::{handlers, http, logs, status};
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -240,7 +241,7 @@ struct Collected {
 }
 
 impl status::Sink for Collected {
-    async fn send_data(&mut self, _: &str, data: handlers::Data) -> std::io::Result<()> {
+    async fn send_data(&mut self, _: &str, data: answers::Data) -> std::io::Result<()> {
         if let Ok(LogEntry::Lines { lines, .. }) = serde_json::from_str(data.get()) {
             self.lines.extend(lines);
         }

@@ -12,7 +12,8 @@ mod layout;
 mod steps;
 mod workflows;
 
-use crate::handlers::{self, Answer};
+use crate::answers::Answer;
+use crate::handlers;
 use crate::{Shared, http};
 use auth::Sessions;
 use axum::Router;

@@ -3,9 +3,9 @@
 
 use super::commit::{Effects, commit, row_mut};
 use super::{Message, RECORD_SPAWNED_AFTER, Scheduler};
+use crate::event_log::append_event;
 use crate::process;
 use crate::runner::Outcome;
-use crate::status::append_event;
 use crate::time;
 use do_core::engine::NodeId;
 use do_core::model::{AttemptStatus, StepStatus};

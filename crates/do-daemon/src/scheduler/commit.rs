@@ -2,8 +2,8 @@
 //! transition asks for once it is durable (events, notifications, kills, timers).
 
 use super::{Active, Deferred, Scheduler};
+use crate::event_log::{self, append_event};
 use crate::notify::{self, Notifications};
-use crate::status::{self, append_event};
 use crate::time;
 use do_core::engine::{Change, NodeId};
 use do_proto::{Event, EventKind};
@@ -155,7 +155,7 @@ pub(super) fn commit(
     };
     let applied = transition::apply(w, tracked, &active.state, changes, now, &mut fastrand::f64)?;
     Ok(Effects {
-        events: applied.events.into_iter().map(status::event).collect(),
+        events: applied.events.into_iter().map(event_log::event).collect(),
         kills: applied.kills,
         timers: applied.timers,
     })

@@ -3,7 +3,7 @@
 use super::commit::commit;
 use super::set_aside::set_aside;
 use super::{Control, Deferred, Scheduler};
-use crate::status::append_event;
+use crate::event_log::append_event;
 use crate::time;
 use do_core::model::ExecutionStatus;
 use do_proto::{ApiError, ErrorCode, EventKind};
@@ -18,13 +18,13 @@ impl Scheduler {
         id: &str,
         action: Control,
     ) -> Result<(), ApiError> {
-        let internal = crate::handlers::internal;
+        let internal = crate::answers::internal;
         let record = match self.active.get(id) {
             Some(active) => active.record.clone(),
             None => store
                 .execution(id)
                 .map_err(internal)?
-                .ok_or_else(|| crate::status::execution_not_found(id))?,
+                .ok_or_else(|| crate::answers::execution_not_found(id))?,
         };
         if !record.status.is_terminal() && !self.active.contains_key(id) {
             // Its loading failed when it was queued or recovered: it is loaded now.

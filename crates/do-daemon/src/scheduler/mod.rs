@@ -23,12 +23,13 @@ mod load;
 mod set_aside;
 mod start;
 
+use crate::answers::{Answer, to_data};
 use crate::process;
 use crate::runner::Outcome;
-use crate::{Shared, time};
+use crate::{Shared, status, time};
 use do_core::engine::{ExecutionState, NodeId};
 use do_core::model::{AttemptStatus, ExecutionStatus, StepStatus};
-use do_proto::{ApiError, Event};
+use do_proto::{ApiError, ErrorCode, Event};
 use do_store::prelude::*;
 use do_store::transition::Summary;
 use do_store::{AttemptRecord, ExecutionRecord, StepRecord, StoreError};
@@ -412,4 +413,25 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// Hands a decision to the scheduler, which owns running executions, and answers with the
+/// execution's status once it is committed.
+pub(crate) async fn control(shared: &Arc<Shared>, execution_id: String, action: Control) -> Answer {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let message = Message::Control {
+        execution_id: execution_id.clone(),
+        action,
+        reply,
+    };
+    if shared.scheduler.send(message).is_err() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "the daemon is stopping",
+        ));
+    }
+    answer
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the daemon is stopping"))??;
+    to_data(&status::execution_data(shared, &execution_id, true)?)
 }

@@ -249,7 +249,7 @@ impl Scheduler {
 /// until it is read back from the store.
 pub(super) fn set_aside(stale: &mut HashSet<String>, id: &str, error: StoreError) -> ApiError {
     stale.insert(id.to_owned());
-    crate::handlers::internal(error)
+    crate::answers::internal(error)
 }
 
 /// The answer to a decision about an execution that is set aside.
